@@ -1,0 +1,38 @@
+//! Key types: identities (Ed25519), Diffie-Hellman keys (X25519), ML-KEM-768 keys, and the
+//! prekeys a device publishes.
+//!
+//! Every type that holds secret bytes zeroizes them on drop and prints no key material in `Debug`.
+
+mod dh;
+mod identity;
+mod kem;
+mod prekeys;
+
+pub(crate) use dh::DhSecret;
+pub use dh::{DhKeyPair, DhPublicKey};
+pub use identity::{IdentityKey, IdentityKeyPair, Signature};
+pub(crate) use kem::KemSeed;
+pub use kem::{KemCiphertext, KemEncapsulationKey, KemSharedSecret};
+pub use prekeys::{KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
+
+/// A 32-byte secret that zeroizes on drop and never prints its bytes.
+#[derive(Clone, zeroize::Zeroize, zeroize::ZeroizeOnDrop, PartialEq, Eq)]
+pub(crate) struct Secret32(pub(crate) [u8; 32]);
+
+impl Secret32 {
+    pub(crate) fn from_rng<R: rand_core::RngCore + rand_core::CryptoRng>(rng: &mut R) -> Self {
+        let mut bytes = Self([0u8; 32]);
+        rng.fill_bytes(&mut bytes.0);
+        bytes
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret32 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret32(..)")
+    }
+}
