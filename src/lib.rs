@@ -3,16 +3,29 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod clock;
+mod codec;
 pub mod consts;
 mod error;
+mod handshake;
+#[doc(hidden)]
+pub mod internal;
 mod keys;
+mod ratchet;
+mod safety_number;
+mod session;
+mod wire;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::{DecodeError, Error, HandshakeError, Result, SessionError};
+pub use handshake::PrekeyBundle;
 pub use keys::{
     DhKeyPair, DhPublicKey, IdentityKey, IdentityKeyPair, KemCiphertext, KemEncapsulationKey, KemPrekey,
     KemSharedSecret, OneTimePrekey, PrekeyId, Signature, SignedPrekey,
 };
+pub use ratchet::Header;
+pub use safety_number::{SafetyNumber, SCANNABLE_LEN};
+pub use session::Session;
+pub use wire::{Envelope, PrekeyMessage, RatchetMessage};
 
 /// The first bytes of a public value in hex, for `Debug` output of public keys.
 pub(crate) fn hex_prefix(bytes: &[u8]) -> String {

@@ -11,8 +11,8 @@ mod prekeys;
 pub(crate) use dh::DhSecret;
 pub use dh::{DhKeyPair, DhPublicKey};
 pub use identity::{IdentityKey, IdentityKeyPair, Signature};
-pub(crate) use kem::KemSeed;
 pub use kem::{KemCiphertext, KemEncapsulationKey, KemSharedSecret};
+pub(crate) use kem::{KemSeed, KEM_CIPHERTEXT_LEN};
 pub use prekeys::{KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
 
 /// A 32-byte secret that zeroizes on drop and never prints its bytes.

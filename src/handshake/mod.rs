@@ -1,0 +1,8 @@
+//! The key agreement: PQXDH (Signal's PQXDH specification) with ML-KEM-768, and its classical
+//! X3DH subset.
+
+mod bundle;
+mod pqxdh;
+
+pub use bundle::PrekeyBundle;
+pub(crate) use pqxdh::{initiate, respond, ResponderKeys};

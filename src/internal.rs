@@ -1,0 +1,178 @@
+//! Low-level entry points for the test-vector harness, the fuzz targets and the benchmarks.
+//!
+//! Not part of the stable API: these run the same code the sessions use, with the keys and
+//! randomness supplied by the caller, so that vectors can be generated and verified byte for
+//! byte. Apps use [`crate::Session`].
+
+use rand_core::{CryptoRng, RngCore};
+use zeroize::Zeroizing;
+
+use crate::codec::{Reader, Writer};
+use crate::error::{DecodeError, HandshakeError, SessionError};
+use crate::handshake::{self, PrekeyBundle, ResponderKeys};
+use crate::keys::{
+    DhKeyPair, DhPublicKey, IdentityKey, IdentityKeyPair, KemCiphertext, KemPrekey, OneTimePrekey, Secret32,
+    SignedPrekey,
+};
+use crate::ratchet::RatchetState;
+
+pub use crate::ratchet::Header;
+
+/// One party's Double Ratchet state, without the session's handshake bookkeeping.
+#[derive(Clone, Debug)]
+pub struct Ratchet(RatchetState);
+
+impl Ratchet {
+    /// `RatchetInitAlice(SK, bob_ratchet_public)` with session associated data `ad`.
+    #[must_use]
+    pub fn init_alice(shared_secret: [u8; 32], bob_ratchet: [u8; 32], ad: &[u8]) -> Self {
+        Self(RatchetState::init_alice(&Secret32(shared_secret), DhPublicKey(bob_ratchet), ad))
+    }
+
+    /// `RatchetInitBob(SK, bob_ratchet_key_pair)` with session associated data `ad`.
+    #[must_use]
+    pub fn init_bob(shared_secret: [u8; 32], bob_ratchet_private: [u8; 32], ad: &[u8]) -> Self {
+        Self(RatchetState::init_bob(
+            &Secret32(shared_secret),
+            DhKeyPair::from_private_bytes(bob_ratchet_private),
+            ad,
+        ))
+    }
+
+    /// `RatchetEncrypt`; a new ratchet key, when due, is 32 bytes from `rng`.
+    ///
+    /// # Errors
+    /// As [`crate::Session::encrypt`].
+    pub fn encrypt<R: RngCore + CryptoRng>(
+        &mut self,
+        rng: &mut R,
+        plaintext: &[u8],
+    ) -> Result<(Header, Vec<u8>), SessionError> {
+        self.0.encrypt(rng, plaintext)
+    }
+
+    /// `RatchetDecrypt`: the plaintext, and whether a DH ratchet step happened.
+    ///
+    /// # Errors
+    /// As [`crate::Session::decrypt`]; the state is unchanged on error.
+    pub fn decrypt(
+        &mut self,
+        header: &Header,
+        ciphertext: &[u8],
+    ) -> Result<(Zeroizing<Vec<u8>>, bool), SessionError> {
+        self.0.decrypt(header, ciphertext).map(|d| (d.plaintext, d.dh_ratchet))
+    }
+
+    /// The serialized state (as inside a session record).
+    #[must_use]
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut w = Writer::new(256);
+        self.0.write(&mut w);
+        w.finish()
+    }
+
+    /// Restores [`Self::to_bytes`].
+    ///
+    /// # Errors
+    /// [`DecodeError`] if the bytes are not a ratchet state.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes, "ratchet state");
+        let state = RatchetState::read(&mut r)?;
+        r.finish()?;
+        Ok(Self(state))
+    }
+}
+
+/// `SK` and `AD` of a key agreement.
+#[derive(Debug, Clone)]
+pub struct Agreement {
+    /// `SK`.
+    pub shared_secret: [u8; 32],
+    /// `AD = IK_A ‖ IK_B`.
+    pub associated_data: [u8; 64],
+}
+
+impl Drop for Agreement {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.shared_secret);
+    }
+}
+
+/// The initiator's result: the agreement, the KEM ciphertext (PQXDH only) and the ephemeral key.
+#[derive(Debug)]
+pub struct InitiatorResult {
+    /// `SK` and `AD`.
+    pub agreement: Agreement,
+    /// `CT`, for PQXDH.
+    pub kem_ciphertext: Option<Vec<u8>>,
+    /// `EK_A` public.
+    pub base_key: [u8; 32],
+}
+
+/// The initiator's side: PQXDH with `use_kem`, classical X3DH without. Draws `EK_A` then `m`.
+///
+/// # Errors
+/// As [`crate::Session::initiate`].
+pub fn initiate<R: RngCore + CryptoRng>(
+    rng: &mut R,
+    identity: &IdentityKeyPair,
+    bundle: &PrekeyBundle,
+    use_kem: bool,
+) -> Result<InitiatorResult, HandshakeError> {
+    let initiated = handshake::initiate(rng, identity, bundle, use_kem)?;
+    Ok(InitiatorResult {
+        agreement: Agreement {
+            shared_secret: *initiated.agreement.shared_secret.as_bytes(),
+            associated_data: initiated.agreement.associated_data,
+        },
+        kem_ciphertext: initiated.kem_ciphertext.map(|ct| ct.as_bytes().to_vec()),
+        base_key: initiated.base_key.to_bytes(),
+    })
+}
+
+/// The responder's side: PQXDH when `kem` is given, classical X3DH without.
+///
+/// # Errors
+/// As [`crate::Session::respond`].
+pub fn respond(
+    identity: &IdentityKeyPair,
+    initiator: &IdentityKey,
+    base_key: [u8; 32],
+    signed_prekey: &SignedPrekey,
+    one_time_prekey: Option<&OneTimePrekey>,
+    kem: Option<(&KemPrekey, &[u8])>,
+) -> Result<Agreement, HandshakeError> {
+    let ciphertext = kem.map(|(_, ct)| KemCiphertext::from_slice(ct)).transpose()?;
+    let kem = match (kem, &ciphertext) {
+        (Some((prekey, _)), Some(ct)) => Some((prekey, ct)),
+        _ => None,
+    };
+    let responded = handshake::respond(
+        identity,
+        initiator,
+        &DhPublicKey(base_key),
+        ResponderKeys { signed_prekey, one_time_prekey, kem },
+    )?;
+    Ok(Agreement {
+        shared_secret: *responded.agreement.shared_secret.as_bytes(),
+        associated_data: responded.agreement.associated_data,
+    })
+}
+
+/// The X25519 form of an identity's private key, `clamp(SHA-512(seed)[0..32])`.
+#[must_use]
+pub fn identity_dh_private(identity: &IdentityKeyPair) -> Zeroizing<[u8; 32]> {
+    Zeroizing::new(*identity.dh_secret().to_secret().as_bytes())
+}
+
+/// The X25519 form of an identity public key.
+#[must_use]
+pub fn identity_dh_public(identity: &IdentityKey) -> [u8; 32] {
+    identity.dh_public().to_bytes()
+}
+
+/// `X25519(private, public)`; `None` for an all-zero output.
+#[must_use]
+pub fn x25519(private: [u8; 32], public: [u8; 32]) -> Option<[u8; 32]> {
+    DhKeyPair::from_private_bytes(private).secret.agree(&DhPublicKey(public)).ok().map(|s| *s.as_bytes())
+}

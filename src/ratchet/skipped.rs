@@ -1,0 +1,86 @@
+//! Message keys of skipped messages, kept so that late messages can still be decrypted.
+//!
+//! Bounded by [`MAX_STORED_SKIPPED_KEYS`]: when more are stored, the oldest are evicted first.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::kdf::MessageKey;
+use crate::consts::MAX_STORED_SKIPPED_KEYS;
+use crate::keys::DhPublicKey;
+
+/// Which message a skipped key belongs to: the sender's ratchet key and the message number.
+pub(crate) type SkippedId = (DhPublicKey, u32);
+
+/// The stored skipped message keys, in insertion order.
+#[derive(Clone, Default)]
+pub(crate) struct SkippedKeys {
+    keys: HashMap<SkippedId, (u64, MessageKey)>,
+    order: BTreeMap<u64, SkippedId>,
+    next_seq: u64,
+}
+
+impl SkippedKeys {
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub(crate) fn get(&self, dh: &DhPublicKey, n: u32) -> Option<&MessageKey> {
+        self.keys.get(&(*dh, n)).map(|(_, key)| key)
+    }
+
+    /// Forgets the key of one message.
+    pub(crate) fn remove(&mut self, dh: &DhPublicKey, n: u32) {
+        if let Some((seq, _)) = self.keys.remove(&(*dh, n)) {
+            self.order.remove(&seq);
+        }
+    }
+
+    /// Stores keys, evicting the oldest ones beyond the bound.
+    pub(crate) fn extend(&mut self, dh: DhPublicKey, keys: impl IntoIterator<Item = (u32, MessageKey)>) {
+        for (n, key) in keys {
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            if let Some((old_seq, _)) = self.keys.insert((dh, n), (seq, key)) {
+                self.order.remove(&old_seq);
+            }
+            self.order.insert(seq, (dh, n));
+        }
+        while self.keys.len() > MAX_STORED_SKIPPED_KEYS {
+            let Some((_, id)) = self.order.pop_first() else { break };
+            self.keys.remove(&id);
+        }
+    }
+
+    /// The stored keys, oldest first.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&SkippedId, &MessageKey)> {
+        self.order.values().filter_map(|id| self.keys.get(id).map(|(_, key)| (id, key)))
+    }
+}
+
+impl std::fmt::Debug for SkippedKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SkippedKeys").field("len", &self.keys.len()).finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::Secret32;
+
+    #[test]
+    fn evicts_oldest_beyond_bound() {
+        let mut skipped = SkippedKeys::default();
+        let a = DhPublicKey([1; 32]);
+        let b = DhPublicKey([2; 32]);
+        let keys = |range: std::ops::Range<u32>| range.map(|n| (n, MessageKey(Secret32([n as u8; 32]))));
+        skipped.extend(a, keys(0..10));
+        skipped.extend(b, keys(0..MAX_STORED_SKIPPED_KEYS as u32));
+        assert_eq!(skipped.len(), MAX_STORED_SKIPPED_KEYS);
+        assert!(skipped.get(&a, 9).is_none());
+        assert!(skipped.get(&b, 0).is_some());
+        skipped.remove(&b, 0);
+        assert!(skipped.get(&b, 0).is_none());
+        assert_eq!(skipped.iter().count(), MAX_STORED_SKIPPED_KEYS - 1);
+    }
+}
