@@ -83,13 +83,21 @@ impl Ratchet {
     }
 }
 
-/// `SK` and `AD` of a key agreement.
-#[derive(Debug, Clone)]
+/// `SK` and `AD` of a key agreement. `SK` is zeroized on drop and not printed by `Debug`.
+#[derive(Clone)]
 pub struct Agreement {
     /// `SK`.
     pub shared_secret: [u8; 32],
     /// `AD = IK_A ‖ IK_B`.
     pub associated_data: [u8; 64],
+}
+
+impl std::fmt::Debug for Agreement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agreement")
+            .field("associated_data", &crate::hex_prefix(&self.associated_data))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Drop for Agreement {

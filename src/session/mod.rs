@@ -40,6 +40,9 @@ pub struct Session {
     /// The initiator's ephemeral key `EK_A`: identifies the handshake on both sides.
     base_key: DhPublicKey,
     pending: Option<PendingPrekey>,
+    /// Responder only: SHA-256 of the handshake fields of the prekey message that created the
+    /// session. A later prekey message must carry exactly the same fields.
+    handshake_digest: Option<[u8; 32]>,
 }
 
 impl Session {
@@ -73,6 +76,7 @@ impl Session {
                 kem_prekey_id: initiated.kem_prekey_id,
                 kem_ciphertext,
             }),
+            handshake_digest: None,
         })
     }
 
@@ -123,6 +127,7 @@ impl Session {
             remote_identity: message.identity_key,
             base_key: message.base_key,
             pending: None,
+            handshake_digest: Some(message.handshake_digest()),
         };
         Ok((session, decrypted.plaintext))
     }
@@ -153,8 +158,9 @@ impl Session {
 
     /// Decrypts an envelope from the peer.
     ///
-    /// A [`PrekeyMessage`] is accepted when it belongs to this session's handshake (the
-    /// initiator keeps attaching the handshake until it receives a reply).
+    /// A [`PrekeyMessage`] is accepted by the responder when its handshake fields are exactly
+    /// those of the message that created the session (the initiator keeps attaching the
+    /// handshake until it receives a reply).
     ///
     /// # Errors
     /// [`SessionError::Decrypt`] (forged, tampered, or keyed differently),
@@ -166,7 +172,7 @@ impl Session {
         let message = match envelope {
             Envelope::Message(m) => m,
             Envelope::Prekey(p) => {
-                if p.base_key != self.base_key || !p.identity_key.ct_eq(&self.remote_identity) {
+                if self.handshake_digest != Some(p.handshake_digest()) {
                     return Err(SessionError::ForeignHandshake.into());
                 }
                 &p.message

@@ -2,7 +2,8 @@
 //!
 //! Layout (PROTOCOL.md, "Session record"): `version (1) ‖ local identity (32) ‖ remote
 //! identity (32) ‖ base key (32) ‖ pending flag (1) [‖ signed prekey id (4) ‖ one-time flag (1)
-//! [‖ one-time id (4)] ‖ kem prekey id (4) ‖ kem ciphertext (1088)] ‖ ratchet state`.
+//! [‖ one-time id (4)] ‖ kem prekey id (4) ‖ kem ciphertext (1088)] ‖ digest flag (1)
+//! [‖ handshake digest (32)] ‖ ratchet state`.
 
 use zeroize::Zeroizing;
 
@@ -41,6 +42,13 @@ impl Session {
                 w.bytes(p.kem_ciphertext.as_bytes());
             }
         }
+        match &self.handshake_digest {
+            None => w.u8(0),
+            Some(digest) => {
+                w.u8(1);
+                w.bytes(digest);
+            }
+        }
         self.ratchet.write(&mut w);
         w.finish()
     }
@@ -73,8 +81,13 @@ impl Session {
             }
             _ => return Err(DecodeError::InvalidField(WHAT).into()),
         };
+        let handshake_digest = match r.u8()? {
+            0 => None,
+            1 => Some(r.array()?),
+            _ => return Err(DecodeError::InvalidField(WHAT).into()),
+        };
         let ratchet = RatchetState::read(&mut r)?;
         r.finish()?;
-        Ok(Self { ratchet, local_identity, remote_identity, base_key, pending })
+        Ok(Self { ratchet, local_identity, remote_identity, base_key, pending, handshake_digest })
     }
 }

@@ -99,6 +99,33 @@ impl PrekeyMessage {
         self.kem_prekey_id
     }
 
+    /// The ML-KEM-768 ciphertext `CT` for the post-quantum prekey.
+    #[must_use]
+    pub fn kem_ciphertext(&self) -> &KemCiphertext {
+        &self.kem_ciphertext
+    }
+
+    /// SHA-256 over the protobuf encoding of the handshake fields (everything but the ratchet
+    /// message): what a responder session remembers of the handshake that created it.
+    pub(crate) fn handshake_digest(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut fields = self.to_proto();
+        fields.message = None;
+        Sha256::digest(fields.encode_to_vec()).into()
+    }
+
+    fn to_proto(&self) -> proto::PrekeyMessage {
+        proto::PrekeyMessage {
+            identity_key: self.identity_key.to_bytes().to_vec(),
+            base_key: self.base_key.to_bytes().to_vec(),
+            signed_prekey_id: self.signed_prekey_id.0,
+            one_time_prekey_id: self.one_time_prekey_id.map(|id| id.0),
+            kem_prekey_id: self.kem_prekey_id.0,
+            kem_ciphertext: self.kem_ciphertext.as_bytes().to_vec(),
+            message: Some(self.message.to_proto()),
+        }
+    }
+
     /// The ratchet message inside.
     #[must_use]
     pub fn message(&self) -> &RatchetMessage {
@@ -121,15 +148,7 @@ impl Envelope {
     pub fn to_bytes(&self) -> Vec<u8> {
         let body = match self {
             Self::Message(m) => proto::envelope::Body::Message(m.to_proto()),
-            Self::Prekey(p) => proto::envelope::Body::Prekey(proto::PrekeyMessage {
-                identity_key: p.identity_key.to_bytes().to_vec(),
-                base_key: p.base_key.to_bytes().to_vec(),
-                signed_prekey_id: p.signed_prekey_id.0,
-                one_time_prekey_id: p.one_time_prekey_id.map(|id| id.0),
-                kem_prekey_id: p.kem_prekey_id.0,
-                kem_ciphertext: p.kem_ciphertext.as_bytes().to_vec(),
-                message: Some(p.message.to_proto()),
-            }),
+            Self::Prekey(p) => proto::envelope::Body::Prekey(p.to_proto()),
         };
         super::encode_versioned(WIRE_VERSION, &proto::Envelope { body: Some(body) })
     }
