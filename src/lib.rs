@@ -88,3 +88,8 @@ pub(crate) fn hex_prefix(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
