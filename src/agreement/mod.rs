@@ -69,3 +69,6 @@ pub enum AgreementError {
         offered: u32,
     },
 }
+
+#[cfg(test)]
+mod tests;

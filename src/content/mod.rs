@@ -229,3 +229,6 @@ impl std::fmt::Debug for Content {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests;
