@@ -32,6 +32,13 @@ pub enum ExpiryStart {
 }
 
 /// How long a message lives, and from when. Always within [`MIN_LIFESPAN_MS`]..=[`MAX_LIFESPAN_MS`].
+///
+/// The receiver never trusts the sender's clock to make a message live longer. For a lifespan
+/// from sending, [`Lifespan::on_arrival`] computes `expires_at = min(sent_at, received_at) + duration`
+/// (`sent_at` the sender's claim, `received_at` the receiver's clock); a message with
+/// `expires_at <= received_at` has expired on arrival and is not stored. For a lifespan from
+/// reading, `expires_at = read_at + duration` by the reader's clock ([`Lifespan::on_first_read`]).
+/// The sender's own copy expires at `sent_at + duration` ([`Lifespan::expires_at_sender`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "LifespanData", into = "LifespanData")]
 pub struct Lifespan {

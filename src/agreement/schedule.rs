@@ -108,6 +108,13 @@ impl Window {
 /// The clinician's weekly availability: at least one window, in one IANA time zone.
 ///
 /// Windows are kept sorted by (day, start, end) and never overlap.
+///
+/// An instant is inside a window when its local date in the zone falls on the window's day and its
+/// local time, in whole minutes, is in `[start, end)`. A 09:00–17:00 window stays 09:00–17:00
+/// local time across daylight-saving changes. On the day clocks spring forward, local times in the
+/// skipped hour do not occur, and a window starting inside it opens at the transition; on the day
+/// clocks fall back, the repeated local times occur twice, and both are inside a window covering
+/// them.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "AvailabilityData", into = "AvailabilityData")]
 pub struct Availability {

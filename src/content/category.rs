@@ -51,7 +51,7 @@ impl CategoryKind {
     ];
 
     /// The kinds an agreement may list as permitted for a party. Crisis and system messages are
-    /// governed by fixed rules instead (see [`crate::policy`]).
+    /// governed by fixed rules instead (see [`crate::classify`]).
     pub const NEGOTIABLE: [CategoryKind; 7] = [
         Self::AppointmentReminder,
         Self::AppointmentConfirm,

@@ -174,7 +174,7 @@ impl Content {
         self.text.chars().count()
     }
 
-    /// When the sender says it sent the message (its own clock; see [`crate::expiry`]).
+    /// When the sender says it sent the message (its own clock; see [`Lifespan::on_arrival`]).
     #[must_use]
     pub fn sent_at(&self) -> Timestamp {
         self.sent_at

@@ -1,19 +1,6 @@
 //! Boundaries: whether a message fits the agreement in force.
 //!
-//! [`classify`] decides for one message, on sending and again on receiving (the clinician's device
-//! re-checks each incoming message, so a modified client cannot step outside the agreement). The
-//! rules, in order:
-//!
-//! 1. Crisis messages are always delivered: [`Decision::Crisis`], with the crisis resources.
-//! 2. Agreement messages are always allowed (proposals and acceptances, from either side).
-//! 3. Receipts are allowed when the agreement enables them; otherwise out of scope.
-//! 4. Auto-replies may come from the clinician only; other categories only if the agreement
-//!    permits them to the sender. Otherwise out of scope.
-//! 5. A text longer than the agreed maximum (in Unicode scalar values) is out of scope.
-//! 6. A client's message outside the clinician's availability is still delivered, as
-//!    [`Decision::OutsideHours`]: the client is told when to expect a reply and shown the crisis
-//!    resources. The clinician may send at any time.
-//! 7. Everything else is [`Decision::Allowed`].
+//! [`classify`] decides for one message; its documentation gives the rules.
 
 mod auto_reply;
 mod hours;
@@ -74,7 +61,22 @@ pub enum Decision {
 }
 
 /// Classifies a message of `category` with `text_chars` Unicode scalar values, sent by `sender`
-/// at `now`, under `agreement` (see the module docs for the rules).
+/// at `now`, under `agreement`.
+///
+/// Use it on sending and again on receiving (the clinician's device
+/// re-checks each incoming message, so a modified client cannot step outside the agreement). The
+/// rules, in order:
+///
+/// 1. Crisis messages are always delivered: [`Decision::Crisis`], with the crisis resources.
+/// 2. Agreement messages are always allowed (proposals and acceptances, from either side).
+/// 3. Receipts are allowed when the agreement enables them; otherwise out of scope.
+/// 4. Auto-replies may come from the clinician only; other categories only if the agreement
+///    permits them to the sender. Otherwise out of scope.
+/// 5. A text longer than the agreed maximum (in Unicode scalar values) is out of scope.
+/// 6. A client's message outside the clinician's availability is still delivered, as
+///    [`Decision::OutsideHours`]: the client is told when to expect a reply and shown the crisis
+///    resources. The clinician may send at any time.
+/// 7. Everything else is [`Decision::Allowed`].
 #[must_use]
 pub fn classify(
     agreement: &SignedAgreement,
