@@ -204,6 +204,18 @@ mod tests {
     }
 
     #[test]
+    fn delayed_past_its_lifespan_is_expired_on_arrival() {
+        // Honest clocks, but the recipient's phone was off for three days.
+        let sent = Timestamp(100 * HOUR);
+        assert_eq!(from_send(24).on_arrival(sent, Timestamp(172 * HOUR)), Arrival::Expired);
+        assert_eq!(from_send(24).on_arrival(sent, Timestamp(124 * HOUR)), Arrival::Expired);
+        assert_eq!(
+            from_send(24).on_arrival(sent, Timestamp(124 * HOUR - 1)),
+            Arrival::Keep { expires_at: Some(Timestamp(124 * HOUR)) }
+        );
+    }
+
+    #[test]
     fn from_read_waits_for_reading() {
         let lifespan = Lifespan::new(HOUR, ExpiryStart::FromRead).unwrap();
         let arrival = lifespan.on_arrival(Timestamp(0), Timestamp(100 * HOUR));
