@@ -283,6 +283,25 @@ fn window_in_the_repeated_hour_occurs_twice() {
 }
 
 #[test]
+fn the_repeated_hour_reopens_a_window_in_its_middle() {
+    // Closed after the first 01:20; when clocks fall back at 02:00 to 01:00, the window is open again.
+    let ny = agreement_with(|t| {
+        t.availability = availability("America/New_York", &[Weekday::Sunday], (0, 30), (1, 20))
+    });
+    assert_eq!(next_available(&ny, at("2025-11-02T01:30:00-04:00")), Some(at("2025-11-02T01:00:00-05:00")));
+    // Sydney falls back from 03:00 to 02:00.
+    let syd = agreement_with(|t| {
+        t.availability = availability("Australia/Sydney", &[Weekday::Sunday], (1, 50), (2, 15))
+    });
+    assert_eq!(next_available(&syd, at("2025-04-06T02:30:00+11:00")), Some(at("2025-04-06T02:00:00+10:00")));
+    // Lord Howe Island falls back half an hour, from 02:00 to 01:30.
+    let lhi = agreement_with(|t| {
+        t.availability = availability("Australia/Lord_Howe", &[Weekday::Sunday], (1, 0), (1, 40))
+    });
+    assert_eq!(next_available(&lhi, at("2025-04-06T01:45:00+11:00")), Some(at("2025-04-06T01:30:00+10:30")));
+}
+
+#[test]
 fn southern_hemisphere_sydney() {
     let weekdays =
         [Weekday::Monday, Weekday::Tuesday, Weekday::Wednesday, Weekday::Thursday, Weekday::Friday];

@@ -132,3 +132,13 @@ fn agreements_travel_inside_content() {
     let accepted = received.accept(&client, None).unwrap();
     assert_eq!(accepted.terms(), proposal.terms());
 }
+
+proptest::proptest! {
+    #[test]
+    fn decoding_random_bytes_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+        let _ = UnverifiedAgreement::from_bytes(&bytes);
+        let mut versioned = vec![AGREEMENT_FORMAT_VERSION];
+        versioned.extend_from_slice(&bytes);
+        let _ = UnverifiedAgreement::from_bytes(&versioned);
+    }
+}

@@ -107,3 +107,91 @@ impl Availability {
         candidates.into_iter().filter(|&t| t >= now_j && is_open_jiff(self, t)).min().and_then(from_jiff)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::agreement::Window;
+
+    const MINUTE: u64 = 60_000;
+
+    /// Clock changes of 2025 (UTC): New York, London, Sydney and Lord Howe Island, each way.
+    const DST_CHANGES_2025: [u64; 8] = [
+        1_741_503_600_000, // 2025-03-09T07:00Z New York forward
+        1_762_063_200_000, // 2025-11-02T06:00Z New York back
+        1_743_296_400_000, // 2025-03-30T01:00Z London forward
+        1_761_440_400_000, // 2025-10-26T01:00Z London back
+        1_743_868_800_000, // 2025-04-05T16:00Z Sydney back
+        1_759_593_600_000, // 2025-10-04T16:00Z Sydney forward
+        1_743_865_200_000, // 2025-04-05T15:00Z Lord Howe back
+        1_759_591_800_000, // 2025-10-04T15:30Z Lord Howe forward
+    ];
+
+    /// Weekday windows, plus Sunday windows (the day these zones change clocks) chosen per zone:
+    /// with `fold`, a window that the repeated hour re-enters in its middle, so that only the
+    /// transition itself opens it; otherwise a window starting in the skipped hour.
+    fn availability(zone: &str, fold: bool) -> Availability {
+        let mut windows = vec![
+            Window::new(Weekday::Monday, (9, 0), (12, 0)),
+            Window::new(Weekday::Monday, (13, 0), (17, 0)),
+            Window::new(Weekday::Wednesday, (0, 0), (2, 30)),
+            Window::new(Weekday::Saturday, (23, 0), (24, 0)),
+            Window::new(Weekday::Sunday, (22, 0), (24, 0)),
+        ];
+        let sunday = |from, to| Window::new(Weekday::Sunday, from, to);
+        windows.push(match (zone, fold) {
+            ("Australia/Sydney", true) => sunday((1, 50), (2, 15)),
+            ("Australia/Lord_Howe", true) => sunday((1, 0), (1, 40)),
+            (_, true) => sunday((0, 30), (1, 20)),
+            ("Europe/London", false) => sunday((1, 20), (2, 30)),
+            ("Australia/Lord_Howe", false) => sunday((2, 10), (3, 0)),
+            (_, false) => sunday((2, 20), (3, 30)),
+        });
+        Availability::new(zone, windows).unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// The next opening agrees with a minute-by-minute search, across zones with daylight
+        /// saving in either hemisphere and with a half-hour shift (Lord Howe Island).
+        #[test]
+        fn next_open_matches_brute_force(
+            zone in prop::sample::select(vec![
+                "America/New_York", "Australia/Sydney", "Europe/London", "Australia/Lord_Howe", "Asia/Kolkata",
+            ]),
+            fold in any::<bool>(),
+            // 2020-01-01 .. 2030-01-01, or within three hours before one of the changes of 2025
+            now in prop_oneof![
+                1_577_836_800_000u64..1_893_456_000_000u64,
+                prop::sample::select(DST_CHANGES_2025.to_vec()).prop_flat_map(|t| (t - 3 * 60 * MINUTE)..t + MINUTE),
+            ],
+        ) {
+            let a = availability(zone, fold);
+            let next = a.next_open(Timestamp(now)).unwrap();
+            prop_assert!(a.is_open_at(next));
+            prop_assert!(next >= Timestamp(now));
+            if next > Timestamp(now) {
+                prop_assert!(!a.is_open_at(Timestamp(now)));
+                // Every whole minute strictly between now and next is closed (offsets here are
+                // whole minutes, so openness only changes on minute boundaries).
+                let mut t = (now / MINUTE + 1) * MINUTE;
+                while t < next.as_millis() {
+                    prop_assert!(!a.is_open_at(Timestamp(t)), "{} open before {:?}", t, next);
+                    t += MINUTE;
+                }
+                prop_assert_eq!(next.as_millis() % MINUTE, 0);
+            }
+        }
+    }
+
+    #[test]
+    fn instants_past_the_calendar_do_not_panic() {
+        let a = availability("America/New_York", true);
+        assert!(!a.is_open_at(Timestamp(u64::MAX)));
+        assert_eq!(a.next_open(Timestamp(u64::MAX)), None);
+        assert!(a.next_open(Timestamp(0)).is_some());
+    }
+}
