@@ -43,3 +43,57 @@ pub const BUNDLE_VERSION: u8 = 1;
 pub const FINGERPRINT_ITERATIONS: u32 = 5200;
 /// Version of the safety-number construction, hashed into every fingerprint.
 pub const FINGERPRINT_VERSION: u16 = 0;
+
+// ---- Message content, communication agreement, boundaries and expiry ----
+
+/// Version byte that starts every padded message content.
+pub const CONTENT_VERSION: u8 = 1;
+/// Version byte that starts every serialized communication agreement.
+pub const AGREEMENT_FORMAT_VERSION: u8 = 1;
+
+/// Room left below [`MAX_PLAINTEXT_LEN`] for what a session adds around padded content: the
+/// envelope's version byte and protobuf framing, the ratchet header and AEAD tag, and the PQXDH
+/// prekey fields (the 1088-byte ML-KEM-768 ciphertext among them).
+pub const CONTENT_OVERHEAD_RESERVE: usize = 2048;
+/// The lengths a padded content may have, ascending. A content is padded to the smallest bucket
+/// that holds it, so its encrypted length reveals only which bucket it fell in.
+pub const CONTENT_BUCKETS: [usize; 5] =
+    [256, 1024, 4096, 16384, MAX_PLAINTEXT_LEN - CONTENT_OVERHEAD_RESERVE];
+/// Longest message text, in UTF-8 bytes.
+pub const MAX_TEXT_BYTES: usize = 32 * 1024;
+/// Most message ids one receipt may acknowledge.
+pub const MAX_RECEIPT_IDS: usize = 256;
+
+/// Largest serialized agreement accepted, in bytes.
+pub const MAX_AGREEMENT_LEN: usize = 16 * 1024;
+/// Most availability windows in one agreement.
+pub const MAX_WINDOWS: usize = 64;
+/// Longest IANA time-zone name, in bytes.
+pub const MAX_TIME_ZONE_NAME_LEN: usize = 64;
+/// Longest expected-response-time text, in UTF-8 bytes.
+pub const MAX_RESPONSE_TIME_LEN: usize = 512;
+/// Most crisis-resource lines in one agreement.
+pub const MAX_CRISIS_RESOURCES: usize = 8;
+/// Longest crisis-resource line, in UTF-8 bytes.
+pub const MAX_CRISIS_RESOURCE_LEN: usize = 256;
+/// Largest `max_message_chars` an agreement may set (Unicode scalar values). A text this long in
+/// characters may still be refused by [`MAX_TEXT_BYTES`] if it uses many multi-byte characters.
+pub const MAX_MESSAGE_CHARS: u32 = 8 * 1024;
+/// Default auto-reply window: at most one auto-reply per conversation per 15 minutes.
+pub const DEFAULT_AUTO_REPLY_WINDOW_MS: u64 = 15 * 60 * 1000;
+/// Shortest auto-reply window an agreement may set (one minute).
+pub const MIN_AUTO_REPLY_WINDOW_MS: u64 = 60 * 1000;
+/// Longest auto-reply window an agreement may set (one week).
+pub const MAX_AUTO_REPLY_WINDOW_MS: u64 = 7 * 24 * 60 * 60 * 1000;
+
+/// Shortest lifespan a message may have (one minute).
+pub const MIN_LIFESPAN_MS: u64 = 60 * 1000;
+/// Longest lifespan a message may have (365 days).
+pub const MAX_LIFESPAN_MS: u64 = 365 * 24 * 60 * 60 * 1000;
+/// Lifespan of a category for which the agreement names none: 30 days from sending.
+pub const DEFAULT_LIFESPAN_MS: u64 = 30 * 24 * 60 * 60 * 1000;
+
+/// Domain-separation label the clinician's signature covers, followed by the canonical terms.
+pub const AGREEMENT_CLINICIAN_LABEL: &[u8] = b"confidant-v1 agreement clinician";
+/// Domain-separation label the client's countersignature covers, followed by the canonical terms.
+pub const AGREEMENT_CLIENT_LABEL: &[u8] = b"confidant-v1 agreement client";

@@ -19,6 +19,15 @@ pub enum Error {
     /// A message could not be encrypted or decrypted by a session.
     #[error("session: {0}")]
     Session(#[from] SessionError),
+    /// A communication agreement was refused.
+    #[error("agreement: {0}")]
+    Agreement(#[from] crate::AgreementError),
+    /// Message content was refused.
+    #[error("content: {0}")]
+    Content(#[from] crate::ContentError),
+    /// A message lifespan was refused.
+    #[error("expiry: {0}")]
+    Expiry(#[from] crate::ExpiryError),
 }
 
 /// Why bytes from outside were refused. The input was not used, and no state changed.

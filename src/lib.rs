@@ -50,14 +50,19 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod agreement;
 pub mod clock;
 mod codec;
 pub mod consts;
+mod content;
 mod error;
+mod expiry;
 mod handshake;
 #[doc(hidden)]
 pub mod internal;
 mod keys;
+mod policy;
+mod preview;
 mod ratchet;
 mod safety_number;
 mod session;
@@ -67,10 +72,21 @@ mod wire;
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::{DecodeError, Error, HandshakeError, Result, SessionError};
 pub use handshake::PrekeyBundle;
+// The clinician-client layer: agreement, message content, boundaries, expiry, notifications.
+pub use agreement::{
+    AgreementError, AgreementTerms, Availability, ProposedAgreement, Role, SignedAgreement,
+    UnverifiedAgreement, Weekday, Window, MINUTES_PER_DAY,
+};
+pub use content::{
+    AppointmentKind, Category, CategoryKind, Content, ContentError, MessageId, Receipt, ReceiptKind,
+};
+pub use expiry::{Arrival, ExpiryError, ExpiryStart, Lifespan};
 pub use keys::{
     DhKeyPair, DhPublicKey, IdentityKey, IdentityKeyPair, KemCiphertext, KemEncapsulationKey, KemPrekey,
     KemSharedSecret, OneTimePrekey, PrekeyId, Signature, SignedPrekey,
 };
+pub use policy::{classify, classify_content, AutoReplyLimiter, Decision, OutOfScopeReason};
+pub use preview::{notification_preview, PREVIEW_FROM_CLIENT, PREVIEW_FROM_CLINICIAN};
 pub use ratchet::Header;
 pub use safety_number::{SafetyNumber, SCANNABLE_LEN};
 pub use session::Session;

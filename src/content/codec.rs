@@ -1,0 +1,178 @@
+//! Content to and from protobuf `confidant.content.Content`, with padding.
+
+use prost::Message;
+use zeroize::{Zeroize, Zeroizing};
+
+use super::padding::{pad, padded_len, unpad};
+use super::{
+    AppointmentKind, Category, CategoryKind, Content, ContentError, MessageId, Receipt, ReceiptKind,
+};
+use crate::agreement::{expiry_start_from_wire, expiry_start_to_wire, UnverifiedAgreement};
+use crate::consts::{CONTENT_VERSION, MAX_RECEIPT_IDS};
+use crate::expiry::Lifespan;
+use crate::Timestamp;
+
+#[allow(unreachable_pub, missing_docs, clippy::all, clippy::pedantic)]
+mod proto {
+    include!(concat!(env!("OUT_DIR"), "/confidant.content.rs"));
+}
+
+fn receipt_kind_to_wire(kind: ReceiptKind) -> i32 {
+    match kind {
+        ReceiptKind::Delivered => 1,
+        ReceiptKind::Read => 2,
+    }
+}
+
+fn to_proto(content: &Content) -> proto::Content {
+    let (agreement, receipt) = match &content.category {
+        Category::Agreement(agreement) => (agreement.to_bytes(), None),
+        Category::Receipt(receipt) => (
+            Vec::new(),
+            Some(proto::Receipt {
+                kind: receipt_kind_to_wire(receipt.kind),
+                message_ids: receipt.message_ids.iter().map(|id| id.0.to_vec()).collect(),
+            }),
+        ),
+        _ => (Vec::new(), None),
+    };
+    proto::Content {
+        id: content.id.0.to_vec(),
+        category: content.category.kind().to_wire(),
+        text: String::clone(&content.text),
+        sent_at_ms: content.sent_at.as_millis(),
+        lifespan_ms: content.lifespan.duration_ms(),
+        expiry_start: expiry_start_to_wire(content.lifespan.start()),
+        reply_to: content.reply_to.map(|id| id.0.to_vec()).unwrap_or_default(),
+        agreement_version: content.agreement_version,
+        agreement,
+        receipt,
+    }
+}
+
+pub(super) fn encode_padded(content: &Content) -> Zeroizing<Vec<u8>> {
+    let mut message = to_proto(content);
+    let body_len = 1 + message.encoded_len();
+    // The limits of `Content::new` keep every body below the largest bucket (tested), so the
+    // fallback length is never used.
+    let bucket = padded_len(body_len).unwrap_or(body_len + 1);
+    // Allocated once at full size, so no partial copy of the text is left behind by a reallocation.
+    let mut out = Zeroizing::new(Vec::with_capacity(bucket));
+    out.push(CONTENT_VERSION);
+    // Encoding into a Vec cannot fail: a Vec grows as needed.
+    let _ = message.encode(&mut *out);
+    message.text.zeroize();
+    pad(&mut out, bucket);
+    out
+}
+
+fn message_id(raw: &[u8], field: &'static str) -> Result<MessageId, ContentError> {
+    <[u8; 16]>::try_from(raw).map(MessageId).map_err(|_| ContentError::InvalidField(field))
+}
+
+pub(super) fn decode(bytes: &[u8]) -> Result<Content, ContentError> {
+    let body = unpad(bytes)?;
+    let (&version, body) = body.split_first().ok_or(ContentError::Malformed)?;
+    if version != CONTENT_VERSION {
+        return Err(ContentError::UnsupportedVersion(version));
+    }
+    let mut message = proto::Content::decode(body).map_err(|_| ContentError::Malformed)?;
+    let text = Zeroizing::new(std::mem::take(&mut message.text));
+    let kind = CategoryKind::from_wire(message.category).ok_or(ContentError::InvalidField("category"))?;
+    if kind != CategoryKind::Agreement && !message.agreement.is_empty() {
+        return Err(ContentError::InvalidField("agreement"));
+    }
+    if kind != CategoryKind::Receipt && message.receipt.is_some() {
+        return Err(ContentError::InvalidField("receipt"));
+    }
+    let category = match kind {
+        CategoryKind::AppointmentReminder => Category::Appointment(AppointmentKind::Reminder),
+        CategoryKind::AppointmentConfirm => Category::Appointment(AppointmentKind::Confirm),
+        CategoryKind::AppointmentReschedule => Category::Appointment(AppointmentKind::Reschedule),
+        CategoryKind::AppointmentCancel => Category::Appointment(AppointmentKind::Cancel),
+        CategoryKind::AppointmentDirections => Category::Appointment(AppointmentKind::Directions),
+        CategoryKind::CheckIn => Category::CheckIn,
+        CategoryKind::Crisis => Category::Crisis,
+        CategoryKind::Administrative => Category::Administrative,
+        CategoryKind::AutoReply => Category::AutoReply,
+        CategoryKind::Agreement => Category::Agreement(Box::new(
+            UnverifiedAgreement::from_bytes(&message.agreement)
+                .map_err(|_| ContentError::InvalidField("agreement"))?,
+        )),
+        CategoryKind::Receipt => {
+            let receipt = message.receipt.take().ok_or(ContentError::InvalidField("receipt"))?;
+            let kind = match receipt.kind {
+                1 => ReceiptKind::Delivered,
+                2 => ReceiptKind::Read,
+                _ => return Err(ContentError::InvalidField("receipt")),
+            };
+            if receipt.message_ids.len() > MAX_RECEIPT_IDS {
+                return Err(ContentError::InvalidField("receipt"));
+            }
+            let message_ids = receipt
+                .message_ids
+                .iter()
+                .map(|raw| message_id(raw, "receipt"))
+                .collect::<Result<Vec<_>, _>>()?;
+            Category::Receipt(Receipt { kind, message_ids })
+        }
+    };
+    let start =
+        expiry_start_from_wire(message.expiry_start).ok_or(ContentError::InvalidField("expiry start"))?;
+    let lifespan =
+        Lifespan::new(message.lifespan_ms, start).map_err(|_| ContentError::InvalidField("lifespan"))?;
+    let reply_to = match message.reply_to.as_slice() {
+        [] => None,
+        raw => Some(message_id(raw, "reply to")?),
+    };
+    let content = Content {
+        id: message_id(&message.id, "id")?,
+        category,
+        text,
+        sent_at: Timestamp(message.sent_at_ms),
+        lifespan,
+        reply_to,
+        agreement_version: message.agreement_version,
+    };
+    content.validate()?;
+    Ok(content)
+}
+
+/// The serialized (serde) form of [`Content`], validated on the way in.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(super) struct ContentData {
+    id: MessageId,
+    category: Category,
+    text: String,
+    sent_at: Timestamp,
+    lifespan: Lifespan,
+    reply_to: Option<MessageId>,
+    agreement_version: u32,
+}
+
+impl TryFrom<ContentData> for Content {
+    type Error = ContentError;
+    fn try_from(mut data: ContentData) -> Result<Self, ContentError> {
+        let text = std::mem::take(&mut data.text);
+        let content =
+            Content::new(data.id, data.category, text, data.sent_at, data.lifespan, data.agreement_version)?;
+        Ok(match data.reply_to {
+            Some(id) => content.in_reply_to(id),
+            None => content,
+        })
+    }
+}
+
+impl From<Content> for ContentData {
+    fn from(content: Content) -> Self {
+        Self {
+            id: content.id,
+            category: content.category.clone(),
+            text: String::clone(&content.text),
+            sent_at: content.sent_at,
+            lifespan: content.lifespan,
+            reply_to: content.reply_to,
+            agreement_version: content.agreement_version,
+        }
+    }
+}
