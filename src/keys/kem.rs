@@ -9,9 +9,9 @@ use super::Secret32;
 use crate::error::{DecodeError, HandshakeError};
 
 /// Length of an ML-KEM-768 encapsulation key.
-pub const KEM_PUBLIC_KEY_LEN: usize = 1184;
+pub(crate) const KEM_PUBLIC_KEY_LEN: usize = 1184;
 /// Length of an ML-KEM-768 ciphertext.
-pub const KEM_CIPHERTEXT_LEN: usize = 1088;
+pub(crate) const KEM_CIPHERTEXT_LEN: usize = 1088;
 /// ML-KEM's modulus q.
 const KEM_Q: u16 = 3329;
 
