@@ -19,6 +19,9 @@ pub enum Error {
     /// A message could not be encrypted or decrypted by a session.
     #[error("session: {0}")]
     Session(#[from] SessionError),
+    /// The encrypted on-device store failed.
+    #[error("store: {0}")]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// Why bytes from outside were refused. The input was not used, and no state changed.

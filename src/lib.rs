@@ -6,6 +6,7 @@ pub mod clock;
 pub mod consts;
 mod error;
 mod keys;
+pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::{DecodeError, Error, HandshakeError, Result, SessionError};
