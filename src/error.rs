@@ -28,6 +28,9 @@ pub enum Error {
     /// A message lifespan was refused.
     #[error("expiry: {0}")]
     Expiry(#[from] crate::ExpiryError),
+    /// The encrypted on-device store failed.
+    #[error("store: {0}")]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// Why bytes from outside were refused. The input was not used, and no state changed.

@@ -66,6 +66,7 @@ mod preview;
 mod ratchet;
 mod safety_number;
 mod session;
+pub mod store;
 mod wire;
 
 // The public API.

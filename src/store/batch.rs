@@ -1,0 +1,171 @@
+//! A set of writes that the store saves all together or not at all.
+
+use zeroize::Zeroizing;
+
+use super::consts::MAX_SESSION_LEN;
+use super::types::{MessageId, PeerId, StoredAgreement, StoredMessage};
+use super::StoreError;
+use crate::{IdentityKey, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
+
+/// The kinds of prekeys a device keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PrekeyKind {
+    Signed,
+    OneTime,
+    Kem,
+}
+
+/// One write of a batch.
+pub(crate) enum Op {
+    PutSession(PeerId, Zeroizing<Vec<u8>>),
+    DeleteSession(PeerId),
+    PutMessage(StoredMessage),
+    DeleteMessage(MessageId),
+    PutPeerIdentity(PeerId, IdentityKey),
+    PutAgreement(PeerId, StoredAgreement),
+    PutPrekey(PrekeyKind, PrekeyId, Zeroizing<Vec<u8>>),
+    /// Removes a prekey that must be present.
+    ConsumePrekey(PrekeyKind, PrekeyId),
+    /// Removes a prekey if it is present.
+    RemovePrekey(PrekeyKind, PrekeyId),
+}
+
+/// Writes that [`super::Store::apply`] saves in one transaction: all of them, or none.
+///
+/// Writes are applied in the order they were added. Receiving a message is typically one batch
+/// holding the new session state and the message (and, on a first message, the consumed one-time
+/// prekey and the peer's identity); sending is the session state and the outbound message; a
+/// queue of received envelopes can be one batch.
+#[derive(Default)]
+pub struct WriteBatch {
+    pub(crate) ops: Vec<Op>,
+}
+
+impl WriteBatch {
+    /// An empty batch.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of writes in the batch.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Whether the batch holds no writes.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Saves `state` as the serialized session with `peer`, replacing any earlier state.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] if `state` is larger than
+    /// [`MAX_SESSION_LEN`](super::consts::MAX_SESSION_LEN); the batch is unchanged.
+    pub fn put_session(&mut self, peer: &PeerId, state: &[u8]) -> Result<&mut Self, StoreError> {
+        if state.len() > MAX_SESSION_LEN {
+            return Err(StoreError::InvalidInput("session state"));
+        }
+        self.ops.push(Op::PutSession(peer.clone(), Zeroizing::new(state.to_vec())));
+        Ok(self)
+    }
+
+    /// Deletes the session with `peer`, if there is one.
+    pub fn delete_session(&mut self, peer: &PeerId) -> &mut Self {
+        self.ops.push(Op::DeleteSession(peer.clone()));
+        self
+    }
+
+    /// Saves a new message. Applying fails with [`StoreError::MessageExists`] if its id is taken.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] if the body is larger than
+    /// [`MAX_BODY_LEN`](super::consts::MAX_BODY_LEN) or a timestamp does not fit in an `i64`.
+    pub fn put_message(&mut self, message: StoredMessage) -> Result<&mut Self, StoreError> {
+        message.check()?;
+        self.ops.push(Op::PutMessage(message));
+        Ok(self)
+    }
+
+    /// Deletes a message, if it is stored, leaving no copy of it in the file.
+    pub fn delete_message(&mut self, id: MessageId) -> &mut Self {
+        self.ops.push(Op::DeleteMessage(id));
+        self
+    }
+
+    /// Records the identity key `peer` presented. On first contact it is stored as unverified;
+    /// the same key again changes nothing; a different key makes the whole batch fail with
+    /// [`StoreError::IdentityChanged`].
+    pub fn put_peer_identity(&mut self, peer: &PeerId, identity: &IdentityKey) -> &mut Self {
+        self.ops.push(Op::PutPeerIdentity(peer.clone(), *identity));
+        self
+    }
+
+    /// Saves the agreement with `peer`, replacing any earlier one.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] if it is larger than
+    /// [`MAX_AGREEMENT_LEN`](super::consts::MAX_AGREEMENT_LEN).
+    pub fn put_agreement(
+        &mut self,
+        peer: &PeerId,
+        agreement: StoredAgreement,
+    ) -> Result<&mut Self, StoreError> {
+        agreement.check()?;
+        self.ops.push(Op::PutAgreement(peer.clone(), agreement));
+        Ok(self)
+    }
+
+    /// Saves a signed prekey, replacing one with the same id.
+    pub fn put_signed_prekey(&mut self, prekey: &SignedPrekey) -> &mut Self {
+        self.ops.push(Op::PutPrekey(PrekeyKind::Signed, prekey.id(), prekey.to_bytes()));
+        self
+    }
+
+    /// Saves a one-time prekey, replacing one with the same id.
+    pub fn put_one_time_prekey(&mut self, prekey: &OneTimePrekey) -> &mut Self {
+        self.ops.push(Op::PutPrekey(PrekeyKind::OneTime, prekey.id(), prekey.to_bytes()));
+        self
+    }
+
+    /// Saves a post-quantum prekey, replacing one with the same id.
+    pub fn put_kem_prekey(&mut self, prekey: &KemPrekey) -> &mut Self {
+        self.ops.push(Op::PutPrekey(PrekeyKind::Kem, prekey.id(), prekey.to_bytes()));
+        self
+    }
+
+    /// Deletes a one-time prekey that a handshake used. Applying fails with
+    /// [`StoreError::UnknownPrekey`] if it is not stored (for example, it was already used).
+    pub fn consume_one_time_prekey(&mut self, id: PrekeyId) -> &mut Self {
+        self.ops.push(Op::ConsumePrekey(PrekeyKind::OneTime, id));
+        self
+    }
+
+    /// Deletes a one-time post-quantum prekey that a handshake used. Applying fails with
+    /// [`StoreError::UnknownPrekey`] if it is not stored.
+    pub fn consume_kem_prekey(&mut self, id: PrekeyId) -> &mut Self {
+        self.ops.push(Op::ConsumePrekey(PrekeyKind::Kem, id));
+        self
+    }
+
+    /// Deletes a signed prekey (after rotation), if it is stored.
+    pub fn remove_signed_prekey(&mut self, id: PrekeyId) -> &mut Self {
+        self.ops.push(Op::RemovePrekey(PrekeyKind::Signed, id));
+        self
+    }
+
+    /// Deletes a post-quantum prekey (after rotation), if it is stored.
+    pub fn remove_kem_prekey(&mut self, id: PrekeyId) -> &mut Self {
+        self.ops.push(Op::RemovePrekey(PrekeyKind::Kem, id));
+        self
+    }
+}
+
+impl std::fmt::Debug for WriteBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteBatch").field("writes", &self.ops.len()).finish()
+    }
+}

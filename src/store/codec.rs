@@ -1,0 +1,185 @@
+//! The plaintext encodings of records, before sealing. Every number is big-endian.
+//!
+//! * peer: `len (u16) ‖ peer id (UTF-8) ‖ identity key (32) ‖ 0x00` or `0x01 ‖ verified at (u64)`
+//! * message: `id (16) ‖ direction (0x00 in, 0x01 out) ‖ at (u64) ‖ expires_at ‖ read_at ‖
+//!   len (u16) ‖ peer id ‖ len (u32) ‖ body ‖ zeros up to a multiple of 64 bytes`, where each
+//!   optional time is `0x00` or `0x01 ‖ u64`
+//! * agreement: `version (u32) ‖ bytes`
+//! * local identity: the 32-byte Ed25519 seed; prekeys: their own storage encodings; session:
+//!   the serialized session as given.
+
+use zeroize::Zeroizing;
+
+use super::consts::MESSAGE_PADDING;
+use super::types::{Direction, MessageId, PeerId, PeerRecord, StoredAgreement, StoredMessage, Verification};
+use super::StoreError;
+use crate::{IdentityKey, Timestamp};
+
+/// Reads fields off a record's plaintext; any shortfall is [`StoreError::Corrupt`].
+struct Reader<'a> {
+    bytes: &'a [u8],
+    table: &'static str,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], StoreError> {
+        if self.bytes.len() < n {
+            return Err(StoreError::Corrupt { table: self.table });
+        }
+        let (head, rest) = self.bytes.split_at(n);
+        self.bytes = rest;
+        Ok(head)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], StoreError> {
+        let table = self.table;
+        <[u8; N]>::try_from(self.take(N)?).map_err(|_| StoreError::Corrupt { table })
+    }
+
+    fn u8(&mut self) -> Result<u8, StoreError> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    fn u64(&mut self) -> Result<u64, StoreError> {
+        Ok(u64::from_be_bytes(self.array()?))
+    }
+
+    fn time(&mut self) -> Result<Option<Timestamp>, StoreError> {
+        match self.u8()? {
+            0 => Ok(None),
+            1 => Ok(Some(Timestamp(self.u64()?))),
+            _ => Err(self.corrupt()),
+        }
+    }
+
+    fn peer(&mut self) -> Result<PeerId, StoreError> {
+        let len = usize::from(u16::from_be_bytes(self.array()?));
+        let text = std::str::from_utf8(self.take(len)?).map_err(|_| self.corrupt())?;
+        PeerId::new(text).map_err(|_| self.corrupt())
+    }
+
+    fn corrupt(&self) -> StoreError {
+        StoreError::Corrupt { table: self.table }
+    }
+}
+
+fn put_time(out: &mut Vec<u8>, time: Option<Timestamp>) {
+    match time {
+        None => out.push(0),
+        Some(t) => {
+            out.push(1);
+            out.extend_from_slice(&t.0.to_be_bytes());
+        }
+    }
+}
+
+fn put_peer(out: &mut Vec<u8>, peer: &PeerId) {
+    // Peer ids are at most MAX_PEER_ID_LEN (256) bytes.
+    let len = u16::try_from(peer.as_str().len()).unwrap_or(u16::MAX);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(peer.as_str().as_bytes());
+}
+
+pub(crate) fn encode_peer(record: &PeerRecord) -> Zeroizing<Vec<u8>> {
+    let mut out = Zeroizing::new(Vec::with_capacity(2 + record.peer.as_str().len() + 32 + 9));
+    put_peer(&mut out, &record.peer);
+    out.extend_from_slice(record.identity.as_bytes());
+    match record.verification {
+        Verification::Unverified => put_time(&mut out, None),
+        Verification::Verified { at } => put_time(&mut out, Some(at)),
+    }
+    out
+}
+
+pub(crate) fn decode_peer(bytes: &[u8], table: &'static str) -> Result<PeerRecord, StoreError> {
+    let mut r = Reader { bytes, table };
+    let peer = r.peer()?;
+    let identity = IdentityKey::from_bytes(&r.array()?).map_err(|_| r.corrupt())?;
+    let verification = r.time()?.map_or(Verification::Unverified, |at| Verification::Verified { at });
+    if !r.bytes.is_empty() {
+        return Err(r.corrupt());
+    }
+    Ok(PeerRecord { peer, identity, verification })
+}
+
+pub(crate) fn encode_message(m: &StoredMessage) -> Zeroizing<Vec<u8>> {
+    let len = 16 + 1 + 8 + 9 + 9 + 2 + m.peer.as_str().len() + 4 + m.body.len();
+    let padded = len.div_ceil(MESSAGE_PADDING) * MESSAGE_PADDING;
+    let mut out = Zeroizing::new(Vec::with_capacity(padded));
+    out.extend_from_slice(&m.id.0);
+    out.push(match m.direction {
+        Direction::Inbound => 0,
+        Direction::Outbound => 1,
+    });
+    out.extend_from_slice(&m.at.0.to_be_bytes());
+    put_time(&mut out, m.expires_at);
+    put_time(&mut out, m.read_at);
+    put_peer(&mut out, &m.peer);
+    // Bodies are at most MAX_BODY_LEN bytes.
+    out.extend_from_slice(&u32::try_from(m.body.len()).unwrap_or(u32::MAX).to_be_bytes());
+    out.extend_from_slice(&m.body);
+    let target = padded.max(out.len());
+    out.resize(target, 0);
+    out
+}
+
+pub(crate) fn decode_message(bytes: &[u8], table: &'static str) -> Result<StoredMessage, StoreError> {
+    let mut r = Reader { bytes, table };
+    let id = MessageId(r.array()?);
+    let direction = match r.u8()? {
+        0 => Direction::Inbound,
+        1 => Direction::Outbound,
+        _ => return Err(r.corrupt()),
+    };
+    let at = Timestamp(r.u64()?);
+    let expires_at = r.time()?;
+    let read_at = r.time()?;
+    let peer = r.peer()?;
+    let len = usize::try_from(u32::from_be_bytes(r.array()?)).map_err(|_| r.corrupt())?;
+    let body = Zeroizing::new(r.take(len)?.to_vec());
+    if r.bytes.iter().any(|&b| b != 0) {
+        return Err(r.corrupt());
+    }
+    Ok(StoredMessage { id, peer, direction, at, expires_at, read_at, body })
+}
+
+pub(crate) fn encode_agreement(a: &StoredAgreement) -> Zeroizing<Vec<u8>> {
+    let mut out = Zeroizing::new(Vec::with_capacity(4 + a.bytes.len()));
+    out.extend_from_slice(&a.version.to_be_bytes());
+    out.extend_from_slice(&a.bytes);
+    out
+}
+
+pub(crate) fn decode_agreement(bytes: &[u8], table: &'static str) -> Result<StoredAgreement, StoreError> {
+    let mut r = Reader { bytes, table };
+    let version = u32::from_be_bytes(r.array()?);
+    Ok(StoredAgreement { version, bytes: Zeroizing::new(r.bytes.to_vec()) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_round_trips_padded_and_refuses_garbage() {
+        let m = StoredMessage {
+            id: MessageId([1; 16]),
+            peer: PeerId::new("acct-7").unwrap(),
+            direction: Direction::Outbound,
+            at: Timestamp(5),
+            expires_at: Some(Timestamp(9)),
+            read_at: None,
+            body: Zeroizing::new(b"hello".to_vec()),
+        };
+        let bytes = encode_message(&m);
+        assert_eq!(bytes.len() % MESSAGE_PADDING, 0);
+        assert_eq!(decode_message(&bytes, "messages").unwrap(), m);
+        let unpadded = 16 + 1 + 8 + 9 + 1 + 2 + 6 + 4 + 5;
+        for cut in 0..unpadded {
+            assert!(decode_message(&bytes[..cut], "messages").is_err(), "cut {cut}");
+        }
+        let mut trailing = bytes.to_vec();
+        trailing.push(1);
+        assert_eq!(decode_message(&trailing, "messages"), Err(StoreError::Corrupt { table: "messages" }));
+    }
+}

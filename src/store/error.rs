@@ -1,0 +1,94 @@
+//! The store's error type.
+
+use thiserror::Error as ThisError;
+
+/// Why a store operation failed.
+///
+/// After any error the store is exactly as it was before the call: a failed write changes nothing.
+/// No variant carries key bytes or plaintext.
+#[derive(Debug, ThisError, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No store file exists at the path given to open.
+    #[error("no store file at this path")]
+    NotFound,
+    /// A file already exists at the path given to create.
+    #[error("a file already exists at this path")]
+    AlreadyExists,
+    /// The file is not a confidant store: not a SQLite database, or one without a store header.
+    #[error("the file is not a confidant store")]
+    NotAStore,
+    /// The file is shorter than its own header says: it was truncated.
+    #[error("the store file is truncated")]
+    Truncated,
+    /// SQLite reports the file's structure as damaged.
+    #[error("the store file is damaged")]
+    FileCorrupt,
+    /// The file was written by a newer version of this library, with a schema it does not know.
+    #[error("store schema version {found} is newer than the supported version {supported}")]
+    NewerSchema {
+        /// Schema version found in the file.
+        found: u32,
+        /// Highest schema version this library knows.
+        supported: u32,
+    },
+    /// The file's key-wrapping format version is not known to this library.
+    #[error("unsupported store format version {0}")]
+    UnsupportedFormat(u32),
+    /// The passphrase or key does not open this store. The file was not changed.
+    #[error("wrong passphrase or key")]
+    WrongKey,
+    /// A record of the named table failed to authenticate or decode: it was tampered with,
+    /// truncated, or moved from another row or table.
+    #[error("corrupt record in table {table}")]
+    Corrupt {
+        /// The table holding the bad record.
+        table: &'static str,
+    },
+    /// A peer presented an identity key other than the one stored for it. Accept the new key with
+    /// [`crate::store::Store::accept_identity`] once the user has agreed.
+    #[error("the peer's identity key changed")]
+    IdentityChanged,
+    /// The operation needs a peer that the store does not know.
+    #[error("unknown peer")]
+    UnknownPeer,
+    /// The operation needs a message that the store does not hold.
+    #[error("unknown message")]
+    UnknownMessage,
+    /// A prekey to be consumed is not in the store (already used, or never stored).
+    #[error("unknown prekey")]
+    UnknownPrekey,
+    /// A message with this id is already stored.
+    #[error("a message with this id is already stored")]
+    MessageExists,
+    /// A different local identity is already stored; it is never replaced.
+    #[error("a different local identity is already stored")]
+    LocalIdentityExists,
+    /// An argument is out of range (the name says which); nothing was written.
+    #[error("invalid input: {0}")]
+    InvalidInput(&'static str),
+    /// A file-system operation failed.
+    #[error("file system: {0:?}")]
+    Io(std::io::ErrorKind),
+    /// SQLite failed for another reason (for example, the file is locked or the disk is full).
+    #[error("database: {0}")]
+    Database(String),
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(error: std::io::Error) -> Self {
+        Self::Io(error.kind())
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match error.sqlite_error_code() {
+            Some(ErrorCode::NotADatabase) => Self::NotAStore,
+            Some(ErrorCode::DatabaseCorrupt) => Self::FileCorrupt,
+            Some(ErrorCode::CannotOpen) => Self::NotFound,
+            _ => Self::Database(error.to_string()),
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! A store that keeps everything in memory, for tests and for sessions that must leave nothing
+//! on disk. It follows exactly the rules of [`super::SqliteStore`] (the same conformance suite
+//! runs against both); nothing is encrypted, and everything is zeroized when dropped.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use zeroize::Zeroizing;
+
+use super::batch::WriteBatch;
+use super::ops::{self, impl_store, Backend, Kv, Tables};
+use super::types::{MessageId, PeerId, PeerRecord, StoredAgreement, StoredMessage};
+use super::StoreError;
+use crate::Timestamp;
+
+#[derive(Clone, Default)]
+struct Tablesets {
+    kv: BTreeMap<(Kv, Vec<u8>), Zeroizing<Vec<u8>>>,
+    messages: BTreeMap<MessageId, StoredMessage>,
+}
+
+/// An in-memory [`super::Store`].
+///
+/// A write works on a copy of the contents and replaces them only if every write of it
+/// succeeded, so its cost grows with the size of the store: it is meant for small stores.
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Tablesets>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Tablesets> {
+        // Writes replace the contents only after they succeed, so a poisoned lock holds a
+        // consistent state.
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore").finish_non_exhaustive()
+    }
+}
+
+impl Backend for MemoryStore {
+    fn read<T>(&self, f: impl FnOnce(&mut dyn Tables) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        f(&mut *self.lock())
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&mut dyn Tables) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut guard = self.lock();
+        let mut copy = guard.clone();
+        let out = f(&mut copy)?;
+        *guard = copy;
+        Ok(out)
+    }
+}
+
+impl_store!(MemoryStore);
+
+impl Tables for Tablesets {
+    fn get(&mut self, kv: Kv, id: &[u8]) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+        Ok(self.kv.get(&(kv, id.to_vec())).cloned())
+    }
+
+    fn put(&mut self, kv: Kv, id: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.kv.insert((kv, id.to_vec()), Zeroizing::new(value.to_vec()));
+        Ok(())
+    }
+
+    fn delete(&mut self, kv: Kv, id: &[u8]) -> Result<bool, StoreError> {
+        Ok(self.kv.remove(&(kv, id.to_vec())).is_some())
+    }
+
+    fn count(&mut self, kv: Kv) -> Result<usize, StoreError> {
+        Ok(self.kv.keys().filter(|(k, _)| *k == kv).count())
+    }
+
+    fn all(&mut self, kv: Kv) -> Result<Vec<Zeroizing<Vec<u8>>>, StoreError> {
+        Ok(self.kv.iter().filter(|((k, _), _)| *k == kv).map(|(_, v)| v.clone()).collect())
+    }
+
+    fn message(&mut self, id: &MessageId) -> Result<Option<StoredMessage>, StoreError> {
+        Ok(self.messages.get(id).cloned())
+    }
+
+    fn message_exists(&mut self, id: &MessageId) -> Result<bool, StoreError> {
+        Ok(self.messages.contains_key(id))
+    }
+
+    fn put_message(&mut self, message: &StoredMessage) -> Result<(), StoreError> {
+        self.messages.insert(message.id, message.clone());
+        Ok(())
+    }
+
+    fn delete_message(&mut self, id: &MessageId) -> Result<bool, StoreError> {
+        Ok(self.messages.remove(id).is_some())
+    }
+
+    fn messages(&mut self, peer: &PeerId) -> Result<Vec<StoredMessage>, StoreError> {
+        Ok(self.messages.values().filter(|m| &m.peer == peer).cloned().collect())
+    }
+
+    fn purge(&mut self, now: Timestamp) -> Result<usize, StoreError> {
+        let before = self.messages.len();
+        self.messages.retain(|_, m| m.expires_at.is_none_or(|at| at > now));
+        Ok(before - self.messages.len())
+    }
+}

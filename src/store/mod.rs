@@ -1,0 +1,187 @@
+//! The encrypted on-device store: the local identity, prekeys, peers and their trust state,
+//! session states, messages and agreements.
+//!
+//! [`SqliteStore`] keeps them in one SQLite file in which every value is sealed with
+//! XChaCha20-Poly1305 under a random store key, and every lookup column is a keyed hash. The
+//! store key is wrapped by a key-encryption key from a passphrase (Argon2id) or from the
+//! platform keystore. [`MemoryStore`] follows the same rules in memory. Both implement [`Store`];
+//! `docs/STORE-FORMAT.md` describes the file format and what a holder of the file can see.
+//!
+//! All writes of one operation go through [`Store::apply`] with a [`WriteBatch`], which is saved
+//! all together or not at all: a received message is stored in the same transaction as the
+//! session state that decrypted it. Deleted and expired messages leave no copy of their bytes in
+//! the file.
+//!
+//! ```
+//! # fn main() -> Result<(), confidant::store::StoreError> {
+//! use confidant::store::{Direction, MemoryStore, MessageId, PeerId, Store, StoredMessage, WriteBatch};
+//! use confidant::Timestamp;
+//!
+//! let store = MemoryStore::new();
+//! let peer = PeerId::new("client-42")?;
+//! let mut batch = WriteBatch::new();
+//! batch.put_session(&peer, b"serialized session")?.put_message(StoredMessage {
+//!     id: MessageId([1; 16]),
+//!     peer: peer.clone(),
+//!     direction: Direction::Inbound,
+//!     at: Timestamp(1_000),
+//!     expires_at: Some(Timestamp(2_000)),
+//!     read_at: None,
+//!     body: b"content".to_vec().into(),
+//! })?;
+//! store.apply(batch)?;
+//! assert_eq!(store.messages(&peer)?.len(), 1);
+//! assert_eq!(store.purge_expired(Timestamp(2_000))?, 1);
+//! # Ok(())
+//! # }
+//! ```
+
+mod batch;
+mod codec;
+pub mod consts;
+mod error;
+mod kdf;
+mod keys;
+mod memory;
+mod ops;
+mod seal;
+mod sqlite;
+mod trust;
+mod types;
+
+pub use batch::WriteBatch;
+pub use error::StoreError;
+pub use kdf::KdfParams;
+pub use keys::{KeyEncryptionKey, Passphrase, StoreKeySource};
+pub use memory::MemoryStore;
+pub use sqlite::SqliteStore;
+pub use types::{Direction, MessageId, PeerId, PeerRecord, StoredAgreement, StoredMessage, Verification};
+
+use zeroize::Zeroizing;
+
+use crate::{IdentityKey, IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey, Timestamp};
+
+/// Storage for everything a device keeps between runs.
+///
+/// Every method either succeeds or leaves the store exactly as it was. Implementations are
+/// `Send + Sync`: one store may be shared between threads (for example in an `Arc`).
+pub trait Store: Send + Sync {
+    /// The device's own identity, if one was stored.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] if the stored record does not authenticate; [`StoreError::Database`]
+    /// if the file cannot be read.
+    fn local_identity(&self) -> Result<Option<IdentityKeyPair>, StoreError>;
+
+    /// Stores the device's own identity. Storing the same identity again does nothing.
+    ///
+    /// # Errors
+    /// [`StoreError::LocalIdentityExists`] if a different identity is stored; it is never replaced.
+    fn set_local_identity(&self, identity: &IdentityKeyPair) -> Result<(), StoreError>;
+
+    /// The signed prekey with `id`.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] if the stored record does not authenticate or decode.
+    fn signed_prekey(&self, id: PrekeyId) -> Result<Option<SignedPrekey>, StoreError>;
+
+    /// The one-time prekey with `id`, if it was not consumed.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] if the stored record does not authenticate or decode.
+    fn one_time_prekey(&self, id: PrekeyId) -> Result<Option<OneTimePrekey>, StoreError>;
+
+    /// How many one-time prekeys are left (to decide when to publish more).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] if the file cannot be read.
+    fn one_time_prekey_count(&self) -> Result<usize, StoreError>;
+
+    /// The post-quantum prekey with `id`.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] if the stored record does not authenticate or decode.
+    fn kem_prekey(&self, id: PrekeyId) -> Result<Option<KemPrekey>, StoreError>;
+
+    /// What the store knows about `peer`: its trusted identity and verification state.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] if the stored record does not authenticate or decode.
+    fn peer(&self, peer: &PeerId) -> Result<Option<PeerRecord>, StoreError>;
+
+    /// Every known peer, ordered by peer id.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] if a stored record does not authenticate or decode.
+    fn peers(&self) -> Result<Vec<PeerRecord>, StoreError>;
+
+    /// The serialized session with `peer`.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] if the stored record does not authenticate (for example, it was
+    /// moved from another peer's row).
+    fn session(&self, peer: &PeerId) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError>;
+
+    /// The message with `id`.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] if the stored record does not authenticate or decode.
+    fn message(&self, id: &MessageId) -> Result<Option<StoredMessage>, StoreError>;
+
+    /// The messages exchanged with `peer`, ordered by time, then id.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] if a stored record does not authenticate or decode.
+    fn messages(&self, peer: &PeerId) -> Result<Vec<StoredMessage>, StoreError>;
+
+    /// The agreement with `peer`.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] if the stored record does not authenticate or decode.
+    fn agreement(&self, peer: &PeerId) -> Result<Option<StoredAgreement>, StoreError>;
+
+    /// Saves every write of `batch` in one transaction, or none of them.
+    ///
+    /// # Errors
+    /// [`StoreError::IdentityChanged`] if a peer presented a different identity than the stored
+    /// one; [`StoreError::MessageExists`] if a message id is taken; [`StoreError::UnknownPrekey`]
+    /// if a prekey to consume is gone; [`StoreError::Corrupt`] if a record the batch reads does
+    /// not authenticate; [`StoreError::Database`] if the file cannot be written. In every case
+    /// nothing of the batch was saved.
+    fn apply(&self, batch: WriteBatch) -> Result<(), StoreError>;
+
+    /// Trusts `identity` for `peer` from now on (after the user accepted a changed key). A key
+    /// other than the stored one starts unverified.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] if the stored record does not authenticate.
+    fn accept_identity(&self, peer: &PeerId, identity: &IdentityKey) -> Result<(), StoreError>;
+
+    /// Records that the user compared safety numbers with `peer` for `identity` at `at`.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownPeer`] if the peer is not known; [`StoreError::IdentityChanged`] if
+    /// `identity` is not the stored key (the verification was of another key).
+    fn mark_verified(&self, peer: &PeerId, identity: &IdentityKey, at: Timestamp) -> Result<(), StoreError>;
+
+    /// Records that the user read message `id` at `at`, and, if `new_expires_at` is `Some`,
+    /// sets its expiry (for messages that expire a while after they are read). `None` leaves the
+    /// expiry as it was.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownMessage`] if no such message is stored; [`StoreError::InvalidInput`]
+    /// if a timestamp does not fit in an `i64`.
+    fn mark_read(
+        &self,
+        id: &MessageId,
+        at: Timestamp,
+        new_expires_at: Option<Timestamp>,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes every message whose expiry is at or before `now`, leaving no copy of it in the
+    /// file. Returns how many were deleted.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] if the file cannot be written; then nothing was deleted.
+    fn purge_expired(&self, now: Timestamp) -> Result<usize, StoreError>;
+}

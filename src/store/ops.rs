@@ -1,0 +1,329 @@
+//! The store's rules, written once over a small table interface that each implementation
+//! provides ([`Tables`]), inside a read or write transaction that it opens ([`Backend`]).
+
+use zeroize::Zeroizing;
+
+use super::batch::{Op, PrekeyKind, WriteBatch};
+use super::codec;
+use super::trust;
+use super::types::{check_timestamp, MessageId, PeerId, PeerRecord, StoredAgreement, StoredMessage};
+use super::StoreError;
+use crate::{IdentityKey, IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey, Timestamp};
+
+/// The key-value tables of the store. Messages have a table of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Kv {
+    Identity,
+    SignedPrekey,
+    OneTimePrekey,
+    KemPrekey,
+    Peer,
+    Session,
+    Agreement,
+}
+
+impl Kv {
+    /// The table's name, which is also bound into each sealed value.
+    pub(crate) fn table(self) -> &'static str {
+        match self {
+            Self::Identity => "identity",
+            Self::SignedPrekey => "signed_prekeys",
+            Self::OneTimePrekey => "one_time_prekeys",
+            Self::KemPrekey => "kem_prekeys",
+            Self::Peer => "peers",
+            Self::Session => "sessions",
+            Self::Agreement => "agreements",
+        }
+    }
+
+    fn prekeys(kind: PrekeyKind) -> Self {
+        match kind {
+            PrekeyKind::Signed => Self::SignedPrekey,
+            PrekeyKind::OneTime => Self::OneTimePrekey,
+            PrekeyKind::Kem => Self::KemPrekey,
+        }
+    }
+}
+
+/// Name of the messages table.
+pub(crate) const MESSAGES: &str = "messages";
+/// Id of the single row of the identity table.
+const LOCAL: &[u8] = b"local";
+
+/// Row-level access to the tables, in plaintext. Ids are the application's own (peer ids,
+/// big-endian prekey ids); an implementation may hash and seal them.
+pub(crate) trait Tables {
+    fn get(&mut self, kv: Kv, id: &[u8]) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError>;
+    fn put(&mut self, kv: Kv, id: &[u8], value: &[u8]) -> Result<(), StoreError>;
+    /// Whether a row was deleted.
+    fn delete(&mut self, kv: Kv, id: &[u8]) -> Result<bool, StoreError>;
+    fn count(&mut self, kv: Kv) -> Result<usize, StoreError>;
+    fn all(&mut self, kv: Kv) -> Result<Vec<Zeroizing<Vec<u8>>>, StoreError>;
+    fn message(&mut self, id: &MessageId) -> Result<Option<StoredMessage>, StoreError>;
+    fn message_exists(&mut self, id: &MessageId) -> Result<bool, StoreError>;
+    /// Inserts or replaces.
+    fn put_message(&mut self, message: &StoredMessage) -> Result<(), StoreError>;
+    fn delete_message(&mut self, id: &MessageId) -> Result<bool, StoreError>;
+    /// The messages with `peer`, in any order.
+    fn messages(&mut self, peer: &PeerId) -> Result<Vec<StoredMessage>, StoreError>;
+    /// Deletes the messages with `expires_at <= now`; how many.
+    fn purge(&mut self, now: Timestamp) -> Result<usize, StoreError>;
+}
+
+/// Runs a closure in a transaction. `write` commits only if the closure succeeds.
+pub(crate) trait Backend {
+    fn read<T>(&self, f: impl FnOnce(&mut dyn Tables) -> Result<T, StoreError>) -> Result<T, StoreError>;
+    fn write<T>(&self, f: impl FnOnce(&mut dyn Tables) -> Result<T, StoreError>) -> Result<T, StoreError>;
+}
+
+fn peer_record(t: &mut dyn Tables, peer: &PeerId) -> Result<Option<PeerRecord>, StoreError> {
+    let table = Kv::Peer.table();
+    t.get(Kv::Peer, peer.as_str().as_bytes())?.map(|v| codec::decode_peer(&v, table)).transpose()
+}
+
+fn put_peer(t: &mut dyn Tables, record: &PeerRecord) -> Result<(), StoreError> {
+    t.put(Kv::Peer, record.peer.as_str().as_bytes(), &codec::encode_peer(record))
+}
+
+fn apply_op(t: &mut dyn Tables, op: Op) -> Result<(), StoreError> {
+    match op {
+        Op::PutSession(peer, state) => t.put(Kv::Session, peer.as_str().as_bytes(), &state),
+        Op::DeleteSession(peer) => t.delete(Kv::Session, peer.as_str().as_bytes()).map(drop),
+        Op::PutMessage(message) => {
+            if t.message_exists(&message.id)? {
+                return Err(StoreError::MessageExists);
+            }
+            t.put_message(&message)
+        }
+        Op::DeleteMessage(id) => t.delete_message(&id).map(drop),
+        Op::PutPeerIdentity(peer, identity) => {
+            let existing = peer_record(t, &peer)?;
+            match trust::admit(existing, &peer, &identity)? {
+                Some(record) => put_peer(t, &record),
+                None => Ok(()),
+            }
+        }
+        Op::PutAgreement(peer, agreement) => {
+            t.put(Kv::Agreement, peer.as_str().as_bytes(), &codec::encode_agreement(&agreement))
+        }
+        Op::PutPrekey(kind, id, bytes) => t.put(Kv::prekeys(kind), &id.0.to_be_bytes(), &bytes),
+        Op::ConsumePrekey(kind, id) => {
+            if t.delete(Kv::prekeys(kind), &id.0.to_be_bytes())? {
+                Ok(())
+            } else {
+                Err(StoreError::UnknownPrekey)
+            }
+        }
+        Op::RemovePrekey(kind, id) => t.delete(Kv::prekeys(kind), &id.0.to_be_bytes()).map(drop),
+    }
+}
+
+pub(crate) fn apply(b: &impl Backend, batch: WriteBatch) -> Result<(), StoreError> {
+    b.write(|t| batch.ops.into_iter().try_for_each(|op| apply_op(t, op)))
+}
+
+pub(crate) fn local_identity(b: &impl Backend) -> Result<Option<IdentityKeyPair>, StoreError> {
+    b.read(|t| {
+        let Some(seed) = t.get(Kv::Identity, LOCAL)? else { return Ok(None) };
+        let seed = Zeroizing::new(
+            <[u8; 32]>::try_from(seed.as_slice())
+                .map_err(|_| StoreError::Corrupt { table: Kv::Identity.table() })?,
+        );
+        Ok(Some(IdentityKeyPair::from_seed(&seed)))
+    })
+}
+
+pub(crate) fn set_local_identity(b: &impl Backend, identity: &IdentityKeyPair) -> Result<(), StoreError> {
+    b.write(|t| match t.get(Kv::Identity, LOCAL)? {
+        Some(seed) if seed.as_slice() == identity.to_seed().as_slice() => Ok(()),
+        Some(_) => Err(StoreError::LocalIdentityExists),
+        None => t.put(Kv::Identity, LOCAL, identity.to_seed().as_slice()),
+    })
+}
+
+fn prekey<T>(
+    b: &impl Backend,
+    kind: PrekeyKind,
+    id: PrekeyId,
+    decode: impl FnOnce(&[u8]) -> Result<T, crate::DecodeError>,
+) -> Result<Option<T>, StoreError> {
+    let kv = Kv::prekeys(kind);
+    let bytes = b.read(|t| t.get(kv, &id.0.to_be_bytes()))?;
+    bytes.map(|v| decode(&v).map_err(|_| StoreError::Corrupt { table: kv.table() })).transpose()
+}
+
+pub(crate) fn signed_prekey(b: &impl Backend, id: PrekeyId) -> Result<Option<SignedPrekey>, StoreError> {
+    prekey(b, PrekeyKind::Signed, id, SignedPrekey::from_bytes)
+}
+
+pub(crate) fn one_time_prekey(b: &impl Backend, id: PrekeyId) -> Result<Option<OneTimePrekey>, StoreError> {
+    prekey(b, PrekeyKind::OneTime, id, OneTimePrekey::from_bytes)
+}
+
+pub(crate) fn kem_prekey(b: &impl Backend, id: PrekeyId) -> Result<Option<KemPrekey>, StoreError> {
+    prekey(b, PrekeyKind::Kem, id, KemPrekey::from_bytes)
+}
+
+pub(crate) fn one_time_prekey_count(b: &impl Backend) -> Result<usize, StoreError> {
+    b.read(|t| t.count(Kv::OneTimePrekey))
+}
+
+pub(crate) fn peer(b: &impl Backend, peer: &PeerId) -> Result<Option<PeerRecord>, StoreError> {
+    b.read(|t| peer_record(t, peer))
+}
+
+pub(crate) fn peers(b: &impl Backend) -> Result<Vec<PeerRecord>, StoreError> {
+    let table = Kv::Peer.table();
+    let mut all: Vec<PeerRecord> = b
+        .read(|t| t.all(Kv::Peer))?
+        .iter()
+        .map(|v| codec::decode_peer(v, table))
+        .collect::<Result<_, _>>()?;
+    all.sort_by(|a, b| a.peer.cmp(&b.peer));
+    Ok(all)
+}
+
+pub(crate) fn session(b: &impl Backend, peer: &PeerId) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+    b.read(|t| t.get(Kv::Session, peer.as_str().as_bytes()))
+}
+
+pub(crate) fn message(b: &impl Backend, id: &MessageId) -> Result<Option<StoredMessage>, StoreError> {
+    b.read(|t| t.message(id))
+}
+
+pub(crate) fn messages(b: &impl Backend, peer: &PeerId) -> Result<Vec<StoredMessage>, StoreError> {
+    let mut all = b.read(|t| t.messages(peer))?;
+    all.sort_by_key(|m| (m.at, m.id));
+    Ok(all)
+}
+
+pub(crate) fn agreement(b: &impl Backend, peer: &PeerId) -> Result<Option<StoredAgreement>, StoreError> {
+    let table = Kv::Agreement.table();
+    let bytes = b.read(|t| t.get(Kv::Agreement, peer.as_str().as_bytes()))?;
+    bytes.map(|v| codec::decode_agreement(&v, table)).transpose()
+}
+
+pub(crate) fn accept_identity(
+    b: &impl Backend,
+    peer: &PeerId,
+    identity: &IdentityKey,
+) -> Result<(), StoreError> {
+    b.write(|t| match trust::accept(peer_record(t, peer)?, peer, identity) {
+        Some(record) => put_peer(t, &record),
+        None => Ok(()),
+    })
+}
+
+pub(crate) fn mark_verified(
+    b: &impl Backend,
+    peer: &PeerId,
+    identity: &IdentityKey,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    b.write(|t| {
+        let record = trust::verify(peer_record(t, peer)?, identity, at)?;
+        put_peer(t, &record)
+    })
+}
+
+pub(crate) fn mark_read(
+    b: &impl Backend,
+    id: &MessageId,
+    at: Timestamp,
+    new_expires_at: Option<Timestamp>,
+) -> Result<(), StoreError> {
+    check_timestamp(at)?;
+    new_expires_at.map_or(Ok(()), check_timestamp)?;
+    b.write(|t| {
+        let mut message = t.message(id)?.ok_or(StoreError::UnknownMessage)?;
+        message.read_at = Some(at);
+        if new_expires_at.is_some() {
+            message.expires_at = new_expires_at;
+        }
+        t.put_message(&message)
+    })
+}
+
+pub(crate) fn purge_expired(b: &impl Backend, now: Timestamp) -> Result<usize, StoreError> {
+    b.write(|t| t.purge(now))
+}
+
+/// Implements [`super::Store`] for a [`Backend`] by calling the functions of this module.
+macro_rules! impl_store {
+    ($ty:ty) => {
+        impl $crate::store::Store for $ty {
+            fn local_identity(&self) -> Result<Option<$crate::IdentityKeyPair>, StoreError> {
+                ops::local_identity(self)
+            }
+            fn set_local_identity(&self, identity: &$crate::IdentityKeyPair) -> Result<(), StoreError> {
+                ops::set_local_identity(self, identity)
+            }
+            fn signed_prekey(
+                &self,
+                id: $crate::PrekeyId,
+            ) -> Result<Option<$crate::SignedPrekey>, StoreError> {
+                ops::signed_prekey(self, id)
+            }
+            fn one_time_prekey(
+                &self,
+                id: $crate::PrekeyId,
+            ) -> Result<Option<$crate::OneTimePrekey>, StoreError> {
+                ops::one_time_prekey(self, id)
+            }
+            fn one_time_prekey_count(&self) -> Result<usize, StoreError> {
+                ops::one_time_prekey_count(self)
+            }
+            fn kem_prekey(&self, id: $crate::PrekeyId) -> Result<Option<$crate::KemPrekey>, StoreError> {
+                ops::kem_prekey(self, id)
+            }
+            fn peer(&self, peer: &PeerId) -> Result<Option<PeerRecord>, StoreError> {
+                ops::peer(self, peer)
+            }
+            fn peers(&self) -> Result<Vec<PeerRecord>, StoreError> {
+                ops::peers(self)
+            }
+            fn session(&self, peer: &PeerId) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError> {
+                ops::session(self, peer)
+            }
+            fn message(&self, id: &MessageId) -> Result<Option<StoredMessage>, StoreError> {
+                ops::message(self, id)
+            }
+            fn messages(&self, peer: &PeerId) -> Result<Vec<StoredMessage>, StoreError> {
+                ops::messages(self, peer)
+            }
+            fn agreement(&self, peer: &PeerId) -> Result<Option<StoredAgreement>, StoreError> {
+                ops::agreement(self, peer)
+            }
+            fn apply(&self, batch: WriteBatch) -> Result<(), StoreError> {
+                ops::apply(self, batch)
+            }
+            fn accept_identity(
+                &self,
+                peer: &PeerId,
+                identity: &$crate::IdentityKey,
+            ) -> Result<(), StoreError> {
+                ops::accept_identity(self, peer, identity)
+            }
+            fn mark_verified(
+                &self,
+                peer: &PeerId,
+                identity: &$crate::IdentityKey,
+                at: $crate::Timestamp,
+            ) -> Result<(), StoreError> {
+                ops::mark_verified(self, peer, identity, at)
+            }
+            fn mark_read(
+                &self,
+                id: &MessageId,
+                at: $crate::Timestamp,
+                new_expires_at: Option<$crate::Timestamp>,
+            ) -> Result<(), StoreError> {
+                ops::mark_read(self, id, at, new_expires_at)
+            }
+            fn purge_expired(&self, now: $crate::Timestamp) -> Result<usize, StoreError> {
+                ops::purge_expired(self, now)
+            }
+        }
+    };
+}
+pub(crate) use impl_store;

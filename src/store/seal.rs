@@ -1,0 +1,155 @@
+//! Sealed records and lookup keys.
+//!
+//! Every value is sealed with XChaCha20-Poly1305 under a key derived from the store key:
+//! `version (1) ‖ nonce (24) ‖ ciphertext ‖ tag (16)`. The associated data binds the table and
+//! the row's clear columns (its lookup key and any other column a file holder can see), so a
+//! value moved to another row or table, or a clear column changed, fails to open.
+//!
+//! Lookup keys are keyed hashes, `HMAC-SHA256(lookup key, len(table) ‖ table ‖ id)`, so no
+//! indexed column holds an identity, and the same peer hashes differently in each table.
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use rand_core::{CryptoRng, RngCore};
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use super::consts::{LOOKUP_KEY_INFO, RECORD_AAD_LABEL, RECORD_VERSION, SEAL_KEY_INFO};
+use super::keys::StoreKey;
+use super::StoreError;
+use crate::keys::Secret32;
+
+const NONCE_LEN: usize = 24;
+const TAG_LEN: usize = 16;
+/// Bytes a sealed record adds to its plaintext.
+pub(crate) const SEAL_OVERHEAD: usize = 1 + NONCE_LEN + TAG_LEN;
+
+/// The keys derived from the store key. Zeroized on drop.
+pub(crate) struct RecordKeys {
+    seal: Secret32,
+    lookup: Secret32,
+}
+
+impl RecordKeys {
+    /// `HKDF-SHA256(salt = none, ikm = store key, info = label)` for each subkey.
+    pub(crate) fn derive(store_key: &StoreKey) -> Self {
+        let hkdf = Hkdf::<Sha256>::new(None, store_key.0.as_bytes());
+        let mut seal = Secret32([0; 32]);
+        let mut lookup = Secret32([0; 32]);
+        // 32 bytes is far below HKDF-SHA256's output limit, so expand cannot fail.
+        let _ = hkdf.expand(SEAL_KEY_INFO, &mut seal.0);
+        let _ = hkdf.expand(LOOKUP_KEY_INFO, &mut lookup.0);
+        Self { seal, lookup }
+    }
+
+    /// The lookup key of `id` in `table`.
+    pub(crate) fn lookup(&self, table: &str, id: &[u8]) -> [u8; 32] {
+        // HMAC accepts keys of any length, so this cannot fail.
+        let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(self.lookup.as_bytes()) else {
+            return [0; 32];
+        };
+        mac.update(&[u8::try_from(table.len()).unwrap_or(u8::MAX)]);
+        mac.update(table.as_bytes());
+        mac.update(id);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Seals `plaintext` for the row of `table` whose clear columns are `row`.
+    pub(crate) fn seal<R: RngCore + CryptoRng>(
+        &self,
+        rng: &mut R,
+        table: &'static str,
+        row: &[&[u8]],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, StoreError> {
+        let cipher = XChaCha20Poly1305::new(self.seal.as_bytes().into());
+        let mut nonce = [0u8; NONCE_LEN];
+        rng.fill_bytes(&mut nonce);
+        let aad = record_aad(table, row);
+        let sealed = cipher
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad })
+            .map_err(|_| StoreError::InvalidInput("record too large"))?;
+        let mut out = Vec::with_capacity(SEAL_OVERHEAD + plaintext.len());
+        out.push(RECORD_VERSION);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    /// Opens a sealed record of `table`; [`StoreError::Corrupt`] naming the table if it does not
+    /// authenticate for this row.
+    pub(crate) fn open(
+        &self,
+        table: &'static str,
+        row: &[&[u8]],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+        let corrupt = StoreError::Corrupt { table };
+        if sealed.len() < SEAL_OVERHEAD || sealed.first() != Some(&RECORD_VERSION) {
+            return Err(corrupt);
+        }
+        let (nonce, body) = sealed[1..].split_at(NONCE_LEN);
+        let cipher = XChaCha20Poly1305::new(self.seal.as_bytes().into());
+        let aad = record_aad(table, row);
+        cipher
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: body, aad: &aad })
+            .map(Zeroizing::new)
+            .map_err(|_| corrupt)
+    }
+}
+
+/// `label ‖ version ‖ len(table) (u8) ‖ table ‖ for each clear column: len (u32 BE) ‖ bytes`.
+fn record_aad(table: &str, row: &[&[u8]]) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(64 + row.iter().map(|c| c.len() + 4).sum::<usize>());
+    aad.extend_from_slice(RECORD_AAD_LABEL);
+    aad.push(RECORD_VERSION);
+    aad.push(u8::try_from(table.len()).unwrap_or(u8::MAX));
+    aad.extend_from_slice(table.as_bytes());
+    for column in row {
+        aad.extend_from_slice(&u32::try_from(column.len()).unwrap_or(u32::MAX).to_be_bytes());
+        aad.extend_from_slice(column);
+    }
+    aad
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn keys() -> RecordKeys {
+        RecordKeys::derive(&StoreKey(Secret32([5; 32])))
+    }
+
+    #[test]
+    fn seals_and_opens_only_in_its_own_row_and_table() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let k = keys();
+        let sealed = k.seal(&mut rng, "sessions", &[b"row-a"], b"state").unwrap();
+        assert_eq!(sealed.len(), SEAL_OVERHEAD + 5);
+        assert_eq!(k.open("sessions", &[b"row-a"], &sealed).unwrap().as_slice(), b"state");
+        let moved = StoreError::Corrupt { table: "sessions" };
+        assert_eq!(k.open("sessions", &[b"row-b"], &sealed).err(), Some(moved.clone()));
+        assert_eq!(k.open("peers", &[b"row-a"], &sealed).err(), Some(StoreError::Corrupt { table: "peers" }));
+        assert_eq!(k.open("sessions", &[b"row-a"], &sealed[..sealed.len() - 1]).err(), Some(moved.clone()));
+        assert_eq!(k.open("sessions", &[b"row-a"], &[]).err(), Some(moved.clone()));
+        let mut flipped = sealed.clone();
+        flipped[30] ^= 1;
+        assert_eq!(k.open("sessions", &[b"row-a"], &flipped).err(), Some(moved));
+        // Column boundaries are part of the associated data.
+        let split = k.seal(&mut rng, "t", &[b"ab", b"c"], b"x").unwrap();
+        assert!(k.open("t", &[b"a", b"bc"], &split).is_err());
+    }
+
+    #[test]
+    fn lookup_keys_differ_per_table_and_key() {
+        let k = keys();
+        assert_eq!(k.lookup("peers", b"alice"), k.lookup("peers", b"alice"));
+        assert_ne!(k.lookup("peers", b"alice"), k.lookup("sessions", b"alice"));
+        assert_ne!(k.lookup("peers", b"alice"), k.lookup("peers", b"bob"));
+        let other = RecordKeys::derive(&StoreKey(Secret32([6; 32])));
+        assert_ne!(k.lookup("peers", b"alice"), other.lookup("peers", b"alice"));
+    }
+}

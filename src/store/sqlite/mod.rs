@@ -1,0 +1,261 @@
+//! The store in one SQLite file.
+//!
+//! The connection runs in WAL mode with `synchronous = FULL` (a committed batch survives a power
+//! loss), `secure_delete = ON` (deleted cells and freed pages are overwritten with zeros),
+//! `auto_vacuum = FULL` (freed pages are cut off the end of the file) and `temp_store = MEMORY`.
+//! After every write that deleted or replaced a value, a `wal_checkpoint(TRUNCATE)` copies the
+//! zeroed pages into the database file and empties the write-ahead log, so that no older copy of
+//! the value stays in either file.
+
+mod file;
+mod schema;
+mod tables;
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use rand_core::{CryptoRng, RngCore};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use zeroize::Zeroize;
+
+use super::batch::WriteBatch;
+use super::consts::{STORE_FORMAT_VERSION, STORE_MAGIC};
+use super::keys::{self, StoreKey, StoreKeySource, Wrapped};
+use super::ops::{self, impl_store, Backend, Tables};
+use super::seal::RecordKeys;
+use super::types::{MessageId, PeerId, PeerRecord, StoredAgreement, StoredMessage};
+use super::StoreError;
+use tables::SqlTables;
+
+/// The connection and the generator of record nonces, used under one lock.
+struct Locked {
+    conn: Connection,
+    rng: StdRng,
+}
+
+/// A [`super::Store`] in an encrypted SQLite file.
+pub struct SqliteStore {
+    locked: Mutex<Locked>,
+    store_key: StoreKey,
+    keys: RecordKeys,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+/// Seeds the generator of record nonces from the caller's generator.
+fn nonce_rng<R: RngCore + CryptoRng>(rng: &mut R) -> StdRng {
+    let mut seed = [0u8; 32];
+    rng.fill_bytes(&mut seed);
+    let out = StdRng::from_seed(seed);
+    seed.zeroize();
+    out
+}
+
+/// Settings of every connection (the persistent ones are set again harmlessly).
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Database("the file system does not support WAL mode".into()));
+    }
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON; PRAGMA temp_store = MEMORY;
+         PRAGMA cell_size_check = ON; PRAGMA foreign_keys = ON;",
+    )?;
+    Ok(())
+}
+
+/// Empties the write-ahead log into the database file and truncates it to zero bytes.
+fn checkpoint(conn: &Connection) -> Result<(), StoreError> {
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(())
+}
+
+fn remove_files(path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let _ = std::fs::remove_file(Path::new(&name));
+    }
+}
+
+impl SqliteStore {
+    /// Creates a new store file at `path`, protected by `source`. A passphrase is stretched with
+    /// Argon2id using the parameters in `source`; `rng` draws the store key, salt and nonces.
+    ///
+    /// # Errors
+    /// [`StoreError::AlreadyExists`] if a file is at `path`; [`StoreError::InvalidInput`] if the
+    /// passphrase is empty or the KDF parameters are out of bounds; [`StoreError::Io`] or
+    /// [`StoreError::Database`] if the file cannot be written (then no file is left behind).
+    pub fn create<R: RngCore + CryptoRng>(
+        path: impl AsRef<Path>,
+        source: &StoreKeySource,
+        rng: &mut R,
+    ) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        if path.exists() {
+            return Err(StoreError::AlreadyExists);
+        }
+        let store_key = StoreKey::generate(rng);
+        let wrapped = keys::wrap(source, &store_key, rng)?;
+        let created = Self::create_file(path, &wrapped);
+        match created {
+            Ok(conn) => Ok(Self::from_parts(conn, store_key, rng)),
+            Err(e) => {
+                remove_files(path);
+                Err(e)
+            }
+        }
+    }
+
+    fn create_file(path: &Path, wrapped: &Wrapped) -> Result<Connection, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(path, flags)?;
+        conn.execute_batch("PRAGMA auto_vacuum = FULL;")?;
+        configure(&conn)?;
+        let tx = conn.transaction()?;
+        schema::create(&tx)?;
+        tx.execute(
+            "INSERT INTO store_header (id, magic, format, kdf, wrapped_key) VALUES (1, ?1, ?2, ?3, ?4)",
+            params![STORE_MAGIC, STORE_FORMAT_VERSION, wrapped.kdf, wrapped.key],
+        )?;
+        tx.commit()?;
+        Ok(conn)
+    }
+
+    /// Opens the store at `path` with `source`, then brings its schema up to date. Opening with a
+    /// passphrase takes one Argon2id run with the parameters recorded in the file.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if there is no file; [`StoreError::NotAStore`] if it is not a
+    /// confidant store; [`StoreError::Truncated`] if it is shorter than its header says;
+    /// [`StoreError::NewerSchema`] or [`StoreError::UnsupportedFormat`] if a newer library wrote
+    /// it; [`StoreError::WrongKey`] if `source` does not open it; [`StoreError::Corrupt`] naming
+    /// `store_header` if the header row is damaged. In each of these cases the file was not
+    /// modified.
+    pub fn open<R: RngCore + CryptoRng>(
+        path: impl AsRef<Path>,
+        source: &StoreKeySource,
+        rng: &mut R,
+    ) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        file::check(path)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(path, flags)?;
+        let store_key = Self::unlock(&conn, source)?;
+        configure(&conn)?;
+        let version = schema::version(&conn)?;
+        schema::upgrade(&mut conn, version)?;
+        // Wipe whatever a crash left in the write-ahead log.
+        checkpoint(&conn)?;
+        Ok(Self::from_parts(conn, store_key, rng))
+    }
+
+    /// Reads the header and unwraps the store key, writing nothing.
+    fn unlock(conn: &Connection, source: &StoreKeySource) -> Result<StoreKey, StoreError> {
+        let has_header: bool = conn
+            .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'store_header'")?
+            .exists([])?;
+        if !has_header {
+            return Err(StoreError::NotAStore);
+        }
+        let version = schema::version(conn)?;
+        schema::check_version(version)?;
+        let header = conn
+            .query_row("SELECT magic, format, kdf, wrapped_key FROM store_header WHERE id = 1", [], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                ))
+            })
+            .optional()
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Database(_) => StoreError::Corrupt { table: "store_header" },
+                other => other,
+            })?;
+        let Some((magic, format, kdf, key)) = header else { return Err(StoreError::NotAStore) };
+        if magic != STORE_MAGIC {
+            return Err(StoreError::NotAStore);
+        }
+        if format != i64::from(STORE_FORMAT_VERSION) {
+            return Err(StoreError::UnsupportedFormat(u32::try_from(format).unwrap_or(u32::MAX)));
+        }
+        keys::unwrap(source, &Wrapped { kdf, key })
+    }
+
+    fn from_parts<R: RngCore + CryptoRng>(conn: Connection, store_key: StoreKey, rng: &mut R) -> Self {
+        let keys = RecordKeys::derive(&store_key);
+        Self { locked: Mutex::new(Locked { conn, rng: nonce_rng(rng) }), store_key, keys }
+    }
+
+    /// Re-wraps the store key under a key-encryption key from `new` (a new passphrase, new
+    /// Argon2id parameters, or a switch between passphrase and platform key). No record is
+    /// re-encrypted; the old wrapped key is wiped from the file.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] if the passphrase is empty or the KDF parameters are out of
+    /// bounds; [`StoreError::Database`] if the file cannot be written, in which case the old
+    /// passphrase still opens it.
+    pub fn change_passphrase<R: RngCore + CryptoRng>(
+        &self,
+        new: &StoreKeySource,
+        rng: &mut R,
+    ) -> Result<(), StoreError> {
+        let wrapped = keys::wrap(new, &self.store_key, rng)?;
+        let mut locked = self.lock();
+        let tx = locked.conn.transaction()?;
+        tx.execute(
+            "UPDATE store_header SET kdf = ?1, wrapped_key = ?2 WHERE id = 1",
+            params![wrapped.kdf, wrapped.key],
+        )?;
+        tx.commit()?;
+        checkpoint(&locked.conn)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Locked> {
+        // Transactions roll back when dropped, so a poisoned lock holds a consistent connection.
+        self.locked.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn run<T>(
+        &self,
+        commit: bool,
+        f: impl FnOnce(&mut dyn Tables) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut guard = self.lock();
+        let Locked { conn, rng } = &mut *guard;
+        let tx = conn.transaction()?;
+        let mut tables = SqlTables { conn: &tx, keys: &self.keys, rng, wiped: false };
+        let out = f(&mut tables)?;
+        let wiped = tables.wiped;
+        if !commit {
+            return Ok(out);
+        }
+        tx.commit()?;
+        if wiped {
+            checkpoint(conn)?;
+        }
+        Ok(out)
+    }
+}
+
+impl Backend for SqliteStore {
+    fn read<T>(&self, f: impl FnOnce(&mut dyn Tables) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        self.run(false, f)
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&mut dyn Tables) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        self.run(true, f)
+    }
+}
+
+impl_store!(SqliteStore);

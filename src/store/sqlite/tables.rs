@@ -1,0 +1,187 @@
+//! The store's tables in SQLite: each value sealed, each lookup column a keyed hash.
+
+use rand::rngs::StdRng;
+use rusqlite::{params, Connection, OptionalExtension};
+use zeroize::Zeroizing;
+
+use crate::store::codec;
+use crate::store::ops::{Kv, Tables, MESSAGES};
+use crate::store::seal::RecordKeys;
+use crate::store::types::{MessageId, PeerId, StoredMessage};
+use crate::store::StoreError;
+use crate::Timestamp;
+
+/// Lookup-key domain of the `messages.peer` column (distinct from the `peers` table's, so the
+/// two cannot be joined without the store key).
+const MESSAGES_PEER: &str = "messages.peer";
+
+/// The tables, seen through one open transaction.
+pub(super) struct SqlTables<'a> {
+    pub(super) conn: &'a Connection,
+    pub(super) keys: &'a RecordKeys,
+    pub(super) rng: &'a mut StdRng,
+    /// Set when a write deleted or replaced a value, whose old bytes must then be wiped from the
+    /// write-ahead log by a checkpoint.
+    pub(super) wiped: bool,
+}
+
+/// The `expires_at` column as bound into a message's associated data: `0x00` or `0x01 ‖ u64`.
+fn expiry_column(expires_at: Option<i64>) -> Vec<u8> {
+    match expires_at {
+        None => vec![0],
+        Some(t) => [&[1u8][..], &t.to_be_bytes()].concat(),
+    }
+}
+
+fn sql_time(t: Timestamp) -> Result<i64, StoreError> {
+    i64::try_from(t.0).map_err(|_| StoreError::InvalidInput("timestamp"))
+}
+
+impl SqlTables<'_> {
+    /// Opens one message row and checks that its plaintext agrees with its clear columns.
+    fn open_message(
+        &self,
+        key: &[u8],
+        peer: &[u8],
+        expires_at: Option<i64>,
+        value: &[u8],
+    ) -> Result<StoredMessage, StoreError> {
+        let corrupt = StoreError::Corrupt { table: MESSAGES };
+        let plain = self.keys.open(MESSAGES, &[key, peer, &expiry_column(expires_at)], value)?;
+        let message = codec::decode_message(&plain, MESSAGES)?;
+        let agrees = self.keys.lookup(MESSAGES, &message.id.0) == key
+            && self.keys.lookup(MESSAGES_PEER, message.peer.as_str().as_bytes()) == peer
+            && message.expires_at.map(sql_time).transpose()? == expires_at;
+        if agrees {
+            Ok(message)
+        } else {
+            Err(corrupt)
+        }
+    }
+
+    fn message_rows(&self, sql: &str, arg: &[u8]) -> Result<Vec<StoredMessage>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let rows = stmt.query_map([arg], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (key, peer, expires_at, value) = row?;
+            out.push(self.open_message(&key, &peer, expires_at, &value)?);
+        }
+        Ok(out)
+    }
+}
+
+impl Tables for SqlTables<'_> {
+    fn get(&mut self, kv: Kv, id: &[u8]) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+        let table = kv.table();
+        let key = self.keys.lookup(table, id);
+        let sql = format!("SELECT value FROM {table} WHERE key = ?1");
+        let value: Option<Vec<u8>> =
+            self.conn.prepare_cached(&sql)?.query_row([&key[..]], |r| r.get(0)).optional()?;
+        value.map(|v| self.keys.open(table, &[&key], &v)).transpose()
+    }
+
+    fn put(&mut self, kv: Kv, id: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        let table = kv.table();
+        let key = self.keys.lookup(table, id);
+        let sealed = self.keys.seal(self.rng, table, &[&key], value)?;
+        let update = format!("UPDATE {table} SET value = ?2 WHERE key = ?1");
+        if self.conn.prepare_cached(&update)?.execute(params![&key[..], sealed])? > 0 {
+            self.wiped = true;
+        } else {
+            let insert = format!("INSERT INTO {table} (key, value) VALUES (?1, ?2)");
+            self.conn.prepare_cached(&insert)?.execute(params![&key[..], sealed])?;
+        }
+        Ok(())
+    }
+
+    fn delete(&mut self, kv: Kv, id: &[u8]) -> Result<bool, StoreError> {
+        let table = kv.table();
+        let key = self.keys.lookup(table, id);
+        let sql = format!("DELETE FROM {table} WHERE key = ?1");
+        let deleted = self.conn.prepare_cached(&sql)?.execute([&key[..]])? > 0;
+        self.wiped |= deleted;
+        Ok(deleted)
+    }
+
+    fn count(&mut self, kv: Kv) -> Result<usize, StoreError> {
+        let sql = format!("SELECT count(*) FROM {}", kv.table());
+        let n: i64 = self.conn.prepare_cached(&sql)?.query_row([], |r| r.get(0))?;
+        usize::try_from(n).map_err(|_| StoreError::Corrupt { table: kv.table() })
+    }
+
+    fn all(&mut self, kv: Kv) -> Result<Vec<Zeroizing<Vec<u8>>>, StoreError> {
+        let table = kv.table();
+        let sql = format!("SELECT key, value FROM {table}");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (key, value) = row?;
+            out.push(self.keys.open(table, &[&key], &value)?);
+        }
+        Ok(out)
+    }
+
+    fn message(&mut self, id: &MessageId) -> Result<Option<StoredMessage>, StoreError> {
+        let key = self.keys.lookup(MESSAGES, &id.0);
+        let sql = "SELECT key, peer, expires_at, value FROM messages WHERE key = ?1";
+        Ok(self.message_rows(sql, &key)?.pop())
+    }
+
+    fn message_exists(&mut self, id: &MessageId) -> Result<bool, StoreError> {
+        let key = self.keys.lookup(MESSAGES, &id.0);
+        let mut stmt = self.conn.prepare_cached("SELECT 1 FROM messages WHERE key = ?1")?;
+        Ok(stmt.exists([&key[..]])?)
+    }
+
+    fn put_message(&mut self, m: &StoredMessage) -> Result<(), StoreError> {
+        let key = self.keys.lookup(MESSAGES, &m.id.0);
+        let peer = self.keys.lookup(MESSAGES_PEER, m.peer.as_str().as_bytes());
+        let expires_at = m.expires_at.map(sql_time).transpose()?;
+        let plain = codec::encode_message(m);
+        let sealed =
+            self.keys.seal(self.rng, MESSAGES, &[&key, &peer, &expiry_column(expires_at)], &plain)?;
+        let mut update = self
+            .conn
+            .prepare_cached("UPDATE messages SET peer = ?2, expires_at = ?3, value = ?4 WHERE key = ?1")?;
+        if update.execute(params![&key[..], &peer[..], expires_at, sealed])? > 0 {
+            self.wiped = true;
+        } else {
+            let mut insert = self.conn.prepare_cached(
+                "INSERT INTO messages (key, peer, expires_at, value) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            insert.execute(params![&key[..], &peer[..], expires_at, sealed])?;
+        }
+        Ok(())
+    }
+
+    fn delete_message(&mut self, id: &MessageId) -> Result<bool, StoreError> {
+        let key = self.keys.lookup(MESSAGES, &id.0);
+        let deleted =
+            self.conn.prepare_cached("DELETE FROM messages WHERE key = ?1")?.execute([&key[..]])? > 0;
+        self.wiped |= deleted;
+        Ok(deleted)
+    }
+
+    fn messages(&mut self, peer: &PeerId) -> Result<Vec<StoredMessage>, StoreError> {
+        let peer_key = self.keys.lookup(MESSAGES_PEER, peer.as_str().as_bytes());
+        let sql = "SELECT key, peer, expires_at, value FROM messages WHERE peer = ?1";
+        self.message_rows(sql, &peer_key)
+    }
+
+    fn purge(&mut self, now: Timestamp) -> Result<usize, StoreError> {
+        let now = i64::try_from(now.0).unwrap_or(i64::MAX);
+        let mut stmt = self.conn.prepare_cached("DELETE FROM messages WHERE expires_at <= ?1")?;
+        let purged = stmt.execute([now])?;
+        self.wiped |= purged > 0;
+        Ok(purged)
+    }
+}

@@ -1,0 +1,151 @@
+//! The values the store holds: peers, messages, agreements.
+
+use zeroize::Zeroizing;
+
+use super::consts::{MAX_AGREEMENT_LEN, MAX_BODY_LEN, MAX_PEER_ID_LEN};
+use super::StoreError;
+use crate::{IdentityKey, Timestamp};
+
+/// A peer, named by a stable identifier the application chooses (for example an account id).
+///
+/// The store never writes it in the clear: lookups use a keyed hash of it.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerId(String);
+
+impl PeerId {
+    /// A peer id from the application's identifier.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] if `id` is empty or longer than
+    /// [`MAX_PEER_ID_LEN`](super::consts::MAX_PEER_ID_LEN) bytes.
+    pub fn new(id: impl Into<String>) -> Result<Self, StoreError> {
+        let id = id.into();
+        if id.is_empty() || id.len() > MAX_PEER_ID_LEN {
+            return Err(StoreError::InvalidInput("peer id"));
+        }
+        Ok(Self(id))
+    }
+
+    /// The identifier.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PeerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PeerId(..)")
+    }
+}
+
+/// Identifies a message (16 bytes, chosen by the sender).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MessageId(pub [u8; 16]);
+
+/// Which way a message went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Received from the peer.
+    Inbound,
+    /// Sent to the peer.
+    Outbound,
+}
+
+/// A message as the store keeps it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// The message id.
+    pub id: MessageId,
+    /// The peer the message was exchanged with.
+    pub peer: PeerId,
+    /// Which way it went.
+    pub direction: Direction,
+    /// When it was sent or received.
+    pub at: Timestamp,
+    /// When it is to be deleted, if ever ([`super::Store::purge_expired`]).
+    pub expires_at: Option<Timestamp>,
+    /// When the user read it, if they did ([`super::Store::mark_read`]).
+    pub read_at: Option<Timestamp>,
+    /// The serialized content, opaque to the store. Zeroized on drop.
+    pub body: Zeroizing<Vec<u8>>,
+}
+
+impl StoredMessage {
+    pub(crate) fn check(&self) -> Result<(), StoreError> {
+        if self.body.len() > MAX_BODY_LEN {
+            return Err(StoreError::InvalidInput("message body"));
+        }
+        check_timestamp(self.at)?;
+        self.expires_at.map_or(Ok(()), check_timestamp)?;
+        self.read_at.map_or(Ok(()), check_timestamp)
+    }
+}
+
+impl std::fmt::Debug for StoredMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredMessage")
+            .field("id", &self.id)
+            .field("direction", &self.direction)
+            .field("at", &self.at)
+            .field("expires_at", &self.expires_at)
+            .field("read_at", &self.read_at)
+            .field("body_len", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Timestamps are kept as SQLite integers, so they must fit in an `i64`.
+pub(crate) fn check_timestamp(at: Timestamp) -> Result<(), StoreError> {
+    i64::try_from(at.0).map(|_| ()).map_err(|_| StoreError::InvalidInput("timestamp"))
+}
+
+/// Whether the user compared safety numbers with a peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    /// Not verified: the identity was trusted on first use, or a new identity was accepted.
+    Unverified,
+    /// The user compared safety numbers for the stored identity at the given time.
+    Verified {
+        /// When the verification was recorded.
+        at: Timestamp,
+    },
+}
+
+/// What the store knows about a peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerRecord {
+    /// The peer.
+    pub peer: PeerId,
+    /// The identity key the store trusts for the peer.
+    pub identity: IdentityKey,
+    /// Whether that identity was verified.
+    pub verification: Verification,
+}
+
+/// A communication agreement with a peer, serialized by the agreement layer.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredAgreement {
+    /// Version of the agreement (increases with each amendment).
+    pub version: u32,
+    /// The serialized, signed agreement, opaque to the store. Zeroized on drop.
+    pub bytes: Zeroizing<Vec<u8>>,
+}
+
+impl StoredAgreement {
+    pub(crate) fn check(&self) -> Result<(), StoreError> {
+        if self.bytes.len() > MAX_AGREEMENT_LEN {
+            return Err(StoreError::InvalidInput("agreement"));
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for StoredAgreement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredAgreement")
+            .field("version", &self.version)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}

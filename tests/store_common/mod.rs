@@ -1,0 +1,64 @@
+//! Helpers shared by the store tests.
+#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use confidant::store::{
+    Direction, KdfParams, MessageId, Passphrase, PeerId, SqliteStore, StoreKeySource, StoredMessage,
+};
+use confidant::Timestamp;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use std::path::{Path, PathBuf};
+
+/// Argon2id parameters small enough for tests; never for real use.
+pub const TINY_KDF: KdfParams = KdfParams { memory_kib: 8, iterations: 1, parallelism: 1 };
+
+pub fn rng(seed: u64) -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(seed)
+}
+
+pub fn passphrase(text: &str) -> StoreKeySource {
+    StoreKeySource::Passphrase { passphrase: Passphrase::new(text.to_owned()), params: TINY_KDF }
+}
+
+pub fn app_key(byte: u8) -> StoreKeySource {
+    StoreKeySource::key([byte; 32])
+}
+
+pub fn peer(name: &str) -> PeerId {
+    PeerId::new(name).unwrap()
+}
+
+pub fn message(id: u8, peer: &PeerId, at: u64, expires_at: Option<u64>, body: &[u8]) -> StoredMessage {
+    StoredMessage {
+        id: MessageId([id; 16]),
+        peer: peer.clone(),
+        direction: if id % 2 == 0 { Direction::Inbound } else { Direction::Outbound },
+        at: Timestamp(at),
+        expires_at: expires_at.map(Timestamp),
+        read_at: None,
+        body: body.to_vec().into(),
+    }
+}
+
+pub fn db_path(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("store.db")
+}
+
+pub fn create(path: &Path) -> SqliteStore {
+    SqliteStore::create(path, &passphrase("correct horse battery staple"), &mut rng(7)).unwrap()
+}
+
+pub fn open(path: &Path) -> SqliteStore {
+    SqliteStore::open(path, &passphrase("correct horse battery staple"), &mut rng(8)).unwrap()
+}
+
+/// The bytes of the database file and of its write-ahead log (empty if there is none).
+pub fn raw_files(path: &Path) -> (Vec<u8>, Vec<u8>) {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    (std::fs::read(path).unwrap(), std::fs::read(PathBuf::from(wal)).unwrap_or_default())
+}
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}

@@ -1,0 +1,274 @@
+//! The SQLite store's file handling: persistence, keys, and every way a file can be bad.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod store_common;
+
+use std::path::Path;
+
+use confidant::store::{KdfParams, SqliteStore, Store, StoreError, WriteBatch};
+use confidant::IdentityKeyPair;
+use rusqlite::Connection;
+use store_common::{app_key, create, db_path, message, open, passphrase, peer, raw_files, rng};
+
+fn open_with(path: &Path, source: &confidant::store::StoreKeySource) -> Result<SqliteStore, StoreError> {
+    SqliteStore::open(path, source, &mut rng(99))
+}
+
+/// A closed store holding sessions for two peers and a message.
+fn populated(path: &Path) {
+    let store = create(path);
+    let (a, b) = (peer("alice"), peer("bob"));
+    let mut batch = WriteBatch::new();
+    batch
+        .put_session(&a, b"alice session")
+        .unwrap()
+        .put_session(&b, b"bob session")
+        .unwrap()
+        .put_message(message(1, &a, 10, Some(500), b"a message"))
+        .unwrap();
+    store.apply(batch).unwrap();
+}
+
+fn raw(path: &Path) -> Connection {
+    Connection::open(path).unwrap()
+}
+
+#[test]
+fn contents_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    populated(&path);
+    let store = open(&path);
+    assert_eq!(store.session(&peer("alice")).unwrap().unwrap().as_slice(), b"alice session");
+    assert_eq!(
+        store.messages(&peer("alice")).unwrap(),
+        vec![message(1, &peer("alice"), 10, Some(500), b"a message")]
+    );
+}
+
+#[test]
+fn wrong_key_is_refused_and_the_file_is_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    populated(&path);
+    let before = raw_files(&path);
+    assert_eq!(open_with(&path, &passphrase("wrong")).err(), Some(StoreError::WrongKey));
+    assert_eq!(open_with(&path, &app_key(1)).err(), Some(StoreError::WrongKey));
+    assert_eq!(raw_files(&path), before);
+
+    let keyed = dir.path().join("keyed.db");
+    drop(SqliteStore::create(&keyed, &app_key(1), &mut rng(1)).unwrap());
+    assert_eq!(open_with(&keyed, &app_key(2)).err(), Some(StoreError::WrongKey));
+    assert_eq!(open_with(&keyed, &passphrase("x")).err(), Some(StoreError::WrongKey));
+    assert!(open_with(&keyed, &app_key(1)).is_ok());
+}
+
+#[test]
+fn changing_the_passphrase_rewraps_only_and_wipes_the_old_wrap() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    populated(&path);
+    let old_wrap: Vec<u8> =
+        raw(&path).query_row("SELECT wrapped_key FROM store_header", [], |r| r.get(0)).unwrap();
+    let sealed_before: Vec<u8> =
+        raw(&path).query_row("SELECT value FROM messages", [], |r| r.get(0)).unwrap();
+
+    let store = open(&path);
+    store.change_passphrase(&passphrase("new passphrase"), &mut rng(5)).unwrap();
+    let (db, wal) = raw_files(&path);
+    assert!(!store_common::contains(&db, &old_wrap) && !store_common::contains(&wal, &old_wrap));
+    drop(store);
+
+    assert_eq!(
+        open_with(&path, &passphrase("correct horse battery staple")).err(),
+        Some(StoreError::WrongKey)
+    );
+    let store = open_with(&path, &passphrase("new passphrase")).unwrap();
+    assert_eq!(store.session(&peer("bob")).unwrap().unwrap().as_slice(), b"bob session");
+    store.change_passphrase(&app_key(3), &mut rng(6)).unwrap();
+    drop(store);
+    let sealed_after: Vec<u8> = raw(&path).query_row("SELECT value FROM messages", [], |r| r.get(0)).unwrap();
+    assert_eq!(sealed_before, sealed_after, "records are not re-encrypted");
+    assert!(open_with(&path, &app_key(3)).is_ok());
+
+    let bad = KdfParams { memory_kib: 1, iterations: 1, parallelism: 1 };
+    let source = confidant::store::StoreKeySource::Passphrase {
+        passphrase: confidant::store::Passphrase::new("p".into()),
+        params: bad,
+    };
+    let store = open_with(&path, &app_key(3)).unwrap();
+    assert_eq!(
+        store.change_passphrase(&source, &mut rng(7)),
+        Err(StoreError::InvalidInput("kdf parameters"))
+    );
+    assert_eq!(
+        store.change_passphrase(&passphrase(""), &mut rng(7)),
+        Err(StoreError::InvalidInput("passphrase"))
+    );
+}
+
+#[test]
+fn tampered_and_truncated_records_name_their_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    populated(&path);
+    let dave = IdentityKeyPair::generate(&mut rng(1)).public_key();
+    let store = open(&path);
+    let mut contact = WriteBatch::new();
+    contact.put_peer_identity(&peer("dave"), &dave);
+    store.apply(contact).unwrap();
+    drop(store);
+
+    let conn = raw(&path);
+    conn.execute("UPDATE sessions SET value = substr(value, 1, length(value) - 1)", []).unwrap();
+    conn.execute("UPDATE messages SET value = zeroblob(length(value))", []).unwrap();
+    let flipped: Vec<u8> = conn.query_row("SELECT value FROM peers", [], |r| r.get(0)).unwrap();
+    let mut flipped = flipped;
+    flipped[40] ^= 0x20;
+    conn.execute("UPDATE peers SET value = ?1", [flipped]).unwrap();
+    drop(conn);
+
+    let store = open(&path);
+    let corrupt = |table| Err(StoreError::Corrupt { table });
+    assert_eq!(store.session(&peer("alice")).map(|_| ()), corrupt("sessions"));
+    assert_eq!(store.messages(&peer("alice")).map(|_| ()), corrupt("messages"));
+    assert_eq!(store.peers().map(|_| ()), corrupt("peers"));
+    let id = confidant::store::MessageId([1; 16]);
+    assert_eq!(store.mark_read(&id, confidant::Timestamp(1), None), corrupt("messages"));
+    // A batch that needs a corrupt record fails and writes nothing.
+    let mut batch = WriteBatch::new();
+    batch.put_session(&peer("carol"), b"c").unwrap().put_peer_identity(&peer("dave"), &dave);
+    assert_eq!(store.apply(batch), corrupt("peers"));
+    assert_eq!(store.session(&peer("carol")), Ok(None));
+}
+
+#[test]
+fn a_changed_clear_column_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    populated(&path);
+    raw(&path).execute("UPDATE messages SET expires_at = 999999", []).unwrap();
+    let store = open(&path);
+    assert_eq!(
+        store.message(&confidant::store::MessageId([1; 16])).err(),
+        Some(StoreError::Corrupt { table: "messages" })
+    );
+}
+
+#[test]
+fn rows_swapped_between_peers_do_not_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    populated(&path);
+    raw(&path)
+        .execute_batch(
+            "CREATE TEMP TABLE s AS SELECT key, value FROM sessions;
+             UPDATE sessions SET value = (SELECT value FROM s WHERE s.key <> sessions.key);",
+        )
+        .unwrap();
+    let store = open(&path);
+    for who in ["alice", "bob"] {
+        assert_eq!(store.session(&peer(who)).err(), Some(StoreError::Corrupt { table: "sessions" }));
+    }
+}
+
+#[test]
+fn a_record_moved_to_another_table_does_not_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    populated(&path);
+    let store = open(&path);
+    let agreement = confidant::store::StoredAgreement { version: 1, bytes: b"x".to_vec().into() };
+    let mut batch = WriteBatch::new();
+    batch.put_agreement(&peer("alice"), agreement).unwrap();
+    store.apply(batch).unwrap();
+    drop(store);
+    raw(&path).execute("UPDATE agreements SET value = (SELECT value FROM sessions LIMIT 1)", []).unwrap();
+    let store = open(&path);
+    assert_eq!(store.agreement(&peer("alice")).err(), Some(StoreError::Corrupt { table: "agreements" }));
+}
+
+#[test]
+fn a_truncated_file_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    populated(&path);
+    let full = std::fs::read(&path).unwrap();
+    for cut in [full.len() - 1, full.len() / 2, 4096, 200] {
+        std::fs::write(&path, &full[..cut]).unwrap();
+        assert_eq!(
+            open_with(&path, &passphrase("correct horse battery staple")).err(),
+            Some(StoreError::Truncated),
+            "cut {cut}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), &full[..cut]);
+    }
+    for cut in [99, 0] {
+        std::fs::write(&path, &full[..cut]).unwrap();
+        assert_eq!(open_with(&path, &passphrase("x")).err(), Some(StoreError::NotAStore), "cut {cut}");
+    }
+}
+
+#[test]
+fn a_newer_schema_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    populated(&path);
+    raw(&path).pragma_update(None, "user_version", 99).unwrap();
+    let before = raw_files(&path);
+    assert_eq!(
+        open_with(&path, &passphrase("correct horse battery staple")).err(),
+        Some(StoreError::NewerSchema { found: 99, supported: confidant::store::consts::SCHEMA_VERSION })
+    );
+    assert_eq!(raw_files(&path), before);
+}
+
+#[test]
+fn files_that_are_not_stores_are_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let random = dir.path().join("random.bin");
+    let mut bytes = vec![0u8; 8192];
+    rand::RngCore::fill_bytes(&mut rng(3), &mut bytes);
+    std::fs::write(&random, &bytes).unwrap();
+    assert_eq!(open_with(&random, &passphrase("x")).err(), Some(StoreError::NotAStore));
+    assert_eq!(std::fs::read(&random).unwrap(), bytes);
+
+    let other = dir.path().join("other.sqlite");
+    raw(&other).execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('hi');").unwrap();
+    let before = raw_files(&other);
+    assert_eq!(open_with(&other, &passphrase("x")).err(), Some(StoreError::NotAStore));
+    assert_eq!(raw_files(&other), before);
+
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, b"").unwrap();
+    assert_eq!(open_with(&empty, &passphrase("x")).err(), Some(StoreError::NotAStore));
+
+    assert_eq!(open_with(&dir.path().join("missing"), &passphrase("x")).err(), Some(StoreError::NotFound));
+    assert_eq!(
+        SqliteStore::create(&random, &passphrase("x"), &mut rng(1)).err(),
+        Some(StoreError::AlreadyExists)
+    );
+}
+
+#[test]
+fn a_header_asking_for_absurd_kdf_memory_is_refused_before_allocating() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    populated(&path);
+    // Memory field of the encoded Argon2id header: bytes 5..9.
+    let conn = raw(&path);
+    let mut kdf: Vec<u8> = conn.query_row("SELECT kdf FROM store_header", [], |r| r.get(0)).unwrap();
+    kdf[5..9].copy_from_slice(&[0xff; 4]);
+    conn.execute("UPDATE store_header SET kdf = ?1", [kdf]).unwrap();
+    drop(conn);
+    assert_eq!(open_with(&path, &passphrase("x")).err(), Some(StoreError::Corrupt { table: "store_header" }));
+}
+
+#[test]
+fn errors_convert_into_the_crate_error() {
+    fn opens(path: &Path) -> confidant::Result<SqliteStore> {
+        Ok(SqliteStore::open(path, &passphrase("x"), &mut rng(1))?)
+    }
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(opens(&dir.path().join("none")).err(), Some(confidant::Error::Store(StoreError::NotFound)));
+}
