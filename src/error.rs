@@ -28,6 +28,9 @@ pub enum Error {
     /// A message lifespan was refused.
     #[error("expiry: {0}")]
     Expiry(#[from] crate::ExpiryError),
+    /// The high-level endpoint refused an operation.
+    #[error("endpoint: {0}")]
+    Endpoint(#[from] crate::EndpointError),
     /// The encrypted on-device store failed.
     #[error("store: {0}")]
     Store(#[from] crate::store::StoreError),

@@ -55,6 +55,7 @@ pub mod clock;
 mod codec;
 pub mod consts;
 mod content;
+mod endpoint;
 mod error;
 mod expiry;
 mod handshake;
@@ -71,6 +72,9 @@ mod wire;
 
 // The public API.
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use endpoint::{
+    Draft, Endpoint, EndpointError, HistoryEntry, Incoming, Outgoing, Received, ReceivedMessage,
+};
 pub use error::{DecodeError, Error, HandshakeError, Result, SessionError};
 pub use handshake::PrekeyBundle;
 // The clinician-client layer: agreement, message content, boundaries, expiry, notifications.

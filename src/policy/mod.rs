@@ -24,6 +24,8 @@ pub enum OutOfScopeReason {
     },
     /// Receipts are not enabled by the agreement.
     ReceiptsDisabled,
+    /// No agreement is in force yet; only the agreement itself may be exchanged.
+    NoAgreement,
     /// The message was sent under another agreement version than the one in force.
     WrongAgreementVersion {
         /// Version of the agreement in force.

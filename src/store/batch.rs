@@ -54,6 +54,12 @@ impl WriteBatch {
         self.ops.len()
     }
 
+    /// Adds every write of `other` after the writes already in this batch.
+    pub fn append(&mut self, other: WriteBatch) -> &mut Self {
+        self.ops.extend(other.ops);
+        self
+    }
+
     /// Whether the batch holds no writes.
     #[must_use]
     pub fn is_empty(&self) -> bool {

@@ -39,9 +39,7 @@ impl std::fmt::Debug for PeerId {
     }
 }
 
-/// Identifies a message (16 bytes, chosen by the sender).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct MessageId(pub [u8; 16]);
+pub use crate::content::MessageId;
 
 /// Which way a message went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

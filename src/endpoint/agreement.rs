@@ -1,0 +1,118 @@
+//! The agreement flow: the clinician proposes, the client accepts, both sign.
+
+use rand_core::{CryptoRng, RngCore};
+
+use super::{Endpoint, EndpointError};
+use crate::error::Result;
+use crate::store::{MessageId, PeerId, Store, StoredAgreement, WriteBatch};
+use crate::{
+    AgreementTerms, Category, Clock, Content, Lifespan, ProposedAgreement, Role, UnverifiedAgreement,
+};
+
+impl<S: Store, C: Clock> Endpoint<S, C> {
+    /// Proposes `terms` to the client `peer` (clinician only): signs them and returns the
+    /// envelope carrying the proposal. The agreement is in force once the client accepted it
+    /// ([`super::Received::AgreementAccepted`]). A renegotiation needs a higher version than the
+    /// agreement in force.
+    ///
+    /// # Errors
+    /// [`EndpointError::WrongRole`] on a client's device; [`crate::AgreementError`] if the terms
+    /// are invalid, name other parties, or do not replace the current agreement;
+    /// [`EndpointError::NoSession`] without a session.
+    pub fn propose_agreement<R: RngCore + CryptoRng>(
+        &self,
+        rng: &mut R,
+        peer: &PeerId,
+        terms: AgreementTerms,
+    ) -> Result<Vec<u8>> {
+        if self.role != Role::Clinician {
+            return Err(EndpointError::WrongRole.into());
+        }
+        let current = self.agreement(peer)?;
+        let proposal = ProposedAgreement::propose(terms, &self.identity, current.as_ref())?;
+        let unverified = UnverifiedAgreement::from(&proposal);
+        self.send_agreement_message(rng, peer, unverified, current.map_or(0, |a| a.version()))
+    }
+
+    /// Accepts the proposal that arrived in message `proposal` (client only): countersigns it,
+    /// puts it in force, and returns the envelope that tells the clinician.
+    ///
+    /// # Errors
+    /// [`EndpointError::WrongRole`] on a clinician's device; [`EndpointError::NotAProposal`] if
+    /// the message is not a stored proposal; [`crate::AgreementError`] if it does not verify or
+    /// does not replace the agreement in force.
+    pub fn accept_agreement<R: RngCore + CryptoRng>(
+        &self,
+        rng: &mut R,
+        peer: &PeerId,
+        proposal: MessageId,
+    ) -> Result<Vec<u8>> {
+        if self.role != Role::Client {
+            return Err(EndpointError::WrongRole.into());
+        }
+        let message = self.store.message(&proposal)?.ok_or(EndpointError::NotAProposal)?;
+        if &message.peer != peer {
+            return Err(EndpointError::NotAProposal.into());
+        }
+        let Category::Agreement(unverified) = Content::decode(&message.body)?.category().clone() else {
+            return Err(EndpointError::NotAProposal.into());
+        };
+        let record = self.store.peer(peer)?.ok_or(EndpointError::NoSession)?;
+        let (clinician, client) = self.parties(&record.identity);
+        let current = self.agreement(peer)?;
+        let signed =
+            unverified.verify_proposal(&clinician, &client)?.accept(&self.identity, current.as_ref())?;
+        let envelope = self.send_agreement_message_with(
+            rng,
+            peer,
+            UnverifiedAgreement::from(&signed),
+            current.map_or(0, |a| a.version()),
+            |batch| {
+                batch
+                    .put_agreement(
+                        peer,
+                        StoredAgreement { version: signed.version(), bytes: signed.to_bytes().into() },
+                    )
+                    .map(|_| ())
+            },
+        )?;
+        Ok(envelope)
+    }
+
+    fn send_agreement_message<R: RngCore + CryptoRng>(
+        &self,
+        rng: &mut R,
+        peer: &PeerId,
+        agreement: UnverifiedAgreement,
+        version_in_force: u32,
+    ) -> Result<Vec<u8>> {
+        self.send_agreement_message_with(rng, peer, agreement, version_in_force, |_| Ok(()))
+    }
+
+    /// Sends an agreement message and saves, in the same transaction, the session, a copy of the
+    /// message, and whatever `extra` adds.
+    fn send_agreement_message_with<R: RngCore + CryptoRng>(
+        &self,
+        rng: &mut R,
+        peer: &PeerId,
+        agreement: UnverifiedAgreement,
+        version_in_force: u32,
+        extra: impl FnOnce(&mut WriteBatch) -> Result<(), crate::store::StoreError>,
+    ) -> Result<Vec<u8>> {
+        let mut session = self.session(peer)?.ok_or(EndpointError::NoSession)?;
+        let content = Content::new(
+            MessageId::random(rng),
+            Category::Agreement(Box::new(agreement)),
+            String::new(),
+            self.now(),
+            Lifespan::DEFAULT,
+            version_in_force,
+        )?;
+        let mut batch = WriteBatch::new();
+        let envelope = self.seal_outbound(rng, peer, &mut session, &content, true, &mut batch)?;
+        batch.put_session(peer, &session.to_bytes())?;
+        extra(&mut batch)?;
+        self.store.apply(batch)?;
+        Ok(envelope)
+    }
+}

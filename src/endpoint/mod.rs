@@ -1,0 +1,258 @@
+//! The high-level API for an app: one [`Endpoint`] per device, over an encrypted store.
+//!
+//! It ties the layers together in the order the data flows:
+//!
+//! * **send**: policy check → compose content (category, expiry) → session encrypt → envelope
+//!   bytes → store (session + outbound message, one transaction) → the app's transport;
+//! * **receive**: envelope bytes → decode → session decrypt (on a copy) → policy and expiry
+//!   check → store (session + message, one transaction) → the app;
+//! * **purge**: clock → the store deletes what expired, leaving nothing on disk.
+//!
+//! Transport stays the app's: the endpoint returns envelope bytes and takes them back; it never
+//! opens a socket.
+
+mod agreement;
+mod prekeys;
+mod read;
+mod receive;
+mod send;
+mod types;
+
+pub use types::{Draft, EndpointError, HistoryEntry, Incoming, Outgoing, Received, ReceivedMessage};
+
+use std::path::Path;
+
+use rand_core::{CryptoRng, RngCore};
+
+use crate::error::Result;
+use crate::store::{PeerId, SqliteStore, Store, StoreKeySource, StoredMessage, WriteBatch};
+use crate::{
+    Category, Clock, Content, IdentityKey, IdentityKeyPair, Role, SafetyNumber, Session, SignedAgreement,
+    SystemClock, Timestamp,
+};
+
+/// One device's end of its conversations: its identity, its store, its clock and its role.
+///
+/// `S` is the store (usually [`SqliteStore`]) and `C` the clock (usually [`SystemClock`];
+/// tests use [`crate::ManualClock`]).
+pub struct Endpoint<S: Store = SqliteStore, C: Clock = SystemClock> {
+    store: S,
+    clock: C,
+    identity: IdentityKeyPair,
+    role: Role,
+    local_id: String,
+}
+
+impl Endpoint<SqliteStore, SystemClock> {
+    /// Opens the store file at `path` with `key`, creating it (with a new identity) if it does
+    /// not exist. `local_id` is how the peers know this device's user (an account id); it enters
+    /// the safety numbers.
+    ///
+    /// # Errors
+    /// [`crate::store::StoreError`] if the file cannot be opened or created (for example
+    /// [`crate::store::StoreError::WrongKey`]).
+    pub fn open<R: RngCore + CryptoRng>(
+        rng: &mut R,
+        path: impl AsRef<Path>,
+        key: &StoreKeySource,
+        role: Role,
+        local_id: impl Into<String>,
+    ) -> Result<Self> {
+        let path = path.as_ref();
+        let store = if path.exists() {
+            SqliteStore::open(path, key, rng)?
+        } else {
+            SqliteStore::create(path, key, rng)?
+        };
+        Self::new(rng, store, SystemClock, role, local_id)
+    }
+}
+
+impl<S: Store, C: Clock> Endpoint<S, C> {
+    /// An endpoint over `store`: loads the device's identity, or draws and saves a new one.
+    ///
+    /// # Errors
+    /// [`crate::store::StoreError`] if the store cannot be read or written.
+    pub fn new<R: RngCore + CryptoRng>(
+        rng: &mut R,
+        store: S,
+        clock: C,
+        role: Role,
+        local_id: impl Into<String>,
+    ) -> Result<Self> {
+        let identity = match store.local_identity()? {
+            Some(identity) => identity,
+            None => {
+                let identity = IdentityKeyPair::generate(rng);
+                store.set_local_identity(&identity)?;
+                identity
+            }
+        };
+        Ok(Self { store, clock, identity, role, local_id: local_id.into() })
+    }
+
+    /// This device's identity key.
+    #[must_use]
+    pub fn identity_key(&self) -> IdentityKey {
+        self.identity.public_key()
+    }
+
+    /// This device's role.
+    #[must_use]
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The store underneath.
+    #[must_use]
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The clock the endpoint reads.
+    #[must_use]
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    /// The safety number to compare with `peer` in person (on screen or as a QR code).
+    ///
+    /// # Errors
+    /// [`crate::store::StoreError::UnknownPeer`] if there is no session with `peer` yet.
+    pub fn safety_number(&self, peer: &PeerId) -> Result<SafetyNumber> {
+        let record = self.store.peer(peer)?.ok_or(crate::store::StoreError::UnknownPeer)?;
+        Ok(SafetyNumber::new(
+            &self.identity.public_key(),
+            self.local_id.as_bytes(),
+            &record.identity,
+            peer.as_str().as_bytes(),
+        ))
+    }
+
+    /// Compares `scanned` (the peer's QR code) with the safety number, and records the peer as
+    /// verified if they match. Returns whether they matched.
+    ///
+    /// # Errors
+    /// As [`Self::safety_number`], or a store error while recording.
+    pub fn verify_peer(&self, peer: &PeerId, scanned: &[u8]) -> Result<bool> {
+        let number = self.safety_number(peer)?;
+        if !number.matches_scanned(scanned) {
+            return Ok(false);
+        }
+        let record = self.store.peer(peer)?.ok_or(crate::store::StoreError::UnknownPeer)?;
+        self.store.mark_verified(peer, &record.identity, self.clock.now())?;
+        Ok(true)
+    }
+
+    /// The agreement in force with `peer`, if any.
+    ///
+    /// # Errors
+    /// A store error, or [`crate::AgreementError`] if the stored agreement does not verify.
+    pub fn agreement(&self, peer: &PeerId) -> Result<Option<SignedAgreement>> {
+        let Some(stored) = self.store.agreement(peer)? else { return Ok(None) };
+        let record = self.store.peer(peer)?.ok_or(crate::store::StoreError::UnknownPeer)?;
+        let (clinician, client) = self.parties(&record.identity);
+        Ok(Some(SignedAgreement::from_bytes(&stored.bytes, &clinician, &client)?))
+    }
+
+    /// The conversation with `peer`, oldest first. Messages past their expiry are left out even
+    /// before [`Self::purge_expired`] deletes them.
+    ///
+    /// # Errors
+    /// A store error, or [`crate::ContentError`] if a stored message does not decode.
+    pub fn history(&self, peer: &PeerId) -> Result<Vec<HistoryEntry>> {
+        let now = self.clock.now();
+        let mut entries = Vec::new();
+        for message in self.store.messages(peer)? {
+            if message.expires_at.is_some_and(|at| at <= now) {
+                continue;
+            }
+            let content = Content::decode(&message.body)?;
+            entries.push(HistoryEntry {
+                id: message.id,
+                direction: message.direction,
+                category: content.category().clone(),
+                text: zeroize::Zeroizing::new(content.text().to_owned()),
+                at: message.at,
+                expires_at: message.expires_at,
+                read_at: message.read_at,
+            });
+        }
+        Ok(entries)
+    }
+
+    /// Deletes every message whose time has come, leaving no copy in the store file. Returns how
+    /// many were deleted.
+    ///
+    /// # Errors
+    /// A store error; then nothing was deleted.
+    pub fn purge_expired(&self) -> Result<usize> {
+        Ok(self.store.purge_expired(self.clock.now())?)
+    }
+
+    /// The clinician's and the client's identity keys, given the peer's.
+    fn parties(&self, peer_identity: &IdentityKey) -> (IdentityKey, IdentityKey) {
+        match self.role {
+            Role::Clinician => (self.identity.public_key(), *peer_identity),
+            Role::Client => (*peer_identity, self.identity.public_key()),
+        }
+    }
+
+    /// The peer's role.
+    fn peer_role(&self) -> Role {
+        match self.role {
+            Role::Clinician => Role::Client,
+            Role::Client => Role::Clinician,
+        }
+    }
+
+    fn session(&self, peer: &PeerId) -> Result<Option<Session>> {
+        self.store.session(peer)?.map(|bytes| Session::from_bytes(&bytes)).transpose()
+    }
+
+    /// Encrypts `content` on `session` and adds the session state and the outbound message to
+    /// `batch`. Returns the envelope bytes.
+    fn seal_outbound<R: RngCore + CryptoRng>(
+        &self,
+        rng: &mut R,
+        peer: &PeerId,
+        session: &mut Session,
+        content: &Content,
+        store_copy: bool,
+        batch: &mut WriteBatch,
+    ) -> Result<Vec<u8>> {
+        let body = content.encode_padded();
+        let envelope = session.encrypt(rng, &body)?.to_bytes();
+        if store_copy {
+            let now = self.clock.now();
+            batch.put_message(StoredMessage {
+                id: content.id(),
+                peer: peer.clone(),
+                direction: crate::store::Direction::Outbound,
+                at: now,
+                // The sender's copy lives as long as the message, counted from sending.
+                expires_at: Some(content.lifespan().expires_at_sender(now)),
+                read_at: None,
+                body,
+            })?;
+        }
+        Ok(envelope)
+    }
+
+    fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    fn is_system(category: &Category) -> bool {
+        matches!(category, Category::Agreement(_) | Category::Receipt(_) | Category::AutoReply)
+    }
+}
+
+impl<S: Store, C: Clock> std::fmt::Debug for Endpoint<S, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("identity", &self.identity.public_key())
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,63 @@
+//! Publishing prekeys and starting sessions from a peer's bundle.
+
+use rand_core::{CryptoRng, RngCore};
+
+use super::Endpoint;
+use crate::error::Result;
+use crate::store::{PeerId, Store, WriteBatch};
+use crate::{Clock, KemPrekey, OneTimePrekey, PrekeyBundle, PrekeyId, Session, SignedPrekey};
+
+impl<S: Store, C: Clock> Endpoint<S, C> {
+    /// Makes a fresh prekey bundle to publish: a new signed prekey, a new post-quantum prekey and
+    /// a new one-time prekey, saved in one transaction. Publish each bundle to one peer (a relay
+    /// hands each out once), so that every session gets its own one-time prekey.
+    ///
+    /// # Errors
+    /// A store error; then nothing was saved.
+    pub fn prekey_bundle<R: RngCore + CryptoRng>(&self, rng: &mut R) -> Result<Vec<u8>> {
+        let id = self.unused_prekey_id(rng)?;
+        let signed = SignedPrekey::generate(rng, id, &self.identity);
+        let one_time = OneTimePrekey::generate(rng, id);
+        let kem = KemPrekey::generate(rng, id, &self.identity);
+        let mut batch = WriteBatch::new();
+        batch.put_signed_prekey(&signed).put_one_time_prekey(&one_time).put_kem_prekey(&kem);
+        self.store.apply(batch)?;
+        Ok(PrekeyBundle::new(self.identity.public_key(), &signed, Some(&one_time), &kem).to_bytes())
+    }
+
+    /// A random prekey id that no stored prekey uses.
+    fn unused_prekey_id<R: RngCore + CryptoRng>(&self, rng: &mut R) -> Result<PrekeyId> {
+        loop {
+            let id = PrekeyId(rng.next_u32());
+            let taken = self.store.signed_prekey(id)?.is_some()
+                || self.store.one_time_prekey(id)?.is_some()
+                || self.store.kem_prekey(id)?.is_some();
+            if !taken {
+                return Ok(id);
+            }
+        }
+    }
+
+    /// Starts a session with `peer` from its published `bundle`: checks the prekey signatures and
+    /// the peer's identity (the first contact is trusted and remembered; a different identity
+    /// later is refused until the app accepts it), then saves the session. The first message
+    /// sent on it carries the handshake.
+    ///
+    /// # Errors
+    /// [`crate::DecodeError`] for a malformed bundle, [`crate::HandshakeError`] for a bad
+    /// signature or key, [`crate::store::StoreError::IdentityChanged`] if `peer` presented another
+    /// identity before.
+    pub fn start_session<R: RngCore + CryptoRng>(
+        &self,
+        rng: &mut R,
+        peer: &PeerId,
+        bundle: &[u8],
+    ) -> Result<()> {
+        let bundle = PrekeyBundle::from_bytes(bundle)?;
+        let session = Session::initiate(rng, &self.identity, &bundle)?;
+        let mut batch = WriteBatch::new();
+        batch.put_peer_identity(peer, &bundle.identity_key()).put_session(peer, &session.to_bytes())?;
+        self.store.apply(batch)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,53 @@
+//! Reading: the user opened a message.
+
+use rand_core::{CryptoRng, RngCore};
+
+use super::{Endpoint, EndpointError};
+use crate::error::Result;
+use crate::store::{Direction, MessageId, PeerId, Store, StoreError, WriteBatch};
+use crate::{Category, Clock, Content, Receipt, ReceiptKind};
+
+impl<S: Store, C: Clock> Endpoint<S, C> {
+    /// Records that the user read message `id` from `peer`. A message whose lifespan runs from
+    /// first reading starts its countdown now (this device's clock). With receipts enabled,
+    /// returns a read-receipt envelope to send to the peer. Reading a message again changes
+    /// nothing and returns `None`.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownMessage`] if `id` is not a stored message from `peer`;
+    /// [`EndpointError::NoSession`] if a receipt is due but there is no session; a store error.
+    pub fn mark_read<R: RngCore + CryptoRng>(
+        &self,
+        rng: &mut R,
+        peer: &PeerId,
+        id: MessageId,
+    ) -> Result<Option<Vec<u8>>> {
+        let message = self.store.message(&id)?.ok_or(StoreError::UnknownMessage)?;
+        if &message.peer != peer || message.direction != Direction::Inbound {
+            return Err(StoreError::UnknownMessage.into());
+        }
+        if message.read_at.is_some() {
+            return Ok(None);
+        }
+        let now = self.now();
+        let content = Content::decode(&message.body)?;
+        let expires_at = content.lifespan().on_first_read(message.expires_at, now);
+        let receipt = match self.agreement(peer)? {
+            Some(agreement) if agreement.terms().receipts_enabled => {
+                let receipt = Receipt { kind: ReceiptKind::Read, message_ids: vec![id] };
+                Some(Content::compose(rng, &agreement, Category::Receipt(receipt), String::new(), now)?)
+            }
+            _ => None,
+        };
+        // Marking read comes first: if saving the receipt's session state failed, the message is
+        // read and merely no receipt goes out.
+        self.store.mark_read(&id, now, expires_at)?;
+        let Some(receipt) = receipt else { return Ok(None) };
+        let mut session = self.session(peer)?.ok_or(EndpointError::NoSession)?;
+        let mut batch = WriteBatch::new();
+        let envelope = self.seal_outbound(rng, peer, &mut session, &receipt, false, &mut batch)?;
+        batch.put_session(peer, &session.to_bytes())?;
+        self.store.apply(batch)?;
+        Ok(Some(envelope))
+    }
+}

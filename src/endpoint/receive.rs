@@ -1,0 +1,339 @@
+//! Receiving: envelope bytes → decode → session decrypt (on a copy) → policy and expiry check →
+//! store (session + message, one transaction) → the app.
+
+use rand_core::{CryptoRng, RngCore};
+use zeroize::Zeroizing;
+
+use super::{Endpoint, EndpointError, Incoming, Received, ReceivedMessage};
+use crate::error::Result;
+use crate::store::{Direction, PeerId, Store, StoredAgreement, StoredMessage, WriteBatch};
+use crate::{
+    classify_content, notification_preview, Arrival, AutoReplyLimiter, Category, Clock, Content, Decision,
+    Envelope, OutOfScopeReason, Receipt, ReceiptKind, Role, Session, SignedAgreement, Timestamp,
+    UnverifiedAgreement,
+};
+
+/// What one conversation's receive path reads and changes; saved once at the end.
+#[derive(Clone)]
+struct Conversation {
+    session: Option<Session>,
+    agreement: Option<SignedAgreement>,
+    /// When the last auto-reply went out (`None` inside: never), once looked up.
+    last_auto_reply: Option<Option<Timestamp>>,
+}
+
+impl<S: Store, C: Clock> Endpoint<S, C> {
+    /// Receives one envelope from `peer`: decrypts it, applies the agreement and the expiry
+    /// rules, and saves the new session state together with the message in one transaction.
+    ///
+    /// The clinician's device classifies every message again ([`crate::classify_content`]), so
+    /// a client app that skipped the check cannot step outside the agreement: such a message is
+    /// [`Received::Refused`] and not stored. A message that arrives already expired is
+    /// [`Received::Expired`]: not stored, but the session still advances. Outside the clinician's
+    /// hours, the clinician's device answers with an encrypted auto-reply, at most one per
+    /// conversation per agreed window; with receipts enabled, a delivery receipt goes back too
+    /// (both in [`Incoming::replies`]).
+    ///
+    /// # Errors
+    /// [`crate::DecodeError`] for malformed bytes; [`crate::SessionError`] for a message that
+    /// does not decrypt (forged, replayed, too far ahead); [`EndpointError::NoSession`];
+    /// [`EndpointError::UnknownPrekey`]; [`crate::store::StoreError::IdentityChanged`] if a new
+    /// handshake comes with another identity; [`crate::ContentError`] or
+    /// [`crate::AgreementError`] for authentic content that does not decode or verify. On any
+    /// error the session and the store are exactly as they were.
+    pub fn receive<R: RngCore + CryptoRng>(
+        &self,
+        rng: &mut R,
+        peer: &PeerId,
+        envelope: &[u8],
+    ) -> Result<Incoming> {
+        let mut conversation = self.conversation(peer)?;
+        let mut batch = WriteBatch::new();
+        let incoming = self.receive_one(rng, peer, &mut conversation, envelope, &mut batch)?;
+        self.save(peer, &conversation, batch)?;
+        Ok(incoming)
+    }
+
+    /// Receives a queue of envelopes from `peer` and saves all of them in one transaction.
+    /// Each envelope gets its own result; one that fails changes nothing and the others go on.
+    ///
+    /// # Errors
+    /// A store error while loading or saving; then nothing was saved.
+    pub fn receive_batch<R: RngCore + CryptoRng, B: AsRef<[u8]>>(
+        &self,
+        rng: &mut R,
+        peer: &PeerId,
+        envelopes: &[B],
+    ) -> Result<Vec<Result<Incoming>>> {
+        let mut conversation = self.conversation(peer)?;
+        let mut batch = WriteBatch::new();
+        let results = envelopes
+            .iter()
+            .map(|envelope| {
+                let mut writes = WriteBatch::new();
+                let incoming =
+                    self.receive_one(rng, peer, &mut conversation, envelope.as_ref(), &mut writes)?;
+                batch.append(writes);
+                Ok(incoming)
+            })
+            .collect();
+        self.save(peer, &conversation, batch)?;
+        Ok(results)
+    }
+
+    fn conversation(&self, peer: &PeerId) -> Result<Conversation> {
+        Ok(Conversation {
+            session: self.session(peer)?,
+            agreement: self.agreement(peer)?,
+            last_auto_reply: None,
+        })
+    }
+
+    fn save(&self, peer: &PeerId, conversation: &Conversation, mut batch: WriteBatch) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        if let Some(session) = &conversation.session {
+            batch.put_session(peer, &session.to_bytes())?;
+        }
+        self.store.apply(batch)?;
+        Ok(())
+    }
+
+    /// Processes one envelope. On success its writes are in `batch` and `conversation` holds the
+    /// new state; on error neither changed.
+    fn receive_one<R: RngCore + CryptoRng>(
+        &self,
+        rng: &mut R,
+        peer: &PeerId,
+        conversation: &mut Conversation,
+        bytes: &[u8],
+        batch: &mut WriteBatch,
+    ) -> Result<Incoming> {
+        let envelope = Envelope::from_bytes(bytes)?;
+        let mut next = conversation.clone();
+        let (mut session, plaintext) = self.decrypt(peer, next.session.take(), &envelope, batch)?;
+        let content = Content::decode(&plaintext)?;
+        let now = self.now();
+        let preview = notification_preview(self.peer_role(), &content);
+        let mut replies = Vec::new();
+        let received = match content.category() {
+            Category::Agreement(agreement) => {
+                self.receive_agreement(peer, &session, &mut next, &content, agreement, plaintext, now, batch)?
+            }
+            _ => {
+                let arrived = Arrived { content: &content, plaintext, now };
+                self.receive_message(rng, peer, &mut session, &mut next, arrived, &mut replies, batch)?
+            }
+        };
+        next.session = Some(session);
+        *conversation = next;
+        let preview = match received {
+            Received::Message(_)
+            | Received::AgreementProposed { .. }
+            | Received::AgreementAccepted { .. } => preview,
+            _ => None,
+        };
+        Ok(Incoming { received, replies, preview })
+    }
+
+    /// Decrypts with the existing session, or completes a new handshake from a prekey message.
+    fn decrypt(
+        &self,
+        peer: &PeerId,
+        existing: Option<Session>,
+        envelope: &Envelope,
+        batch: &mut WriteBatch,
+    ) -> Result<(Session, Zeroizing<Vec<u8>>)> {
+        match (envelope, existing) {
+            (Envelope::Prekey(first), existing)
+                if existing.as_ref().is_none_or(|session| session.base_key() != first.base_key()) =>
+            {
+                let missing = || EndpointError::UnknownPrekey;
+                let signed = self.store.signed_prekey(first.signed_prekey_id())?.ok_or_else(missing)?;
+                let kem = self.store.kem_prekey(first.kem_prekey_id())?.ok_or_else(missing)?;
+                let one_time = match first.one_time_prekey_id() {
+                    Some(id) => Some(self.store.one_time_prekey(id)?.ok_or_else(missing)?),
+                    None => None,
+                };
+                let (session, plaintext) =
+                    Session::respond(&self.identity, first, &signed, one_time.as_ref(), &kem)?;
+                batch.put_peer_identity(peer, &first.identity_key());
+                if let Some(id) = first.one_time_prekey_id() {
+                    batch.consume_one_time_prekey(id);
+                }
+                Ok((session, plaintext))
+            }
+            (_, Some(mut session)) => {
+                let plaintext = session.decrypt(envelope)?;
+                Ok((session, plaintext))
+            }
+            (_, None) => Err(EndpointError::NoSession.into()),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn receive_agreement(
+        &self,
+        peer: &PeerId,
+        session: &Session,
+        conversation: &mut Conversation,
+        content: &Content,
+        agreement: &UnverifiedAgreement,
+        plaintext: Zeroizing<Vec<u8>>,
+        now: Timestamp,
+        batch: &mut WriteBatch,
+    ) -> Result<Received> {
+        let (clinician, client) = self.parties(&session.remote_identity());
+        match (self.role, agreement.is_countersigned()) {
+            (Role::Client, false) => {
+                let proposal = agreement.clone().verify_proposal(&clinician, &client)?;
+                let expires_at = match content.lifespan().on_arrival(content.sent_at(), now) {
+                    Arrival::Keep { expires_at } => expires_at,
+                    Arrival::Expired => return Ok(Received::Expired { id: content.id() }),
+                };
+                batch.put_message(StoredMessage {
+                    id: content.id(),
+                    peer: peer.clone(),
+                    direction: Direction::Inbound,
+                    at: now,
+                    expires_at,
+                    read_at: None,
+                    body: plaintext,
+                })?;
+                Ok(Received::AgreementProposed {
+                    id: content.id(),
+                    terms: Box::new(proposal.terms().clone()),
+                })
+            }
+            (Role::Clinician, true) => {
+                let signed = agreement.clone().verify_signed(&clinician, &client)?;
+                if let Some(current) = &conversation.agreement {
+                    signed.check_replaces(current)?;
+                }
+                batch.put_agreement(
+                    peer,
+                    StoredAgreement { version: signed.version(), bytes: signed.to_bytes().into() },
+                )?;
+                let version = signed.version();
+                conversation.agreement = Some(signed);
+                Ok(Received::AgreementAccepted { version })
+            }
+            _ => Err(EndpointError::UnexpectedAgreement.into()),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn receive_message<R: RngCore + CryptoRng>(
+        &self,
+        rng: &mut R,
+        peer: &PeerId,
+        session: &mut Session,
+        conversation: &mut Conversation,
+        arrived: Arrived<'_>,
+        replies: &mut Vec<Vec<u8>>,
+        batch: &mut WriteBatch,
+    ) -> Result<Received> {
+        let Arrived { content, plaintext, now } = arrived;
+        let id = content.id();
+        let Some(agreement) = conversation.agreement.clone() else {
+            return Ok(Received::Refused { id, reason: OutOfScopeReason::NoAgreement });
+        };
+        let decision = classify_content(&agreement, self.peer_role(), content, now);
+        if let Decision::OutOfScope { reason, .. } = decision {
+            return Ok(Received::Refused { id, reason });
+        }
+        if let Category::Receipt(receipt) = content.category() {
+            return Ok(Received::Receipt(receipt.clone()));
+        }
+        let expires_at = match content.lifespan().on_arrival(content.sent_at(), now) {
+            Arrival::Expired => return Ok(Received::Expired { id }),
+            Arrival::Keep { expires_at } => expires_at,
+        };
+        batch.put_message(StoredMessage {
+            id,
+            peer: peer.clone(),
+            direction: Direction::Inbound,
+            at: now,
+            expires_at,
+            read_at: None,
+            body: plaintext,
+        })?;
+        if matches!(decision, Decision::OutsideHours { .. }) && self.role == Role::Clinician {
+            if let Some(reply) = self.auto_reply(rng, peer, session, conversation, &agreement, now, batch)? {
+                replies.push(reply);
+            }
+        }
+        if agreement.terms().receipts_enabled {
+            let receipt = Receipt { kind: ReceiptKind::Delivered, message_ids: vec![id] };
+            let content = Content::compose(rng, &agreement, Category::Receipt(receipt), String::new(), now)?;
+            replies.push(self.seal_outbound(rng, peer, session, &content, false, batch)?);
+        }
+        Ok(Received::Message(ReceivedMessage {
+            id,
+            category: content.category().clone(),
+            text: Zeroizing::new(content.text().to_owned()),
+            sent_at: content.sent_at(),
+            received_at: now,
+            expires_at,
+            reply_to: content.reply_to(),
+            decision,
+        }))
+    }
+
+    /// The clinician's automatic answer outside hours, unless one went out within the window.
+    #[allow(clippy::too_many_arguments)]
+    fn auto_reply<R: RngCore + CryptoRng>(
+        &self,
+        rng: &mut R,
+        peer: &PeerId,
+        session: &mut Session,
+        conversation: &mut Conversation,
+        agreement: &SignedAgreement,
+        now: Timestamp,
+        batch: &mut WriteBatch,
+    ) -> Result<Option<Vec<u8>>> {
+        let last_sent_at = match conversation.last_auto_reply {
+            Some(last) => last,
+            None => self.last_auto_reply(peer)?,
+        };
+        let mut limiter = AutoReplyLimiter { last_sent_at };
+        if !limiter.try_send(agreement.terms().auto_reply_window_ms, now) {
+            conversation.last_auto_reply = Some(last_sent_at);
+            return Ok(None);
+        }
+        let terms = agreement.terms();
+        let mut text = format!(
+            "Automatic reply: your message arrived outside my working hours. {}",
+            terms.response_time
+        );
+        if !terms.crisis_resources.is_empty() {
+            text.push_str(" If you are in crisis: ");
+            text.push_str(&terms.crisis_resources.join("; "));
+        }
+        let content = Content::compose(rng, agreement, Category::AutoReply, text, now)?;
+        let envelope = self.seal_outbound(rng, peer, session, &content, true, batch)?;
+        conversation.last_auto_reply = Some(Some(now));
+        Ok(Some(envelope))
+    }
+
+    /// When the last stored auto-reply to `peer` went out.
+    fn last_auto_reply(&self, peer: &PeerId) -> Result<Option<Timestamp>> {
+        let mut last = None;
+        for message in self.store.messages(peer)? {
+            if message.direction == Direction::Outbound
+                && Content::decode(&message.body)?.category() == &Category::AutoReply
+            {
+                last = last.max(Some(message.at));
+            }
+        }
+        Ok(last)
+    }
+}
+
+/// A decrypted message on its way through the receive path.
+struct Arrived<'a> {
+    content: &'a Content,
+    plaintext: Zeroizing<Vec<u8>>,
+    now: Timestamp,
+}

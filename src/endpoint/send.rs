@@ -1,0 +1,61 @@
+//! Sending: policy check → compose content → session encrypt → envelope → store.
+
+use rand_core::{CryptoRng, RngCore};
+
+use super::{Draft, Endpoint, EndpointError, Outgoing};
+use crate::error::Result;
+use crate::store::{PeerId, Store, WriteBatch};
+use crate::{classify, Clock, Content, Decision, MessageId};
+
+impl<S: Store, C: Clock> Endpoint<S, C> {
+    /// Sends `draft` to `peer`, if the agreement allows it.
+    ///
+    /// The boundary decision comes first ([`crate::classify`]): a message out of scope is not
+    /// sent ([`Outgoing::envelope`] is `None`, and the decision says why and what is allowed
+    /// instead); a client's message outside the clinician's hours is sent, and the decision
+    /// carries when to expect a reply and the crisis resources to show at once; a crisis message
+    /// is always sent. The session state and a copy of the message are saved in one transaction
+    /// before the envelope is returned.
+    ///
+    /// # Errors
+    /// [`EndpointError::NoSession`], [`EndpointError::NoAgreement`] (nothing but the agreement
+    /// itself is sent before an agreement is in force), [`crate::ContentError`] for an invalid draft (for
+    /// example, system categories are sent by the endpoint itself), or a store error. Nothing is
+    /// saved on error.
+    pub fn send<R: RngCore + CryptoRng>(&self, rng: &mut R, peer: &PeerId, draft: Draft) -> Result<Outgoing> {
+        if Self::is_system(&draft.category) {
+            return Err(crate::ContentError::InvalidField("category").into());
+        }
+        let mut session = self.session(peer)?.ok_or(EndpointError::NoSession)?;
+        let now = self.now();
+        let agreement = self.agreement(peer)?;
+        let kind = draft.category.kind();
+        let (decision, lifespan, version) = match &agreement {
+            Some(agreement) => (
+                classify(agreement, self.role, kind, draft.text.chars().count(), now),
+                agreement.terms().lifespan_for(kind),
+                agreement.version(),
+            ),
+            None => return Err(EndpointError::NoAgreement.into()),
+        };
+        if let Decision::OutOfScope { .. } = decision {
+            return Ok(Outgoing { decision, envelope: None, message_id: None });
+        }
+        let mut content = Content::new(
+            MessageId::random(rng),
+            draft.category,
+            draft.text.to_string(),
+            now,
+            lifespan,
+            version,
+        )?;
+        if let Some(reply_to) = draft.reply_to {
+            content = content.in_reply_to(reply_to);
+        }
+        let mut batch = WriteBatch::new();
+        let envelope = self.seal_outbound(rng, peer, &mut session, &content, true, &mut batch)?;
+        batch.put_session(peer, &session.to_bytes())?;
+        self.store.apply(batch)?;
+        Ok(Outgoing { decision, envelope: Some(envelope), message_id: Some(content.id()) })
+    }
+}

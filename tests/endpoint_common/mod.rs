@@ -1,0 +1,109 @@
+//! Two endpoints, a clinician's and a client's, with an agreement in force.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use confidant::store::{MemoryStore, PeerId, Store};
+use confidant::{
+    AgreementTerms, Availability, CategoryKind, Endpoint, ExpiryStart, Lifespan, ManualClock, Received, Role,
+    Timestamp, Weekday, Window,
+};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+/// Monday 2 March 2026, 10:00 in New York (15:00 UTC): within office hours.
+pub const MONDAY_10AM_NY: Timestamp = Timestamp(1_772_463_600_000);
+/// The same Monday, 18:30 in New York: outside office hours.
+pub const MONDAY_6_30PM_NY: Timestamp = Timestamp(1_772_494_200_000);
+pub const MINUTE: u64 = 60 * 1000;
+pub const HOUR: u64 = 60 * MINUTE;
+
+pub struct Pair<S: confidant::store::Store> {
+    pub rng: ChaCha20Rng,
+    pub clinician: Endpoint<S, ManualClock>,
+    pub client: Endpoint<S, ManualClock>,
+    /// How the clinician's device knows the client, and the other way round.
+    pub client_id: PeerId,
+    pub clinician_id: PeerId,
+}
+
+impl<S: Store> Pair<S> {
+    pub fn set_time(&self, at: Timestamp) {
+        self.clinician.clock().set(at);
+        self.client.clock().set(at);
+    }
+
+    pub fn advance(&self, millis: u64) {
+        self.clinician.clock().advance_millis(millis);
+        self.client.clock().advance_millis(millis);
+    }
+
+    /// Delivers an envelope from the client to the clinician.
+    pub fn to_clinician(&mut self, envelope: &[u8]) -> confidant::Incoming {
+        self.clinician.receive(&mut self.rng, &self.client_id, envelope).unwrap()
+    }
+
+    /// Delivers an envelope from the clinician to the client.
+    pub fn to_client(&mut self, envelope: &[u8]) -> confidant::Incoming {
+        self.client.receive(&mut self.rng, &self.clinician_id, envelope).unwrap()
+    }
+
+    /// Office hours Monday to Friday 9:00-17:00 New York time; check-ins allowed for the client
+    /// and living one day from reading; appointment confirmations living two hours from sending.
+    pub fn terms(&self, version: u32) -> AgreementTerms {
+        let windows = Weekday::ALL[..5].iter().map(|&day| Window::new(day, (9, 0), (17, 0))).collect();
+        let availability = Availability::new("America/New_York", windows).unwrap();
+        let mut terms = AgreementTerms::new(
+            version,
+            self.clinician.identity_key(),
+            self.client.identity_key(),
+            availability,
+            "I reply within one business day.".into(),
+            vec!["Call or text 988 (Suicide & Crisis Lifeline)".into()],
+        );
+        terms.client_may_send.push(CategoryKind::CheckIn);
+        terms
+            .lifespans
+            .insert(CategoryKind::CheckIn, Lifespan::new(24 * HOUR, ExpiryStart::FromRead).unwrap());
+        terms.lifespans.insert(
+            CategoryKind::AppointmentConfirm,
+            Lifespan::new(2 * HOUR, ExpiryStart::FromSend).unwrap(),
+        );
+        terms
+    }
+
+    /// The clinician proposes `terms`, the client accepts, the clinician learns of it.
+    pub fn agree(&mut self, terms: AgreementTerms) {
+        let proposal = self.clinician.propose_agreement(&mut self.rng, &self.client_id, terms).unwrap();
+        let Received::AgreementProposed { id, .. } = self.to_client(&proposal).received else {
+            panic!("expected a proposal")
+        };
+        let acceptance = self.client.accept_agreement(&mut self.rng, &self.clinician_id, id).unwrap();
+        assert!(matches!(self.to_clinician(&acceptance).received, Received::AgreementAccepted { .. }));
+    }
+}
+
+/// A clinician and a client over the given stores. The clinician starts the session from the
+/// client's published bundle; with `agree`, the default agreement is proposed and accepted (its
+/// proposal is the session's first message). Time: Monday 10:00 New York.
+pub fn pair_with<S: Store>(seed: u64, clinician_store: S, client_store: S, agree: bool) -> Pair<S> {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let clinician =
+        Endpoint::new(&mut rng, clinician_store, ManualClock::new(MONDAY_10AM_NY), Role::Clinician, "dr-lee")
+            .unwrap();
+    let client =
+        Endpoint::new(&mut rng, client_store, ManualClock::new(MONDAY_10AM_NY), Role::Client, "client-42")
+            .unwrap();
+    let client_id = PeerId::new("client-42").unwrap();
+    let clinician_id = PeerId::new("dr-lee").unwrap();
+    let bundle = client.prekey_bundle(&mut rng).unwrap();
+    clinician.start_session(&mut rng, &client_id, &bundle).unwrap();
+    let mut pair = Pair { rng, clinician, client, client_id, clinician_id };
+    if agree {
+        let terms = pair.terms(1);
+        pair.agree(terms);
+    }
+    pair
+}
+
+pub fn pair(seed: u64) -> Pair<MemoryStore> {
+    pair_with(seed, MemoryStore::new(), MemoryStore::new(), true)
+}
