@@ -14,6 +14,9 @@ pub const X3DH_INFO: &[u8] = b"confidant-v1 x3dh";
 /// HKDF `info` of the PQXDH handshake.
 pub const PQXDH_INFO: &[u8] = b"confidant-v1 pqxdh";
 
+/// The post-quantum KEM of the PQXDH handshake (FIPS 203, final).
+pub const PQ_KEM: &str = "ML-KEM-768";
+
 /// Most message keys one chain may skip in a single step (Double Ratchet `MAX_SKIP`).
 ///
 /// A message may skip exactly this many keys; one more is rejected.

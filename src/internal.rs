@@ -11,12 +11,23 @@ use crate::codec::{Reader, Writer};
 use crate::error::{DecodeError, HandshakeError, SessionError};
 use crate::handshake::{self, PrekeyBundle, ResponderKeys};
 use crate::keys::{
-    DhKeyPair, DhPublicKey, IdentityKey, IdentityKeyPair, KemCiphertext, KemPrekey, OneTimePrekey, Secret32,
-    SignedPrekey,
+    DhKeyPair, DhPublicKey, IdentityKey, IdentityKeyPair, KemCiphertext, KemEncapsulationKey, KemPrekey,
+    KemSeed, OneTimePrekey, Secret32, SignedPrekey,
 };
 use crate::ratchet::RatchetState;
 
 pub use crate::ratchet::Header;
+
+/// A message as [`Ratchet::encrypt_traced`] produced it.
+#[derive(Debug)]
+pub struct TracedMessage {
+    /// The header.
+    pub header: Header,
+    /// The ChaCha20-Poly1305 output, tag included.
+    pub ciphertext: Vec<u8>,
+    /// The message key `mk` from `KDF_CK`.
+    pub message_key: Zeroizing<[u8; 32]>,
+}
 
 /// One party's Double Ratchet state, without the session's handshake bookkeeping.
 #[derive(Clone, Debug)]
@@ -49,6 +60,20 @@ impl Ratchet {
         plaintext: &[u8],
     ) -> Result<(Header, Vec<u8>), SessionError> {
         self.0.encrypt(rng, plaintext)
+    }
+
+    /// [`Self::encrypt`], also returning the message key `mk` that encrypted the message, so
+    /// that vectors can record it.
+    ///
+    /// # Errors
+    /// As [`crate::Session::encrypt`].
+    pub fn encrypt_traced<R: RngCore + CryptoRng>(
+        &mut self,
+        rng: &mut R,
+        plaintext: &[u8],
+    ) -> Result<TracedMessage, SessionError> {
+        let (header, ciphertext, key) = self.0.encrypt_traced(rng, plaintext)?;
+        Ok(TracedMessage { header, ciphertext, message_key: Zeroizing::new(*key.as_bytes()) })
     }
 
     /// `RatchetDecrypt`: the plaintext, and whether a DH ratchet step happened.
@@ -183,4 +208,27 @@ pub fn identity_dh_public(identity: &IdentityKey) -> [u8; 32] {
 #[must_use]
 pub fn x25519(private: [u8; 32], public: [u8; 32]) -> Option<[u8; 32]> {
     DhKeyPair::from_private_bytes(private).secret.agree(&DhPublicKey(public)).ok().map(|s| *s.as_bytes())
+}
+
+/// `(CT, SS) = ML-KEM-768.Encaps_internal(ek, m)`: what the initiator computes with randomness `m`.
+///
+/// # Errors
+/// [`HandshakeError::InvalidKemKey`] if `ek` fails the FIPS 203 input check.
+pub fn kem_encapsulate(
+    encapsulation_key: &KemEncapsulationKey,
+    m: [u8; 32],
+) -> Result<(Vec<u8>, Zeroizing<[u8; 32]>), HandshakeError> {
+    let (ciphertext, shared) = encapsulation_key.encapsulate_with(&Secret32(m))?;
+    Ok((ciphertext.as_bytes().to_vec(), Zeroizing::new(*shared.0.as_bytes())))
+}
+
+/// `SS = ML-KEM-768.Decaps(dk, CT)` for the decapsulation key of the seed `d ‖ z`, with implicit
+/// rejection: a wrong but well-formed `CT` gives `J(z ‖ CT)`.
+///
+/// # Errors
+/// [`HandshakeError::InvalidKemCiphertext`] if `ciphertext` is not 1088 bytes long.
+pub fn kem_decapsulate(seed: &[u8; 64], ciphertext: &[u8]) -> Result<Zeroizing<[u8; 32]>, HandshakeError> {
+    let ciphertext = KemCiphertext::from_slice(ciphertext)?;
+    let shared = KemSeed(*seed).decapsulate(&ciphertext)?;
+    Ok(Zeroizing::new(*shared.0.as_bytes()))
 }

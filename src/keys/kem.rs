@@ -45,7 +45,14 @@ impl KemEncapsulationKey {
         &self,
         rng: &mut R,
     ) -> Result<(KemCiphertext, KemSharedSecret), HandshakeError> {
-        let m = Secret32::from_rng(rng);
+        self.encapsulate_with(&Secret32::from_rng(rng))
+    }
+
+    /// `(SS, CT) = ML-KEM.Encaps_internal(ek, m)` with a given `m`.
+    pub(crate) fn encapsulate_with(
+        &self,
+        m: &Secret32,
+    ) -> Result<(KemCiphertext, KemSharedSecret), HandshakeError> {
         let encoded = ml_kem::Encoded::<EncapsulationKey<MlKem768Params>>::try_from(&self.0[..])
             .map_err(|_| HandshakeError::InvalidKemKey)?;
         let ek = EncapsulationKey::<MlKem768Params>::from_bytes(&encoded);

@@ -135,6 +135,15 @@ impl RatchetState {
         rng: &mut R,
         plaintext: &[u8],
     ) -> Result<(Header, Vec<u8>), SessionError> {
+        self.encrypt_traced(rng, plaintext).map(|(header, ciphertext, _)| (header, ciphertext))
+    }
+
+    /// [`Self::encrypt`], also returning the message key `mk` it used (for test vectors).
+    pub(crate) fn encrypt_traced<R: RngCore + CryptoRng>(
+        &mut self,
+        rng: &mut R,
+        plaintext: &[u8],
+    ) -> Result<(Header, Vec<u8>, Secret32), SessionError> {
         if plaintext.len() > MAX_PLAINTEXT_LEN {
             return Err(SessionError::PlaintextTooLarge);
         }
@@ -149,13 +158,14 @@ impl RatchetState {
         };
         let header = Header { dh, pn: self.previous_counter, n: chain.n };
         let (next, message_key) = next_message_key(chain)?;
+        let traced = message_key.0.clone();
         let ciphertext = message_key.encrypt(plaintext, &header.aad(&self.associated_data))?;
         if let Some((local, root_key)) = new_chain {
             self.local_ratchet = Some(local);
             self.root_key = root_key;
         }
         self.sending = Some(next);
-        Ok((header, ciphertext))
+        Ok((header, ciphertext, traced))
     }
 
     /// The sending half of the specification's `DHRatchet`: `DHs = GENERATE_DH()`,

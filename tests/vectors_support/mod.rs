@@ -1,0 +1,295 @@
+//! The confidant-v1 test vectors (VECTORS.md): generator and verifier, shared by
+//! `examples/vectors.rs` and `tests/vectors.rs`.
+//!
+//! Both directions drive the library's own code paths (`confidant::internal` and the public key
+//! types): the generator records what the library does, the verifier replays a file against it.
+//! Ratchet keys reach the library through [`KeyStream`], a deterministic RNG that yields the
+//! listed keys in order, so the order in which the library draws them is checked too.
+
+mod cases;
+mod handshake;
+mod handshake_gen;
+mod json;
+mod replay;
+mod sim;
+
+use std::collections::HashMap;
+
+use confidant::consts;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{CryptoRng, RngCore};
+use serde_json::Value;
+
+use json::{hexj, s, Fields, J};
+
+/// The only format version this tool reads and writes.
+const FORMAT_VERSION: u64 = 1;
+
+/// Party names, indexed 0 (Alice, the initiator) and 1 (Bob).
+pub(crate) const PARTIES: [&str; 2] = ["alice", "bob"];
+
+/// The outcome of one case. Every case kind of the format is implemented, so none is skipped.
+pub(crate) enum Verdict {
+    Pass,
+    Fail(String),
+}
+
+impl From<Result<(), String>> for Verdict {
+    fn from(result: Result<(), String>) -> Self {
+        match result {
+            Ok(()) => Verdict::Pass,
+            Err(reason) => Verdict::Fail(reason),
+        }
+    }
+}
+
+/// One line per case, and the counts.
+#[derive(Default)]
+pub(crate) struct Report {
+    pub(crate) lines: Vec<String>,
+    pub(crate) passed: usize,
+    pub(crate) failed: usize,
+}
+
+impl Report {
+    fn add(&mut self, name: &str, verdict: Verdict) {
+        let line = match verdict {
+            Verdict::Pass => {
+                self.passed += 1;
+                format!("PASS {name}")
+            }
+            Verdict::Fail(reason) => {
+                self.failed += 1;
+                format!("FAIL {name}: {reason}")
+            }
+        };
+        self.lines.push(line);
+    }
+
+    /// `N passed, M failed`.
+    pub(crate) fn summary(&self) -> String {
+        format!("{} passed, {} failed", self.passed, self.failed)
+    }
+
+    /// Whether nothing failed.
+    pub(crate) fn ok(&self) -> bool {
+        self.failed == 0
+    }
+}
+
+/// What a ratchet case keyed by a handshake case (`"x3dh"`/`"pqxdh": NAME`) must match.
+#[derive(Clone)]
+pub(crate) struct Link {
+    pub(crate) passed: bool,
+    pub(crate) shared_secret: [u8; 32],
+    pub(crate) associated_data: Vec<u8>,
+    pub(crate) signed_prekey_private: [u8; 32],
+}
+
+/// Handshake cases that can key a ratchet case, by section and name.
+pub(crate) type Links = HashMap<(&'static str, String), Link>;
+
+/// A deterministic RNG that yields the concatenation of a list of 32-byte keys. When the list
+/// runs out it yields zeros and records the overrun, which the caller reports as a failure.
+#[derive(Clone)]
+pub(crate) struct KeyStream {
+    bytes: Vec<u8>,
+    pos: usize,
+    overrun: bool,
+}
+
+impl KeyStream {
+    pub(crate) fn new(chunks: &[&[u8]]) -> Self {
+        Self { bytes: chunks.concat(), pos: 0, overrun: false }
+    }
+
+    /// Bytes drawn so far.
+    pub(crate) fn drawn(&self) -> usize {
+        self.pos
+    }
+
+    /// Whether more bytes were drawn than the list holds.
+    pub(crate) fn overrun(&self) -> bool {
+        self.overrun
+    }
+}
+
+impl RngCore for KeyStream {
+    fn next_u32(&mut self) -> u32 {
+        rand_core::impls::next_u32_via_fill(self)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        rand_core::impls::next_u64_via_fill(self)
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        for byte in dest {
+            match self.bytes.get(self.pos) {
+                Some(b) => {
+                    *byte = *b;
+                    self.pos += 1;
+                }
+                None => {
+                    *byte = 0;
+                    self.overrun = true;
+                }
+            }
+        }
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+// Test-only: the stream replays keys fixed by a vector file or by the generator's seed.
+impl CryptoRng for KeyStream {}
+
+/// An X25519 private key as vectors store it: 32 random bytes, clamped (RFC 7748).
+pub(crate) fn clamped<R: RngCore>(rng: &mut R) -> [u8; 32] {
+    let mut key: [u8; 32] = rng.gen();
+    key[0] &= 248;
+    key[31] &= 127;
+    key[31] |= 64;
+    key
+}
+
+/// The `parameters` block: the profile's constants.
+fn parameters() -> J {
+    J::Obj(vec![
+        ("dh", s("X25519")),
+        ("max_skip", J::Num(u64::from(consts::MAX_SKIP))),
+        ("kdf_rk", s("HKDF-SHA256(salt=rk, ikm=dh_out, info=kdf_rk_info, L=64) -> rk=[0:32], ck=[32:64]")),
+        ("kdf_rk_info", hexj(consts::KDF_RK_INFO)),
+        ("kdf_ck", s("mk=HMAC-SHA256(ck, 0x01), ck'=HMAC-SHA256(ck, 0x02)")),
+        (
+            "aead",
+            s("HKDF-SHA256(salt=0^32, ikm=mk, info=aead_info, L=44) -> key=[0:32], nonce=[32:44]; ChaCha20-Poly1305"),
+        ),
+        ("aead_info", hexj(consts::MESSAGE_KEY_INFO)),
+        ("aad", s("AD || dh(32) || u32be(pn) || u32be(n)")),
+        ("x3dh_info", hexj(consts::X3DH_INFO)),
+        ("pqxdh_info", hexj(consts::PQXDH_INFO)),
+        ("pq_kem", s(consts::PQ_KEM)),
+        (
+            "pqxdh_kdf",
+            s("HKDF-SHA256(salt=0^32, ikm=0xFF^32 || DH1 || DH2 || DH3 [|| DH4] || SS, info=pqxdh_info, L=32)"),
+        ),
+    ])
+}
+
+/// Refuses a file of another profile or format, whose constants differ from the library's, or
+/// that lacks one of the three sections.
+fn check_header(top: Fields<'_>) -> Result<(), String> {
+    if top.str("profile")? != consts::PROFILE {
+        return Err(format!("profile {:?} is not {}", top.str("profile")?, consts::PROFILE));
+    }
+    if top.u64("format_version")? != FORMAT_VERSION {
+        return Err(format!("format_version {} is not {FORMAT_VERSION}", top.u64("format_version")?));
+    }
+    let p = top.obj("parameters")?;
+    if p.u64("max_skip")? != u64::from(consts::MAX_SKIP) {
+        return Err(format!("parameters.max_skip {} is not {}", p.u64("max_skip")?, consts::MAX_SKIP));
+    }
+    for (key, value) in [
+        ("kdf_rk_info", consts::KDF_RK_INFO),
+        ("aead_info", consts::MESSAGE_KEY_INFO),
+        ("x3dh_info", consts::X3DH_INFO),
+        ("pqxdh_info", consts::PQXDH_INFO),
+    ] {
+        if p.bytes(key)? != value {
+            return Err(format!("parameters.{key} is not hex({:?})", String::from_utf8_lossy(value)));
+        }
+    }
+    if p.str("pq_kem")? != consts::PQ_KEM {
+        return Err(format!("parameters.pq_kem {:?} is not {}", p.str("pq_kem")?, consts::PQ_KEM));
+    }
+    for section in ["ratchet", "x3dh", "pqxdh"] {
+        top.arr(section)?;
+    }
+    Ok(())
+}
+
+/// A case's name, or its position when it has none.
+fn case_name(case: &Value, section: &str, index: usize) -> String {
+    case.get("name").and_then(Value::as_str).map_or_else(|| format!("{section}[{index}]"), str::to_owned)
+}
+
+/// Verifies a vector file: one verdict per case, ratchet cases first, then x3dh and pqxdh.
+pub(crate) fn verify(text: &str) -> Report {
+    let mut report = Report::default();
+    let root: Value = match serde_json::from_str(text) {
+        Ok(root) => root,
+        Err(e) => {
+            report.add("file", Verdict::Fail(format!("not JSON: {e}")));
+            return report;
+        }
+    };
+    let top = match Fields::of(&root, "file").and_then(|top| check_header(top).map(|()| top)) {
+        Ok(top) => top,
+        Err(reason) => {
+            report.add("file", Verdict::Fail(format!("rejected: {reason}")));
+            return report;
+        }
+    };
+    let section = |key: &str| top.0.get(key).and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    let mut links = Links::new();
+    let mut handshake_lines = Vec::new();
+    for kind in [handshake::Kind::X3dh, handshake::Kind::Pqxdh] {
+        for (i, case) in section(kind.section()).iter().enumerate() {
+            let name = case_name(case, kind.section(), i);
+            let (verdict, link) = handshake::verify_case(kind, case);
+            if let Some(mut link) = link {
+                link.passed = matches!(verdict, Verdict::Pass);
+                links.insert((kind.section(), name.clone()), link);
+            }
+            handshake_lines.push((name, verdict));
+        }
+    }
+    for (i, case) in section("ratchet").iter().enumerate() {
+        report.add(&case_name(case, "ratchet", i), replay::verify_case(case, &links).into());
+    }
+    for (name, verdict) in handshake_lines {
+        report.add(&name, verdict);
+    }
+    report
+}
+
+/// Generates the vector file for `seed`. The same seed gives the same bytes.
+///
+/// # Errors
+/// If the library does not behave as a case requires (for example, it accepts a forgery), the
+/// case cannot be written and the reason is returned.
+pub(crate) fn generate(seed: u64) -> Result<String, String> {
+    let mut master = ChaCha20Rng::seed_from_u64(seed);
+    let mut links = Links::new();
+    let x3dh = handshake_gen::generate(handshake::Kind::X3dh, &mut master, &mut links)?;
+    let pqxdh = handshake_gen::generate(handshake::Kind::Pqxdh, &mut master, &mut links)?;
+    let ratchet = cases::generate(&mut master, &links)?;
+    let generator = J::Obj(vec![("tool", s("confidant examples/vectors.rs")), ("seed", J::Num(seed))]);
+    let text = json::layout(&[
+        ("profile", s(consts::PROFILE)),
+        ("format_version", J::Num(FORMAT_VERSION)),
+        ("generator", generator),
+        ("parameters", parameters()),
+        ("ratchet", J::Arr(ratchet)),
+        ("x3dh", J::Arr(x3dh)),
+        ("pqxdh", J::Arr(pqxdh)),
+    ]);
+    // A file this tool cannot verify is never written.
+    let report = verify(&text);
+    if !report.ok() {
+        let failures: Vec<&str> =
+            report.lines.iter().filter(|l| l.starts_with("FAIL")).map(String::as_str).collect();
+        return Err(format!("the generated file does not verify: {}", failures.join("; ")));
+    }
+    Ok(text)
+}
+
+/// A fresh RNG for one case, drawn from the file's master RNG.
+pub(crate) fn case_rng(master: &mut ChaCha20Rng) -> ChaCha20Rng {
+    ChaCha20Rng::from_seed(master.gen())
+}
