@@ -61,7 +61,7 @@ fn half_signed_or_tampered_agreements_are_refused_and_change_nothing() {
     let mut pair = pair(2);
     let terms = pair.terms(2);
     let proposal = pair.clinician.propose_agreement(&mut pair.rng, &pair.client_id, terms).unwrap();
-    let Received::AgreementProposed { id, .. } = pair.to_client(&proposal).received else { panic!() };
+    let Received::AgreementProposed { id, .. } = pair.deliver_to_client(&proposal).received else { panic!() };
 
     // The client sends the proposal back without countersigning it: half-signed.
     let stored = pair.client.store().message(&id).unwrap().unwrap();
@@ -91,7 +91,7 @@ fn client_decisions_allowed_out_of_scope_outside_hours_and_crisis() {
     // Allowed, within hours.
     let sent = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("See you at 3pm")).unwrap();
     assert_eq!(sent.decision, Decision::Allowed);
-    let Received::Message(m) = pair.to_clinician(&sent.envelope.unwrap()).received else { panic!() };
+    let Received::Message(m) = pair.deliver_to_clinician(&sent.envelope.unwrap()).received else { panic!() };
     assert_eq!((&m.text[..], &m.decision), ("See you at 3pm", &Decision::Allowed));
 
     // Out of scope: not sent, with the reason and what is allowed instead.
@@ -113,12 +113,12 @@ fn client_decisions_allowed_out_of_scope_outside_hours_and_crisis() {
     // Tuesday 9:00 in New York is 14:00 UTC (EST).
     assert_eq!(*next_available, Timestamp(MONDAY_10AM_NY.0 + 23 * HOUR));
     assert!(crisis_resources[0].contains("988"));
-    let incoming = pair.to_clinician(&sent.envelope.unwrap());
+    let incoming = pair.deliver_to_clinician(&sent.envelope.unwrap());
     assert!(
         matches!(incoming.received, Received::Message(ref m) if matches!(m.decision, Decision::OutsideHours { .. }))
     );
     assert_eq!(incoming.replies.len(), 1, "one auto-reply");
-    let Received::Message(reply) = pair.to_client(&incoming.replies[0]).received else { panic!() };
+    let Received::Message(reply) = pair.deliver_to_client(&incoming.replies[0]).received else { panic!() };
     assert_eq!(reply.category, Category::AutoReply);
     assert!(reply.text.contains("one business day") && reply.text.contains("988"));
 
@@ -130,7 +130,7 @@ fn client_decisions_allowed_out_of_scope_outside_hours_and_crisis() {
     assert!(
         matches!(&sent.decision, Decision::Crisis { crisis_resources } if crisis_resources[0].contains("988"))
     );
-    let incoming = pair.to_clinician(&sent.envelope.unwrap());
+    let incoming = pair.deliver_to_clinician(&sent.envelope.unwrap());
     assert!(
         matches!(incoming.received, Received::Message(ref m) if matches!(m.decision, Decision::Crisis { .. }))
     );
@@ -140,7 +140,7 @@ fn client_decisions_allowed_out_of_scope_outside_hours_and_crisis() {
 fn clinician_side_refuses_what_a_modified_client_sends_anyway() {
     let mut pair = pair(4);
     let envelope = send_bypassing_policy(&mut pair, Category::Administrative, "Can you lend me money?");
-    let incoming = pair.to_clinician(&envelope);
+    let incoming = pair.deliver_to_clinician(&envelope);
     assert!(matches!(
         incoming.received,
         Received::Refused { reason: OutOfScopeReason::CategoryNotAgreed, .. }
@@ -155,12 +155,12 @@ fn clinician_side_refuses_what_a_modified_client_sends_anyway() {
     let long = "x".repeat(1001);
     let envelope = send_bypassing_policy(&mut pair, Category::CheckIn, &long);
     assert!(matches!(
-        pair.to_clinician(&envelope).received,
+        pair.deliver_to_clinician(&envelope).received,
         Received::Refused { reason: OutOfScopeReason::TooLong { max_chars: 1000 }, .. }
     ));
     // The session went on: the next genuine message arrives.
     let sent = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("ok")).unwrap();
-    assert!(matches!(pair.to_clinician(&sent.envelope.unwrap()).received, Received::Message(_)));
+    assert!(matches!(pair.deliver_to_clinician(&sent.envelope.unwrap()).received, Received::Message(_)));
 }
 
 #[test]
@@ -173,7 +173,7 @@ fn clinician_is_bound_too() {
         .clinician
         .send(&mut pair.rng, &pair.client_id, Draft::new(Category::Administrative, "Form"))
         .unwrap();
-    assert!(matches!(pair.to_client(&sent.envelope.unwrap()).received, Received::Message(_)));
+    assert!(matches!(pair.deliver_to_client(&sent.envelope.unwrap()).received, Received::Message(_)));
 }
 
 #[test]
@@ -184,7 +184,7 @@ fn auto_reply_at_most_once_per_window() {
     for minutes in [0, 5, 14, 16, 20, 40] {
         pair.set_time(Timestamp(MONDAY_6_30PM_NY.0 + minutes * MINUTE));
         let sent = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("after hours")).unwrap();
-        replies.push(pair.to_clinician(&sent.envelope.unwrap()).replies.len());
+        replies.push(pair.deliver_to_clinician(&sent.envelope.unwrap()).replies.len());
     }
     // Windows of 15 minutes from each auto-reply: at 0, then 16 (16 - 0 > 15), then 40 (40 - 16 > 15).
     assert_eq!(replies, vec![1, 0, 0, 1, 0, 1]);
@@ -195,13 +195,15 @@ fn expiry_from_sending_from_reading_and_with_wrong_sender_clocks() {
     let mut pair = pair(7);
     // From sending: two hours.
     let sent = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("confirmed")).unwrap();
-    let Received::Message(m) = pair.to_clinician(&sent.envelope.unwrap()).received else { panic!() };
+    let Received::Message(m) = pair.deliver_to_clinician(&sent.envelope.unwrap()).received else { panic!() };
     assert_eq!(m.expires_at, Some(Timestamp(MONDAY_10AM_NY.0 + 2 * HOUR)));
 
     // From reading: no expiry until read, then a day from the reader's clock.
     let sent =
         pair.client.send(&mut pair.rng, &pair.clinician_id, Draft::new(Category::CheckIn, "hi")).unwrap();
-    let Received::Message(check_in) = pair.to_clinician(&sent.envelope.unwrap()).received else { panic!() };
+    let Received::Message(check_in) = pair.deliver_to_clinician(&sent.envelope.unwrap()).received else {
+        panic!()
+    };
     assert_eq!(check_in.expires_at, None);
     pair.advance(HOUR);
     pair.clinician.mark_read(&mut pair.rng, &pair.client_id, check_in.id).unwrap();
@@ -211,18 +213,18 @@ fn expiry_from_sending_from_reading_and_with_wrong_sender_clocks() {
     // Sender clock an hour ahead: the message does not live longer on the receiver.
     pair.client.clock().set(Timestamp(pair.clinician.clock().now().0 + HOUR));
     let sent = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("ahead")).unwrap();
-    let Received::Message(m) = pair.to_clinician(&sent.envelope.unwrap()).received else { panic!() };
+    let Received::Message(m) = pair.deliver_to_clinician(&sent.envelope.unwrap()).received else { panic!() };
     assert_eq!(m.expires_at, Some(Timestamp(pair.clinician.clock().now().0 + 2 * HOUR)));
 
     // Sender clock three hours behind: already expired on arrival, not stored, session goes on.
     pair.client.clock().set(Timestamp(pair.clinician.clock().now().0 - 3 * HOUR));
     let sent = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("behind")).unwrap();
     let id = sent.message_id.unwrap();
-    assert_eq!(pair.to_clinician(&sent.envelope.unwrap()).received, Received::Expired { id });
+    assert_eq!(pair.deliver_to_clinician(&sent.envelope.unwrap()).received, Received::Expired { id });
     assert!(pair.clinician.store().message(&id).unwrap().is_none());
     pair.client.clock().set(pair.clinician.clock().now());
     let sent = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("in sync")).unwrap();
-    assert!(matches!(pair.to_clinician(&sent.envelope.unwrap()).received, Received::Message(_)));
+    assert!(matches!(pair.deliver_to_clinician(&sent.envelope.unwrap()).received, Received::Message(_)));
 
     // Time passes: expired messages vanish from the history at once and from the store on purge.
     let before = pair.clinician.history(&pair.client_id).unwrap().len();
@@ -240,19 +242,19 @@ fn receipts_when_agreed_and_previews_without_content() {
     terms.receipts_enabled = true;
     pair.agree(terms);
     let sent = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("Tuesday 3pm works")).unwrap();
-    let incoming = pair.to_clinician(&sent.envelope.unwrap());
+    let incoming = pair.deliver_to_clinician(&sent.envelope.unwrap());
     assert_eq!(incoming.preview, Some(PREVIEW_FROM_CLIENT));
     for word in ["Tuesday", "3pm", "works"] {
         assert!(!incoming.preview.unwrap().contains(word));
     }
     let Received::Message(message) = incoming.received else { panic!() };
     assert_eq!(incoming.replies.len(), 1);
-    let delivered = pair.to_client(&incoming.replies[0]);
+    let delivered = pair.deliver_to_client(&incoming.replies[0]);
     assert!(delivered.preview.is_none());
     let Received::Receipt(receipt) = delivered.received else { panic!() };
     assert_eq!((receipt.kind, receipt.message_ids), (ReceiptKind::Delivered, vec![message.id]));
     let read = pair.clinician.mark_read(&mut pair.rng, &pair.client_id, message.id).unwrap().unwrap();
-    let Received::Receipt(receipt) = pair.to_client(&read).received else { panic!() };
+    let Received::Receipt(receipt) = pair.deliver_to_client(&read).received else { panic!() };
     assert_eq!(receipt.kind, ReceiptKind::Read);
     assert!(pair.clinician.mark_read(&mut pair.rng, &pair.client_id, message.id).unwrap().is_none());
 }
@@ -310,7 +312,7 @@ fn a_new_identity_for_a_known_peer_is_refused_until_accepted() {
     assert_eq!(err, Error::Store(StoreError::IdentityChanged));
     // The real session is untouched.
     let sent = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("still me")).unwrap();
-    assert!(matches!(pair.to_clinician(&sent.envelope.unwrap()).received, Received::Message(_)));
+    assert!(matches!(pair.deliver_to_clinician(&sent.envelope.unwrap()).received, Received::Message(_)));
 }
 
 #[test]

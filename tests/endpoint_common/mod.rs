@@ -37,12 +37,12 @@ impl<S: Store> Pair<S> {
     }
 
     /// Delivers an envelope from the client to the clinician.
-    pub fn to_clinician(&mut self, envelope: &[u8]) -> confidant::Incoming {
+    pub fn deliver_to_clinician(&mut self, envelope: &[u8]) -> confidant::Incoming {
         self.clinician.receive(&mut self.rng, &self.client_id, envelope).unwrap()
     }
 
     /// Delivers an envelope from the clinician to the client.
-    pub fn to_client(&mut self, envelope: &[u8]) -> confidant::Incoming {
+    pub fn deliver_to_client(&mut self, envelope: &[u8]) -> confidant::Incoming {
         self.client.receive(&mut self.rng, &self.clinician_id, envelope).unwrap()
     }
 
@@ -73,11 +73,14 @@ impl<S: Store> Pair<S> {
     /// The clinician proposes `terms`, the client accepts, the clinician learns of it.
     pub fn agree(&mut self, terms: AgreementTerms) {
         let proposal = self.clinician.propose_agreement(&mut self.rng, &self.client_id, terms).unwrap();
-        let Received::AgreementProposed { id, .. } = self.to_client(&proposal).received else {
+        let Received::AgreementProposed { id, .. } = self.deliver_to_client(&proposal).received else {
             panic!("expected a proposal")
         };
         let acceptance = self.client.accept_agreement(&mut self.rng, &self.clinician_id, id).unwrap();
-        assert!(matches!(self.to_clinician(&acceptance).received, Received::AgreementAccepted { .. }));
+        assert!(matches!(
+            self.deliver_to_clinician(&acceptance).received,
+            Received::AgreementAccepted { .. }
+        ));
     }
 }
 
