@@ -16,16 +16,16 @@ pub const MONDAY_6_30PM_NY: Timestamp = Timestamp(1_772_494_200_000);
 pub const MINUTE: u64 = 60 * 1000;
 pub const HOUR: u64 = 60 * MINUTE;
 
-pub struct Pair<S: confidant::store::Store> {
+pub struct Pair<A: Store, B: Store = A> {
     pub rng: ChaCha20Rng,
-    pub clinician: Endpoint<S, ManualClock>,
-    pub client: Endpoint<S, ManualClock>,
+    pub clinician: Endpoint<A, ManualClock>,
+    pub client: Endpoint<B, ManualClock>,
     /// How the clinician's device knows the client, and the other way round.
     pub client_id: PeerId,
     pub clinician_id: PeerId,
 }
 
-impl<S: Store> Pair<S> {
+impl<A: Store, B: Store> Pair<A, B> {
     pub fn set_time(&self, at: Timestamp) {
         self.clinician.clock().set(at);
         self.client.clock().set(at);
@@ -87,7 +87,12 @@ impl<S: Store> Pair<S> {
 /// A clinician and a client over the given stores. The clinician starts the session from the
 /// client's published bundle; with `agree`, the default agreement is proposed and accepted (its
 /// proposal is the session's first message). Time: Monday 10:00 New York.
-pub fn pair_with<S: Store>(seed: u64, clinician_store: S, client_store: S, agree: bool) -> Pair<S> {
+pub fn pair_with<A: Store, B: Store>(
+    seed: u64,
+    clinician_store: A,
+    client_store: B,
+    agree: bool,
+) -> Pair<A, B> {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let clinician =
         Endpoint::new(&mut rng, clinician_store, ManualClock::new(MONDAY_10AM_NY), Role::Clinician, "dr-lee")
