@@ -32,7 +32,7 @@ pub enum EndpointError {
 }
 
 /// A message to send: its category and text, and optionally the message it answers.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Draft {
     pub(crate) category: Category,
     pub(crate) text: Zeroizing<String>,
@@ -51,6 +51,28 @@ impl Draft {
     pub fn reply_to(mut self, message: MessageId) -> Self {
         self.reply_to = Some(message);
         self
+    }
+
+    /// The category.
+    #[must_use]
+    pub fn category(&self) -> &Category {
+        &self.category
+    }
+
+    /// The text.
+    #[must_use]
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::fmt::Debug for Draft {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Draft")
+            .field("category", &self.category.kind())
+            .field("text_len", &self.text.len())
+            .field("reply_to", &self.reply_to)
+            .finish()
     }
 }
 
