@@ -3,50 +3,73 @@
 //! End-to-end encrypted messaging between a clinician (therapist, counsellor, psychiatrist) and
 //! their clients, for apps to embed.
 //!
-//! * **Sessions**: a PQXDH handshake (X25519 + ML-KEM-768) and the Signal Double Ratchet:
-//!   forward secrecy, recovery after compromise, out-of-order and lost messages. See
-//!   `PROTOCOL.md` for the exact protocol (profile `confidant-v1`).
-//! * **Bad input never panics and never changes state**: a message that fails to decrypt leaves
-//!   the session exactly as it was, and every failure is a typed [`Error`].
-//! * **Time and randomness are injected** (`&mut impl CryptoRng`, [`Clock`]), so tests and test
-//!   vectors are deterministic.
+//! * **Sessions** ([`Session`]): a PQXDH handshake (X25519 + ML-KEM-768) and the Signal Double
+//!   Ratchet: forward secrecy, recovery after compromise, out-of-order and lost messages.
+//!   `PROTOCOL.md` specifies the protocol (profile `confidant-v1`) byte for byte.
+//! * **An encrypted on-device store** ([`store`]): one SQLite file in which every value is sealed;
+//!   session state and messages are saved in one transaction; deleted and expired messages leave
+//!   no copy behind.
+//! * **The clinician–client layer**: a communication agreement both parties sign
+//!   ([`AgreementTerms`], [`SignedAgreement`]) that says which kinds of messages each may send,
+//!   when the clinician is available, the crisis resources and how long messages live; enforced
+//!   on both devices ([`classify`]), with auto-replies outside hours and message expiry.
+//! * **[`Endpoint`]**, the one entry point an app needs, tying these together. Transport stays the
+//!   app's: the endpoint returns opaque envelope bytes and takes them back; it never opens a socket.
 //!
-//! Transport stays the app's: the library turns plaintext into opaque envelope bytes and back,
-//! and never opens a socket.
+//! Bad input never panics and never changes state: every failure is a typed [`Error`], and a
+//! message that fails to decrypt leaves the session and the store exactly as they were. Time and
+//! randomness are injected ([`Clock`], `&mut impl CryptoRng`), so tests are deterministic.
 //!
 //! ```
-//! use confidant::{Envelope, IdentityKeyPair, KemPrekey, PrekeyBundle, PrekeyId, Session, SignedPrekey};
+//! use confidant::store::{MemoryStore, PeerId};
+//! use confidant::{
+//!     AgreementTerms, AppointmentKind, Availability, Category, Decision, Draft, Endpoint, ManualClock,
+//!     Received, Role, Timestamp, Weekday, Window,
+//! };
 //!
 //! # fn main() -> Result<(), confidant::Error> {
 //! let mut rng = rand::rngs::OsRng;
+//! let monday_10am_new_york = Timestamp(1_772_463_600_000);
+//! // Each device has its own store: `SqliteStore` on a phone, `MemoryStore` here.
+//! let clinician = Endpoint::new(&mut rng, MemoryStore::new(), ManualClock::new(monday_10am_new_york), Role::Clinician, "dr-lee")?;
+//! let client = Endpoint::new(&mut rng, MemoryStore::new(), ManualClock::new(monday_10am_new_york), Role::Client, "sam")?;
+//! let (sam, dr_lee) = (PeerId::new("sam")?, PeerId::new("dr-lee")?);
 //!
-//! // The clinician's device publishes a bundle of signed prekeys.
-//! let clinician = IdentityKeyPair::generate(&mut rng);
-//! let signed = SignedPrekey::generate(&mut rng, PrekeyId(1), &clinician);
-//! let kem = KemPrekey::generate(&mut rng, PrekeyId(1), &clinician);
-//! let bundle = PrekeyBundle::new(clinician.public_key(), &signed, None, &kem).to_bytes();
+//! // The client publishes a prekey bundle; the clinician starts a session from it and proposes
+//! // the communication agreement; the client accepts; both have signed it.
+//! let bundle = client.prekey_bundle(&mut rng)?;
+//! clinician.start_session(&mut rng, &sam, &bundle)?;
+//! let hours = Weekday::ALL[..5].iter().map(|&day| Window::new(day, (9, 0), (17, 0))).collect();
+//! let terms = AgreementTerms::new(
+//!     1,
+//!     clinician.identity_key(),
+//!     client.identity_key(),
+//!     Availability::new("America/New_York", hours)?,
+//!     "I reply within one business day.".into(),
+//!     vec!["Call or text 988 (Suicide & Crisis Lifeline)".into()],
+//! );
+//! let proposal = clinician.propose_agreement(&mut rng, &sam, terms)?;
+//! let Received::AgreementProposed { id, .. } = client.receive(&mut rng, &dr_lee, &proposal)?.received else { unreachable!() };
+//! let acceptance = client.accept_agreement(&mut rng, &dr_lee, id)?;
+//! clinician.receive(&mut rng, &sam, &acceptance)?;
 //!
-//! // The client starts a session from it; the first envelope carries the handshake.
-//! let client = IdentityKeyPair::generate(&mut rng);
-//! let mut to_clinician = Session::initiate(&mut rng, &client, &PrekeyBundle::from_bytes(&bundle)?)?;
-//! let wire: Vec<u8> = to_clinician.encrypt(&mut rng, b"Running 10 minutes late")?.to_bytes();
+//! // An appointment confirmation is within the agreement: it is sent, as opaque bytes.
+//! let draft = Draft::new(Category::Appointment(AppointmentKind::Confirm), "See you Thursday at 3pm");
+//! let sent = client.send(&mut rng, &dr_lee, draft)?;
+//! assert_eq!(sent.decision, Decision::Allowed);
+//! let incoming = clinician.receive(&mut rng, &sam, &sent.envelope.expect("sent"))?;
+//! let Received::Message(message) = incoming.received else { unreachable!() };
+//! assert_eq!(&message.text[..], "See you Thursday at 3pm");
 //!
-//! // The clinician's device completes the handshake from the envelope and reads the message.
-//! let Envelope::Prekey(first) = Envelope::from_bytes(&wire)? else { unreachable!() };
-//! let (mut to_client, text) = Session::respond(&clinician, &first, &signed, None, &kem)?;
-//! assert_eq!(&text[..], b"Running 10 minutes late");
-//!
-//! // From now on, either side encrypts and decrypts.
-//! let reply = to_client.encrypt(&mut rng, b"No problem, see you soon")?.to_bytes();
-//! assert_eq!(&to_clinician.decrypt(&Envelope::from_bytes(&reply)?)?[..], b"No problem, see you soon");
-//!
-//! // A session is saved as versioned bytes (encrypt them at rest) and restored exactly.
-//! let saved = to_client.to_bytes();
-//! let restored = Session::from_bytes(&saved)?;
-//! assert_eq!(restored.to_bytes(), saved);
+//! // Anything else is refused before it leaves the device, with the reason.
+//! let sent = client.send(&mut rng, &dr_lee, Draft::new(Category::CheckIn, "Can we talk tonight?"))?;
+//! assert!(sent.envelope.is_none() && matches!(sent.decision, Decision::OutOfScope { .. }));
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! Lower layers are public too: [`Session`] for apps that bring their own storage and rules,
+//! [`store::Store`] for other storage back ends.
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
