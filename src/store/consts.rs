@@ -1,6 +1,6 @@
 //! Every label, version and limit of the at-rest format, in one place.
 //!
-//! `docs/STORE-FORMAT.md` restates each of these; a second implementation must use the same values.
+//! PROTOCOL.md, section 11, restates each of these; a second implementation must use the same values.
 
 /// Version of the at-rest format: key wrapping, sealed records and lookup keys.
 ///

@@ -5,7 +5,7 @@
 //! XChaCha20-Poly1305 under a random store key, and every lookup column is a keyed hash. The
 //! store key is wrapped by a key-encryption key from a passphrase (Argon2id) or from the
 //! platform keystore. [`MemoryStore`] follows the same rules in memory. Both implement [`Store`];
-//! `docs/STORE-FORMAT.md` describes the file format and what a holder of the file can see.
+//! PROTOCOL.md, section 11, describes the file format and what a holder of the file can see.
 //!
 //! All writes of one operation go through [`Store::apply`] with a [`WriteBatch`], which is saved
 //! all together or not at all: a received message is stored in the same transaction as the
