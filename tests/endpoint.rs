@@ -337,3 +337,22 @@ fn nothing_is_sent_before_an_agreement() {
     let err = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("hi")).unwrap_err();
     assert_eq!(err, Error::Endpoint(EndpointError::NoSession));
 }
+
+#[test]
+fn bundles_are_single_use_and_a_replayed_handshake_is_refused() {
+    let mut pair = endpoint_common::pair_with(15, MemoryStore::new(), MemoryStore::new(), false);
+    let terms = pair.terms(1);
+    let proposal = pair.clinician.propose_agreement(&mut pair.rng, &pair.client_id, terms).unwrap();
+    let confidant::Envelope::Prekey(first) = confidant::Envelope::from_bytes(&proposal).unwrap() else {
+        panic!()
+    };
+    assert!(pair.client.store().signed_prekey(first.signed_prekey_id()).unwrap().is_some());
+    pair.deliver_to_client(&proposal);
+    // All three private prekeys of the bundle are gone once the session exists.
+    assert!(pair.client.store().signed_prekey(first.signed_prekey_id()).unwrap().is_none());
+    assert!(pair.client.store().kem_prekey(first.kem_prekey_id()).unwrap().is_none());
+    assert_eq!(pair.client.store().one_time_prekey_count().unwrap(), 0);
+    // The same envelope again is a duplicate of the session's first message.
+    let err = pair.client.receive(&mut pair.rng, &pair.clinician_id, &proposal).unwrap_err();
+    assert_eq!(err, Error::Session(confidant::SessionError::Duplicate));
+}

@@ -9,8 +9,10 @@ use crate::{Clock, KemPrekey, OneTimePrekey, PrekeyBundle, PrekeyId, Session, Si
 
 impl<S: Store, C: Clock> Endpoint<S, C> {
     /// Makes a fresh prekey bundle to publish: a new signed prekey, a new post-quantum prekey and
-    /// a new one-time prekey, saved in one transaction. Publish each bundle to one peer (a relay
-    /// hands each out once), so that every session gets its own one-time prekey.
+    /// a new one-time prekey, saved in one transaction. Each bundle is single use: the first
+    /// session created from it deletes all three private prekeys (in the same transaction that
+    /// saves the session), so a replayed handshake finds nothing to use. Hand each bundle to one
+    /// peer.
     ///
     /// # Errors
     /// A store error; then nothing was saved.

@@ -158,7 +158,11 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                 };
                 let (session, plaintext) =
                     Session::respond(&self.identity, first, &signed, one_time.as_ref(), &kem)?;
-                batch.put_peer_identity(peer, &first.identity_key());
+                // The endpoint's bundles are single use (`prekey_bundle`): all three prekeys go.
+                batch
+                    .put_peer_identity(peer, &first.identity_key())
+                    .remove_signed_prekey(first.signed_prekey_id())
+                    .remove_kem_prekey(first.kem_prekey_id());
                 if let Some(id) = first.one_time_prekey_id() {
                     batch.consume_one_time_prekey(id);
                 }
