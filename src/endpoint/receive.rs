@@ -192,19 +192,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         match (self.role, agreement.is_countersigned()) {
             (Role::Client, false) => {
                 let proposal = agreement.clone().verify_proposal(&clinician, &client)?;
-                let expires_at = match content.lifespan().on_arrival(content.sent_at(), now) {
-                    Arrival::Keep { expires_at } => expires_at,
-                    Arrival::Expired => return Ok(Received::Expired { id: content.id() }),
-                };
-                batch.put_message(StoredMessage {
-                    id: content.id(),
-                    peer: peer.clone(),
-                    direction: Direction::Inbound,
-                    at: now,
-                    expires_at,
-                    read_at: None,
-                    body: plaintext,
-                })?;
+                if let Arrival::Expired = Self::keep_inbound(peer, content, plaintext, now, batch)? {
+                    return Ok(Received::Expired { id: content.id() });
+                }
                 Ok(Received::AgreementProposed {
                     id: content.id(),
                     terms: Box::new(proposal.terms().clone()),
@@ -250,19 +240,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         if let Category::Receipt(receipt) = content.category() {
             return Ok(Received::Receipt(receipt.clone()));
         }
-        let expires_at = match content.lifespan().on_arrival(content.sent_at(), now) {
-            Arrival::Expired => return Ok(Received::Expired { id }),
-            Arrival::Keep { expires_at } => expires_at,
+        let Arrival::Keep { expires_at } = Self::keep_inbound(peer, content, plaintext, now, batch)? else {
+            return Ok(Received::Expired { id });
         };
-        batch.put_message(StoredMessage {
-            id,
-            peer: peer.clone(),
-            direction: Direction::Inbound,
-            at: now,
-            expires_at,
-            read_at: None,
-            body: plaintext,
-        })?;
         if matches!(decision, Decision::OutsideHours { .. }) && self.role == Role::Clinician {
             if let Some(reply) = self.auto_reply(rng, peer, session, conversation, &agreement, now, batch)? {
                 replies.push(reply);
@@ -283,6 +263,30 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             reply_to: content.reply_to(),
             decision,
         }))
+    }
+
+    /// Applies the expiry rule to a message that arrived at `now` and, unless it had already
+    /// expired, adds it to `batch`.
+    fn keep_inbound(
+        peer: &PeerId,
+        content: &Content,
+        plaintext: Zeroizing<Vec<u8>>,
+        now: Timestamp,
+        batch: &mut WriteBatch,
+    ) -> Result<Arrival> {
+        let arrival = content.lifespan().on_arrival(content.sent_at(), now);
+        if let Arrival::Keep { expires_at } = arrival {
+            batch.put_message(StoredMessage {
+                id: content.id(),
+                peer: peer.clone(),
+                direction: Direction::Inbound,
+                at: now,
+                expires_at,
+                read_at: None,
+                body: plaintext,
+            })?;
+        }
+        Ok(arrival)
     }
 
     /// The clinician's automatic answer outside hours, unless one went out within the window.
