@@ -95,6 +95,9 @@ pub const MIN_LIFESPAN_MS: u64 = 60 * 1000;
 pub const MAX_LIFESPAN_MS: u64 = 365 * 24 * 60 * 60 * 1000;
 /// Lifespan of a category for which the agreement names none: 30 days from sending.
 pub const DEFAULT_LIFESPAN_MS: u64 = 30 * 24 * 60 * 60 * 1000;
+/// How long a message whose lifespan runs from reading is kept if it is never read: 30 days
+/// after it arrived, so that no message stays on a device indefinitely.
+pub const MAX_UNREAD_MS: u64 = 30 * 24 * 60 * 60 * 1000;
 
 /// Domain-separation label the clinician's signature covers, followed by the canonical terms.
 pub const AGREEMENT_CLINICIAN_LABEL: &[u8] = b"confidant-v1 agreement clinician";

@@ -16,10 +16,12 @@
 //! arrival: [`Arrival::Expired`], and the caller does not store it.
 //!
 //! For a lifespan that runs from reading, `expires_at = read_at + duration`, where `read_at` is the
-//! reader's clock when the message was first shown. Such a message cannot expire before it is read.
+//! reader's clock when the message was first shown. Until it is read, such a message expires at
+//! `received_at + MAX_UNREAD_MS` ([`MAX_UNREAD_MS`], 30 days), so that an unread message does not
+//! stay on a device indefinitely.
 //! The sender's own copy of any message expires at `sent_at + duration` by the sender's clock.
 
-use crate::consts::{DEFAULT_LIFESPAN_MS, MAX_LIFESPAN_MS, MIN_LIFESPAN_MS};
+use crate::consts::{DEFAULT_LIFESPAN_MS, MAX_LIFESPAN_MS, MAX_UNREAD_MS, MIN_LIFESPAN_MS};
 use crate::Timestamp;
 
 /// When a lifespan starts to run.
@@ -96,7 +98,9 @@ impl Lifespan {
     #[must_use]
     pub fn on_arrival(&self, sent_at: Timestamp, received_at: Timestamp) -> Arrival {
         match self.start {
-            ExpiryStart::FromRead => Arrival::Keep { expires_at: None },
+            ExpiryStart::FromRead => {
+                Arrival::Keep { expires_at: Some(received_at.plus_millis(MAX_UNREAD_MS)) }
+            }
             ExpiryStart::FromSend => {
                 let expires_at = sent_at.min(received_at).plus_millis(self.duration_ms);
                 if expires_at <= received_at {
@@ -124,9 +128,10 @@ impl Lifespan {
 /// What to do with a message that just arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Arrival {
-    /// Store it; delete it at `expires_at` (`None`: its lifespan starts when it is first read).
+    /// Store it; delete it at `expires_at`. For a lifespan from reading this is the unread cap
+    /// ([`MAX_UNREAD_MS`] after arrival), replaced by `read_at + duration` when it is read.
     Keep {
-        /// When the message expires, if already known.
+        /// When the message expires (as far as known at arrival).
         expires_at: Option<Timestamp>,
     },
     /// It expired before it arrived: do not store or show it.
@@ -219,8 +224,10 @@ mod tests {
     fn from_read_waits_for_reading() {
         let lifespan = Lifespan::new(HOUR, ExpiryStart::FromRead).unwrap();
         let arrival = lifespan.on_arrival(Timestamp(0), Timestamp(100 * HOUR));
-        assert_eq!(arrival, Arrival::Keep { expires_at: None });
-        assert_eq!(lifespan.on_first_read(None, Timestamp(200 * HOUR)), Some(Timestamp(201 * HOUR)));
+        // Unread, it is kept at most MAX_UNREAD_MS after it arrived.
+        let cap = Timestamp(100 * HOUR + MAX_UNREAD_MS);
+        assert_eq!(arrival, Arrival::Keep { expires_at: Some(cap) });
+        assert_eq!(lifespan.on_first_read(Some(cap), Timestamp(200 * HOUR)), Some(Timestamp(201 * HOUR)));
         // From-send ignores the reading time.
         assert_eq!(from_send(1).on_first_read(Some(Timestamp(5)), Timestamp(200 * HOUR)), Some(Timestamp(5)));
     }

@@ -198,13 +198,13 @@ fn expiry_from_sending_from_reading_and_with_wrong_sender_clocks() {
     let Received::Message(m) = pair.deliver_to_clinician(&sent.envelope.unwrap()).received else { panic!() };
     assert_eq!(m.expires_at, Some(Timestamp(MONDAY_10AM_NY.0 + 2 * HOUR)));
 
-    // From reading: no expiry until read, then a day from the reader's clock.
+    // From reading: kept at most 30 days unread, then a day from the reader's clock once read.
     let sent =
         pair.client.send(&mut pair.rng, &pair.clinician_id, Draft::new(Category::CheckIn, "hi")).unwrap();
     let Received::Message(check_in) = pair.deliver_to_clinician(&sent.envelope.unwrap()).received else {
         panic!()
     };
-    assert_eq!(check_in.expires_at, None);
+    assert_eq!(check_in.expires_at, Some(Timestamp(MONDAY_10AM_NY.0 + confidant::consts::MAX_UNREAD_MS)));
     pair.advance(HOUR);
     pair.clinician.mark_read(&mut pair.rng, &pair.client_id, check_in.id).unwrap();
     let stored = pair.clinician.store().message(&check_in.id).unwrap().unwrap();

@@ -102,7 +102,7 @@ pub struct ReceivedMessage {
     pub sent_at: Timestamp,
     /// When this device received it.
     pub received_at: Timestamp,
-    /// When this device will delete it (`None`: its lifespan starts when it is first read).
+    /// When this device will delete it (for a lifespan from reading: the unread cap, until read).
     pub expires_at: Option<Timestamp>,
     /// The message it answers, if any.
     pub reply_to: Option<MessageId>,
