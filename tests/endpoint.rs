@@ -164,6 +164,27 @@ fn clinician_side_refuses_what_a_modified_client_sends_anyway() {
 }
 
 #[test]
+fn a_message_that_is_not_kept_still_uses_up_its_key() {
+    let mut pair = pair(14);
+    let refused = send_bypassing_policy(&mut pair, Category::Administrative, "Can you lend me money?");
+    assert!(matches!(pair.deliver_to_clinician(&refused).received, Received::Refused { .. }));
+    // The session state that consumed the message key was saved: the envelope does not open again.
+    assert!(pair.clinician.receive(&mut pair.rng, &pair.client_id, &refused).is_err());
+
+    pair.client.clock().set(Timestamp(pair.clinician.clock().now().0 - 3 * HOUR));
+    let late = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("behind")).unwrap();
+    let late = late.envelope.unwrap();
+    assert!(matches!(pair.deliver_to_clinician(&late).received, Received::Expired { .. }));
+    assert!(pair.clinician.receive(&mut pair.rng, &pair.client_id, &late).is_err());
+
+    // In a batch too.
+    let refused = send_bypassing_policy(&mut pair, Category::Administrative, "Again?");
+    let results = pair.clinician.receive_batch(&mut pair.rng, &pair.client_id, &[&refused]).unwrap();
+    assert!(matches!(results[0].as_ref().unwrap().received, Received::Refused { .. }));
+    assert!(pair.clinician.receive(&mut pair.rng, &pair.client_id, &refused).is_err());
+}
+
+#[test]
 fn clinician_is_bound_too() {
     let mut pair = pair(5);
     let sent =

@@ -2,13 +2,17 @@
 //! write-ahead log: deleted and expired ones at once, replaced ones as the wipe policy promises.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod endpoint_common;
 mod store_common;
 
 use std::collections::HashSet;
 use std::path::Path;
 
-use confidant::store::{MessageId, PeerId, SqliteOptions, SqliteStore, Store, WipePolicy, WriteBatch};
-use confidant::Timestamp;
+use confidant::store::{
+    MemoryStore, MessageId, PeerId, SqliteOptions, SqliteStore, Store, WipePolicy, WriteBatch,
+};
+use confidant::{AppointmentKind, Category, Clock, Draft, Received, Timestamp};
+use endpoint_common::{pair_with, HOUR};
 use rand::RngCore;
 use store_common::{create, db_path, message, passphrase, peer, raw_files, rng};
 
@@ -234,4 +238,28 @@ fn bounded_policy_keeps_the_deletion_promise() {
     for (i, s) in sealed.iter().enumerate() {
         assert!(!leaves_trace(&path, s), "sealed message {} left a trace", i + 1);
     }
+}
+
+/// A clinician's endpoint over a bounded store: a message it does not keep (expired on arrival)
+/// leaves no older session state behind that could decrypt it again.
+#[test]
+fn endpoint_wipes_older_session_state_after_a_message_it_does_not_keep() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    let mut pair = pair_with(21, bounded(&path, 1000), MemoryStore::new(), true);
+    let confirm = |text: &str| Draft::new(Category::Appointment(AppointmentKind::Confirm), text);
+
+    let sent = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("first")).unwrap();
+    assert!(matches!(pair.deliver_to_clinician(&sent.envelope.unwrap()).received, Received::Message(_)));
+    let first = sealed_values(&path, "sessions").pop().unwrap();
+    let sent = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("second")).unwrap();
+    assert!(matches!(pair.deliver_to_clinician(&sent.envelope.unwrap()).received, Received::Message(_)));
+    let second = sealed_values(&path, "sessions").pop().unwrap();
+    assert!(leaves_trace(&path, &first), "the bound lets superseded state wait");
+
+    // Sent three hours ago with a two-hour lifespan: expired on arrival, not stored.
+    pair.client.clock().set(Timestamp(pair.clinician.clock().now().0 - 3 * HOUR));
+    let sent = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("late")).unwrap();
+    assert!(matches!(pair.deliver_to_clinician(&sent.envelope.unwrap()).received, Received::Expired { .. }));
+    assert!(!leaves_trace(&path, &first) && !leaves_trace(&path, &second));
 }
