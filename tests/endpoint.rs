@@ -358,3 +358,31 @@ fn nothing_is_sent_before_an_agreement() {
     let err = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("hi")).unwrap_err();
     assert_eq!(err, Error::Endpoint(EndpointError::NoSession));
 }
+
+#[test]
+fn a_stored_agreement_that_changed_is_verified_again() {
+    let mut pair = pair(15);
+    let sent = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("See you")).unwrap();
+    assert!(matches!(pair.deliver_to_clinician(&sent.envelope.unwrap()).received, Received::Message(_)));
+    let stored = pair.clinician.store().agreement(&pair.client_id).unwrap().unwrap();
+    assert!(pair.clinician.agreement(&pair.client_id).unwrap().is_some());
+
+    // The same bytes with one signature bit flipped no longer verify, although the agreement
+    // was just verified.
+    let mut tampered = stored.bytes.to_vec();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    let mut batch = WriteBatch::new();
+    let changed = confidant::store::StoredAgreement { version: stored.version, bytes: tampered.into() };
+    batch.put_agreement(&pair.client_id, changed).unwrap();
+    pair.clinician.store().apply(batch).unwrap();
+    assert!(pair.clinician.agreement(&pair.client_id).is_err());
+    let sent = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("Still on?")).unwrap();
+    assert!(pair.clinician.receive(&mut pair.rng, &pair.client_id, &sent.envelope.unwrap()).is_err());
+
+    // Restored, it verifies again.
+    let mut batch = WriteBatch::new();
+    batch.put_agreement(&pair.client_id, stored).unwrap();
+    pair.clinician.store().apply(batch).unwrap();
+    assert!(pair.clinician.agreement(&pair.client_id).unwrap().is_some());
+}
