@@ -1,25 +1,209 @@
-//! Store costs: a durably stored receive against raw SQLite inserts of the same bytes, opening a
-//! store with many sessions, and purging expired messages.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Store costs, each measured next to raw SQLite in the same run:
+//!
+//! * `receive_1_per_tx`: `Endpoint::receive` of one envelope (decrypt, then session state and
+//!   message saved in one transaction) over a `SqliteStore`, for each wipe policy, next to a raw
+//!   rusqlite transaction writing rows of the same sizes (one session replaced, one message
+//!   inserted);
+//! * `receive_batch_100`: `Endpoint::receive_batch` of 100 queued envelopes (one transaction),
+//!   next to one raw transaction with the same rows (one session replaced, 100 messages);
+//! * `open`: opening a store holding 1000 sessions;
+//! * `purge`: purging 10000 expired messages.
+//!
+//! The envelopes are made by a client endpoint over a `MemoryStore` outside the timed region,
+//! and received in the order they were sent.
+#![allow(missing_docs, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::cell::Cell;
+#[path = "../tests/endpoint_common/mod.rs"]
+mod endpoint_common;
+
 use std::path::Path;
 use std::time::Duration;
 
 use confidant::store::{
-    Direction, KdfParams, MessageId, Passphrase, PeerId, SqliteStore, Store, StoreKeySource, StoredMessage,
-    WriteBatch,
+    Direction, KdfParams, MemoryStore, MessageId, Passphrase, PeerId, SqliteOptions, SqliteStore, Store,
+    StoreKeySource, StoredMessage, WipePolicy, WriteBatch,
 };
-use confidant::Timestamp;
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use confidant::{Category, Draft, Endpoint, ManualClock, Received, Timestamp};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode};
+use endpoint_common::{pair_with, Pair};
 use rand::rngs::OsRng;
+use rand::RngCore;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
 use rusqlite::{params, Connection};
+use sha2::{Digest, Sha256};
+use tempfile::TempDir;
 
 const SESSION_LEN: usize = 1024;
 const BODY_LEN: usize = 200;
+/// A check-in of typical length.
+const TEXT: &str = "Rough morning, but I used the breathing exercise before the meeting and it helped. \
+                    Could we talk about the sleep diary on Thursday?";
+/// Wipe after at most this many transactions under the bounded policy measured here.
+const BOUND: u32 = 64;
 
 fn key() -> StoreKeySource {
     StoreKeySource::key([7; 32])
+}
+
+fn policies() -> [(&'static str, WipePolicy); 2] {
+    [("every-write", WipePolicy::EveryWrite), ("bounded-64", WipePolicy::Bounded { transactions: BOUND })]
+}
+
+/// A clinician's endpoint over a `SqliteStore` with `policy`, and a client's over a `MemoryStore`,
+/// with an agreement in force.
+struct Receiver {
+    pair: Pair<SqliteStore, MemoryStore>,
+    path: std::path::PathBuf,
+    _dir: TempDir,
+}
+
+fn receiver(policy: WipePolicy) -> Receiver {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clinician.db");
+    let options = SqliteOptions::with_wipe(policy);
+    let store = SqliteStore::create_with(&path, &key(), &mut OsRng, options).unwrap();
+    let pair = pair_with(1, store, MemoryStore::new(), true);
+    Receiver { pair, path, _dir: dir }
+}
+
+/// The client's next check-in to the clinician. The client forgets its copy at once: a
+/// `MemoryStore` copies all its contents on every write, and the set-up would slow down as it
+/// grows.
+fn envelope(client: &Endpoint<MemoryStore, ManualClock>, rng: &mut ChaCha20Rng, to: &PeerId) -> Vec<u8> {
+    let draft = Draft::new(Category::CheckIn, TEXT);
+    let sent = client.send(rng, to, draft).unwrap();
+    let mut forget = WriteBatch::new();
+    forget.delete_message(sent.message_id.unwrap());
+    client.store().apply(forget).unwrap();
+    sent.envelope.unwrap()
+}
+
+/// The sizes of the rows a receive writes: `(session value, message value)`, read from the file.
+fn stored_sizes(path: &Path) -> (usize, usize) {
+    let conn = Connection::open(path).unwrap();
+    let len = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap() as usize;
+    (len("SELECT max(length(value)) FROM sessions"), len("SELECT max(length(value)) FROM messages"))
+}
+
+/// A plain SQLite file with the store's durability settings (WAL, `synchronous = FULL`), the
+/// same tables and indexes, and no encryption.
+struct Raw {
+    conn: Connection,
+    session: Vec<u8>,
+    message: Vec<u8>,
+    n: u64,
+    _dir: TempDir,
+}
+
+impl Raw {
+    fn new((session_len, message_len): (usize, usize)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join("raw.db")).unwrap();
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(())).unwrap();
+        conn.execute_batch(
+            "PRAGMA synchronous = FULL;
+             CREATE TABLE sessions (key BLOB PRIMARY KEY NOT NULL, value BLOB NOT NULL) STRICT;
+             CREATE TABLE messages (key BLOB PRIMARY KEY NOT NULL, peer BLOB NOT NULL,
+                                    expires_at INTEGER, value BLOB NOT NULL) STRICT;
+             CREATE INDEX messages_by_peer ON messages (peer);
+             CREATE INDEX messages_by_expiry ON messages (expires_at) WHERE expires_at IS NOT NULL;",
+        )
+        .unwrap();
+        let random = |len| {
+            let mut v = vec![0u8; len];
+            OsRng.fill_bytes(&mut v);
+            v
+        };
+        let (session, message) = (random(session_len), random(message_len));
+        conn.execute("INSERT INTO sessions (key, value) VALUES (?1, ?2)", params![&[1u8; 32][..], session])
+            .unwrap();
+        Raw { conn, session, message, n: 0, _dir: dir }
+    }
+
+    fn put_session(&self) {
+        self.conn
+            .prepare_cached("UPDATE sessions SET value = ?2 WHERE key = ?1")
+            .unwrap()
+            .execute(params![&[1u8; 32][..], self.session])
+            .unwrap();
+    }
+
+    fn put_message(&mut self) {
+        self.n += 1;
+        // Keys spread over the index like the store's keyed hashes.
+        let key = Sha256::digest(self.n.to_be_bytes());
+        self.conn
+            .prepare_cached("INSERT INTO messages (key, peer, expires_at, value) VALUES (?1, ?2, NULL, ?3)")
+            .unwrap()
+            .execute(params![&key[..], &[2u8; 32][..], self.message])
+            .unwrap();
+    }
+
+    /// One transaction: the session replaced and `messages` messages inserted.
+    fn receive(&mut self, messages: usize) {
+        self.conn.execute_batch("BEGIN").unwrap();
+        for _ in 0..messages {
+            self.put_message();
+        }
+        self.put_session();
+        self.conn.execute_batch("COMMIT").unwrap();
+    }
+}
+
+fn receives(c: &mut Criterion) {
+    let mut sizes = None;
+    let mut group = c.benchmark_group("receive_1_per_tx");
+    group.sample_size(30).measurement_time(Duration::from_secs(4)).sampling_mode(SamplingMode::Flat);
+    for (name, policy) in policies() {
+        let Receiver { pair, path, _dir } = receiver(policy);
+        let Pair { rng: mut send_rng, clinician, client, client_id, clinician_id } = pair;
+        let mut rng = ChaCha20Rng::seed_from_u64(2);
+        let first = envelope(&client, &mut send_rng, &clinician_id);
+        clinician.receive(&mut rng, &client_id, &first).unwrap();
+        sizes.get_or_insert_with(|| stored_sizes(&path));
+        group.bench_function(format!("endpoint {name}"), |b| {
+            b.iter_batched(
+                || envelope(&client, &mut send_rng, &clinician_id),
+                |envelope| {
+                    let incoming = clinician.receive(&mut rng, &client_id, &envelope).unwrap();
+                    assert!(matches!(incoming.received, Received::Message(_)));
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    let sizes = sizes.unwrap();
+    eprintln!(
+        "rows as the store writes them: session value {} bytes, message value {} bytes",
+        sizes.0, sizes.1
+    );
+    let mut raw = Raw::new(sizes);
+    group.bench_function("raw sqlite", |b| b.iter(|| raw.receive(1)));
+    group.finish();
+
+    let mut group = c.benchmark_group("receive_batch_100");
+    group.sample_size(15).measurement_time(Duration::from_secs(6)).sampling_mode(SamplingMode::Flat);
+    for (name, policy) in policies() {
+        let Receiver { pair, _dir, .. } = receiver(policy);
+        let Pair { rng: mut send_rng, clinician, client, client_id, clinician_id } = pair;
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        group.bench_function(format!("endpoint {name}"), |b| {
+            b.iter_batched(
+                || (0..100).map(|_| envelope(&client, &mut send_rng, &clinician_id)).collect::<Vec<_>>(),
+                |envelopes| {
+                    let results = clinician.receive_batch(&mut rng, &client_id, &envelopes).unwrap();
+                    assert!(results
+                        .iter()
+                        .all(|r| matches!(r, Ok(i) if matches!(i.received, Received::Message(_)))));
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    let mut raw = Raw::new(sizes);
+    group.bench_function("raw sqlite", |b| b.iter(|| raw.receive(100)));
+    group.finish();
 }
 
 fn received(n: u64, peer: &PeerId, expires_at: Option<u64>) -> StoredMessage {
@@ -34,80 +218,6 @@ fn received(n: u64, peer: &PeerId, expires_at: Option<u64>) -> StoredMessage {
         read_at: None,
         body: vec![0x42; BODY_LEN].into(),
     }
-}
-
-fn receive(batch: &mut WriteBatch, n: u64, peer: &PeerId) {
-    batch.put_session(peer, &[n as u8; SESSION_LEN]).unwrap().put_message(received(n, peer, None)).unwrap();
-}
-
-/// A plain SQLite file with the same durability settings and no encryption.
-fn raw_db(path: &Path) -> Connection {
-    let conn = Connection::open(path).unwrap();
-    conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(())).unwrap();
-    conn.execute_batch(
-        "PRAGMA synchronous = FULL;
-         CREATE TABLE sessions (key BLOB PRIMARY KEY, value BLOB NOT NULL);
-         CREATE TABLE messages (key BLOB PRIMARY KEY, peer BLOB NOT NULL, value BLOB NOT NULL);",
-    )
-    .unwrap();
-    conn
-}
-
-fn raw_receive(conn: &Connection, n: u64) {
-    // The same sizes as the sealed records: version, nonce and tag add 41 bytes, and the message
-    // record (id, times, peer id, length, body) is padded to 256 bytes.
-    conn.prepare_cached("INSERT OR REPLACE INTO sessions (key, value) VALUES (?1, ?2)")
-        .unwrap()
-        .execute(params![&[1u8; 32][..], &[n as u8; SESSION_LEN + 41][..]])
-        .unwrap();
-    conn.prepare_cached("INSERT INTO messages (key, peer, value) VALUES (?1, ?2, ?3)")
-        .unwrap()
-        .execute(params![&n.to_be_bytes()[..], &[2u8; 32][..], &[0x42u8; 256 + 41][..]])
-        .unwrap();
-}
-
-fn receives(c: &mut Criterion) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::create(dir.path().join("store.db"), &key(), &mut OsRng).unwrap();
-    let raw = raw_db(&dir.path().join("raw.db"));
-    let peer = PeerId::new("client").unwrap();
-    let n = Cell::new(0u64);
-    let next = || {
-        n.set(n.get() + 1);
-        n.get()
-    };
-
-    let mut group = c.benchmark_group("receive");
-    group.sample_size(20).measurement_time(Duration::from_secs(3));
-    group.bench_function("store: one receive per transaction", |b| {
-        b.iter(|| {
-            let mut batch = WriteBatch::new();
-            receive(&mut batch, next(), &peer);
-            store.apply(batch).unwrap();
-        })
-    });
-    group.bench_function("raw sqlite: one receive per transaction", |b| {
-        b.iter(|| {
-            let tx = raw.unchecked_transaction().unwrap();
-            raw_receive(&tx, next());
-            tx.commit().unwrap();
-        })
-    });
-    group.bench_function("store: 100 receives per transaction", |b| {
-        b.iter(|| {
-            let mut batch = WriteBatch::new();
-            (0..100).for_each(|_| receive(&mut batch, next(), &peer));
-            store.apply(batch).unwrap();
-        })
-    });
-    group.bench_function("raw sqlite: 100 receives per transaction", |b| {
-        b.iter(|| {
-            let tx = raw.unchecked_transaction().unwrap();
-            (0..100).for_each(|_| raw_receive(&tx, next()));
-            tx.commit().unwrap();
-        })
-    });
-    group.finish();
 }
 
 fn open(c: &mut Criterion) {
