@@ -11,13 +11,19 @@
 //!
 //! The envelopes are made by a client endpoint over a `MemoryStore` outside the timed region,
 //! and received in the order they were sent.
+//!
+//! The disk of a shared machine changes speed from one minute to the next, and criterion runs
+//! one benchmark after the other, so after each receive group the same receives also run in
+//! interleaved rounds (every policy and raw SQLite in turn); the medians of those rounds and the
+//! ratios of their rates are printed as `paired` lines.
 #![allow(missing_docs, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../tests/endpoint_common/mod.rs"]
 mod endpoint_common;
 
-use std::path::Path;
-use std::time::Duration;
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use confidant::store::{
     Direction, KdfParams, MemoryStore, MessageId, Passphrase, PeerId, SqliteOptions, SqliteStore, Store,
@@ -50,33 +56,56 @@ fn policies() -> [(&'static str, WipePolicy); 2] {
     [("every-write", WipePolicy::EveryWrite), ("bounded-64", WipePolicy::Bounded { transactions: BOUND })]
 }
 
-/// A clinician's endpoint over a `SqliteStore` with `policy`, and a client's over a `MemoryStore`,
-/// with an agreement in force.
-struct Receiver {
-    pair: Pair<SqliteStore, MemoryStore>,
-    path: std::path::PathBuf,
+/// A clinician's endpoint over a `SqliteStore` with `policy` receiving from a client's over a
+/// `MemoryStore`, with an agreement in force.
+struct Conversation {
+    clinician: Endpoint<SqliteStore, ManualClock>,
+    client: Endpoint<MemoryStore, ManualClock>,
+    client_id: PeerId,
+    clinician_id: PeerId,
+    send_rng: ChaCha20Rng,
+    rng: ChaCha20Rng,
+    path: PathBuf,
     _dir: TempDir,
 }
 
-fn receiver(policy: WipePolicy) -> Receiver {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("clinician.db");
-    let options = SqliteOptions::with_wipe(policy);
-    let store = SqliteStore::create_with(&path, &key(), &mut OsRng, options).unwrap();
-    let pair = pair_with(1, store, MemoryStore::new(), true);
-    Receiver { pair, path, _dir: dir }
-}
+impl Conversation {
+    fn new(policy: WipePolicy) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("clinician.db");
+        let options = SqliteOptions::with_wipe(policy);
+        let store = SqliteStore::create_with(&path, &key(), &mut OsRng, options).unwrap();
+        let Pair { rng: send_rng, clinician, client, client_id, clinician_id } =
+            pair_with(1, store, MemoryStore::new(), true);
+        let rng = ChaCha20Rng::seed_from_u64(2);
+        Self { clinician, client, client_id, clinician_id, send_rng, rng, path, _dir: dir }
+    }
 
-/// The client's next check-in to the clinician. The client forgets its copy at once: a
-/// `MemoryStore` copies all its contents on every write, and the set-up would slow down as it
-/// grows.
-fn envelope(client: &Endpoint<MemoryStore, ManualClock>, rng: &mut ChaCha20Rng, to: &PeerId) -> Vec<u8> {
-    let draft = Draft::new(Category::CheckIn, TEXT);
-    let sent = client.send(rng, to, draft).unwrap();
-    let mut forget = WriteBatch::new();
-    forget.delete_message(sent.message_id.unwrap());
-    client.store().apply(forget).unwrap();
-    sent.envelope.unwrap()
+    /// The client's next check-in to the clinician. The client forgets its copy at once: a
+    /// `MemoryStore` copies all its contents on every write, and the set-up would slow down as
+    /// it grows.
+    fn envelope(&mut self) -> Vec<u8> {
+        let draft = Draft::new(Category::CheckIn, TEXT);
+        let sent = self.client.send(&mut self.send_rng, &self.clinician_id, draft).unwrap();
+        let mut forget = WriteBatch::new();
+        forget.delete_message(sent.message_id.unwrap());
+        self.client.store().apply(forget).unwrap();
+        sent.envelope.unwrap()
+    }
+
+    fn envelopes(&mut self, n: usize) -> Vec<Vec<u8>> {
+        (0..n).map(|_| self.envelope()).collect()
+    }
+
+    fn receive(&mut self, envelope: &[u8]) {
+        let incoming = self.clinician.receive(&mut self.rng, &self.client_id, envelope).unwrap();
+        assert!(matches!(incoming.received, Received::Message(_)));
+    }
+
+    fn receive_batch(&mut self, envelopes: &[Vec<u8>]) {
+        let results = self.clinician.receive_batch(&mut self.rng, &self.client_id, envelopes).unwrap();
+        assert!(results.iter().all(|r| matches!(r, Ok(i) if matches!(i.received, Received::Message(_)))));
+    }
 }
 
 /// The sizes of the rows a receive writes: `(session value, message value)`, read from the file.
@@ -151,59 +180,91 @@ impl Raw {
     }
 }
 
-fn receives(c: &mut Criterion) {
-    let mut sizes = None;
-    let mut group = c.benchmark_group("receive_1_per_tx");
-    group.sample_size(30).measurement_time(Duration::from_secs(4)).sampling_mode(SamplingMode::Flat);
-    for (name, policy) in policies() {
-        let Receiver { pair, path, _dir } = receiver(policy);
-        let Pair { rng: mut send_rng, clinician, client, client_id, clinician_id } = pair;
-        let mut rng = ChaCha20Rng::seed_from_u64(2);
-        let first = envelope(&client, &mut send_rng, &clinician_id);
-        clinician.receive(&mut rng, &client_id, &first).unwrap();
-        sizes.get_or_insert_with(|| stored_sizes(&path));
-        group.bench_function(format!("endpoint {name}"), |b| {
-            b.iter_batched(
-                || envelope(&client, &mut send_rng, &clinician_id),
-                |envelope| {
-                    let incoming = clinician.receive(&mut rng, &client_id, &envelope).unwrap();
-                    assert!(matches!(incoming.received, Received::Message(_)));
-                },
-                BatchSize::SmallInput,
-            )
-        });
+/// The median of `times`.
+fn median(times: &mut [Duration]) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// Interleaved rounds: in each, one receive of `per_tx` envelopes under each policy and one raw
+/// transaction, so that all of them see the same state of the shared, noisy disk. Prints the
+/// median of each and the ratios of the rates.
+fn paired(conversations: &[(&str, RefCell<Conversation>)], raw: &mut Raw, per_tx: usize, rounds: usize) {
+    let mut times = vec![Vec::with_capacity(rounds); conversations.len() + 1];
+    for _ in 0..rounds {
+        for (i, (_, conversation)) in conversations.iter().enumerate() {
+            let mut conversation = conversation.borrow_mut();
+            let envelopes = conversation.envelopes(per_tx);
+            let start = Instant::now();
+            if per_tx == 1 {
+                conversation.receive(&envelopes[0]);
+            } else {
+                conversation.receive_batch(&envelopes);
+            }
+            times[i].push(start.elapsed());
+        }
+        let start = Instant::now();
+        raw.receive(per_tx);
+        times[conversations.len()].push(start.elapsed());
     }
-    let sizes = sizes.unwrap();
+    let raw_median = median(times.last_mut().unwrap());
+    eprintln!(
+        "paired, {rounds} interleaved rounds, {per_tx} per transaction: raw sqlite median {raw_median:?}"
+    );
+    for (i, (name, _)) in conversations.iter().enumerate() {
+        let m = median(&mut times[i]);
+        let ratio = raw_median.as_secs_f64() / m.as_secs_f64();
+        eprintln!("paired, {per_tx} per transaction: endpoint {name} median {m:?}, rate {ratio:.2}x raw");
+    }
+}
+
+fn receives(c: &mut Criterion) {
+    let quick = std::env::args().any(|a| a == "--test");
+    let conversations: Vec<_> = policies()
+        .into_iter()
+        .map(|(name, policy)| (name, RefCell::new(Conversation::new(policy))))
+        .collect();
+    let sizes = {
+        let mut first = conversations[0].1.borrow_mut();
+        let envelope = first.envelope();
+        first.receive(&envelope);
+        stored_sizes(&first.path)
+    };
     eprintln!(
         "rows as the store writes them: session value {} bytes, message value {} bytes",
         sizes.0, sizes.1
     );
     let mut raw = Raw::new(sizes);
+
+    let mut group = c.benchmark_group("receive_1_per_tx");
+    group.sample_size(30).measurement_time(Duration::from_secs(4)).sampling_mode(SamplingMode::Flat);
+    for (name, conversation) in &conversations {
+        group.bench_function(format!("endpoint {name}"), |b| {
+            b.iter_batched(
+                || conversation.borrow_mut().envelope(),
+                |envelope| conversation.borrow_mut().receive(&envelope),
+                BatchSize::SmallInput,
+            )
+        });
+    }
     group.bench_function("raw sqlite", |b| b.iter(|| raw.receive(1)));
     group.finish();
+    paired(&conversations, &mut raw, 1, if quick { 2 } else { 300 });
 
     let mut group = c.benchmark_group("receive_batch_100");
     group.sample_size(15).measurement_time(Duration::from_secs(6)).sampling_mode(SamplingMode::Flat);
-    for (name, policy) in policies() {
-        let Receiver { pair, _dir, .. } = receiver(policy);
-        let Pair { rng: mut send_rng, clinician, client, client_id, clinician_id } = pair;
-        let mut rng = ChaCha20Rng::seed_from_u64(3);
+    for (name, conversation) in &conversations {
         group.bench_function(format!("endpoint {name}"), |b| {
             b.iter_batched(
-                || (0..100).map(|_| envelope(&client, &mut send_rng, &clinician_id)).collect::<Vec<_>>(),
-                |envelopes| {
-                    let results = clinician.receive_batch(&mut rng, &client_id, &envelopes).unwrap();
-                    assert!(results
-                        .iter()
-                        .all(|r| matches!(r, Ok(i) if matches!(i.received, Received::Message(_)))));
-                },
+                || conversation.borrow_mut().envelopes(100),
+                |envelopes| conversation.borrow_mut().receive_batch(&envelopes),
                 BatchSize::PerIteration,
             )
         });
     }
-    let mut raw = Raw::new(sizes);
     group.bench_function("raw sqlite", |b| b.iter(|| raw.receive(100)));
     group.finish();
+    paired(&conversations, &mut raw, 100, if quick { 2 } else { 60 });
 }
 
 fn received(n: u64, peer: &PeerId, expires_at: Option<u64>) -> StoredMessage {
