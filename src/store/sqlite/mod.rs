@@ -2,18 +2,17 @@
 //!
 //! The connection runs in WAL mode with `synchronous = FULL` (a committed batch survives a power
 //! loss), `secure_delete = ON` (deleted cells and freed pages are overwritten with zeros),
-//! `auto_vacuum = FULL` (freed pages are cut off the end of the file), `temp_store = MEMORY` and
-//! `journal_size_limit = 0` (a write-ahead log that SQLite restarts on its own is cut to the size
-//! of the transaction that restarted it).
+//! `auto_vacuum = FULL` (freed pages are cut off the end of the file) and `temp_store = MEMORY`.
 //!
 //! A *wipe* is a checkpoint that copies the newest pages, whose deleted cells are zeroed, into the
 //! database file and leaves no older page in the write-ahead log, so that no older copy of a
-//! deleted or replaced value stays in either file: `wal_checkpoint(TRUNCATE)` empties the log,
-//! or, when the log holds only the transaction just committed (because the last write ended
-//! with a wipe), `wal_checkpoint(RESTART)` makes the next transaction overwrite the log from its
-//! start, which costs a fraction of truncating and growing the file again. A wipe follows every
-//! transaction that deleted a value; after a transaction that only replaced values, the
-//! [`WipePolicy`] decides.
+//! deleted or replaced value stays in either file: `wal_checkpoint(TRUNCATE)` empties the log.
+//! Under [`WipePolicy::EveryWrite`], when the log holds only the transaction just committed
+//! (because the write before it ended with a wipe), the wipe is `wal_checkpoint(RESTART)`
+//! instead, with `journal_size_limit = 0`: the next transaction overwrites the log from its start
+//! and cuts it to its own size, which costs a fraction of truncating the log and growing it again
+//! on every write. A wipe follows every transaction that deleted a value; after a transaction that
+//! only replaced values, the [`WipePolicy`] decides.
 
 mod file;
 mod options;
@@ -53,6 +52,9 @@ struct Locked {
     /// Whether the last write ended with a complete wipe, so that the next transaction starts
     /// the write-ahead log again and the log then holds nothing but that transaction.
     fresh_log: bool,
+    /// Whether a wipe after a transaction that started the log afresh may be a restart (the
+    /// connection runs with `journal_size_limit = 0`).
+    restart_wipes: bool,
 }
 
 /// A [`super::Store`] in an encrypted SQLite file.
@@ -79,17 +81,27 @@ fn nonce_rng<R: RngCore + CryptoRng>(rng: &mut R) -> StdRng {
 }
 
 /// Settings of every connection (the persistent ones are set again harmlessly).
-fn configure(conn: &Connection) -> Result<(), StoreError> {
+fn configure(conn: &Connection, options: SqliteOptions) -> Result<(), StoreError> {
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Database("the file system does not support WAL mode".into()));
     }
     conn.execute_batch(
         "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON; PRAGMA temp_store = MEMORY;
-         PRAGMA cell_size_check = ON; PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = 0;",
+         PRAGMA cell_size_check = ON; PRAGMA foreign_keys = ON;",
     )?;
+    // A restart wipe relies on the first transaction in a restarted log cutting the file to its
+    // own size. Without restart wipes, SQLite's own restarts overwrite the log in place, as they
+    // do by default, instead of shrinking it and growing it again.
+    let journal_size_limit = if restart_wipes(options) { 0 } else { -1 };
+    conn.pragma_update(None, "journal_size_limit", journal_size_limit)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(())
+}
+
+/// Whether wipes may be restarts under `options` (see [`Checkpoint::Restart`]).
+fn restart_wipes(options: SqliteOptions) -> bool {
+    options.wipe.max_pending() == 0
 }
 
 /// How a wipe empties the write-ahead log.
@@ -97,8 +109,8 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
 enum Checkpoint {
     /// The log holds only the last transaction, whose pages hold no superseded value: copy it
     /// into the file and wait until no reader uses the log, so that the next transaction writes
-    /// the log again from its start (and, with `journal_size_limit = 0`, cuts it to its own
-    /// size). The log file is overwritten in place instead of truncated and grown again, which
+    /// the log again from its start and, with `journal_size_limit = 0`, cuts it to its own
+    /// size. The log file is overwritten in place instead of truncated and grown again, which
     /// is several times cheaper on the file systems we measured.
     Restart,
     /// Copy the log into the file and truncate it to zero bytes.
@@ -156,7 +168,7 @@ impl SqliteStore {
         }
         let store_key = StoreKey::generate(rng);
         let wrapped = keys::wrap(source, &store_key, rng)?;
-        let created = Self::create_file(path, &wrapped);
+        let created = Self::create_file(path, &wrapped, options);
         match created {
             Ok(conn) => Ok(Self::from_parts(conn, store_key, rng, options)),
             Err(e) => {
@@ -166,13 +178,13 @@ impl SqliteStore {
         }
     }
 
-    fn create_file(path: &Path, wrapped: &Wrapped) -> Result<Connection, StoreError> {
+    fn create_file(path: &Path, wrapped: &Wrapped, options: SqliteOptions) -> Result<Connection, StoreError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(path, flags)?;
         conn.execute_batch("PRAGMA auto_vacuum = FULL;")?;
-        configure(&conn)?;
+        configure(&conn, options)?;
         let tx = conn.transaction()?;
         schema::create(&tx)?;
         tx.execute(
@@ -216,7 +228,7 @@ impl SqliteStore {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(path, flags)?;
         let store_key = Self::unlock(&conn, source)?;
-        configure(&conn)?;
+        configure(&conn, options)?;
         let version = schema::version(&conn)?;
         schema::upgrade(&mut conn, version)?;
         // Wipe whatever a crash or an earlier run left in the write-ahead log.
@@ -273,7 +285,13 @@ impl SqliteStore {
     ) -> Self {
         let keys = RecordKeys::derive(&store_key);
         // A new file's log holds the creating transaction, which superseded nothing.
-        let locked = Locked { conn, rng: nonce_rng(rng), pending: 0, fresh_log: false };
+        let locked = Locked {
+            conn,
+            rng: nonce_rng(rng),
+            pending: 0,
+            fresh_log: false,
+            restart_wipes: restart_wipes(options),
+        };
         Self { locked: Mutex::new(locked), store_key, keys, options }
     }
 
@@ -295,9 +313,10 @@ impl SqliteStore {
     }
 
     /// Wipes after a committed transaction: a restart is enough if that transaction started the
-    /// log afresh, so that the log holds nothing older than it.
+    /// log afresh, so that the log holds nothing older than it, and restart wipes are on.
     fn wipe_after_commit(locked: &mut Locked) -> Result<bool, StoreError> {
-        let mode = if locked.fresh_log { Checkpoint::Restart } else { Checkpoint::Truncate };
+        let restart = locked.fresh_log && locked.restart_wipes;
+        let mode = if restart { Checkpoint::Restart } else { Checkpoint::Truncate };
         Self::wipe_locked(locked, mode)
     }
 
