@@ -164,6 +164,27 @@ fn clinician_side_refuses_what_a_modified_client_sends_anyway() {
 }
 
 #[test]
+fn a_message_that_is_not_kept_still_uses_up_its_key() {
+    let mut pair = pair(14);
+    let refused = send_bypassing_policy(&mut pair, Category::Administrative, "Can you lend me money?");
+    assert!(matches!(pair.deliver_to_clinician(&refused).received, Received::Refused { .. }));
+    // The session state that consumed the message key was saved: the envelope does not open again.
+    assert!(pair.clinician.receive(&mut pair.rng, &pair.client_id, &refused).is_err());
+
+    pair.client.clock().set(Timestamp(pair.clinician.clock().now().0 - 3 * HOUR));
+    let late = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("behind")).unwrap();
+    let late = late.envelope.unwrap();
+    assert!(matches!(pair.deliver_to_clinician(&late).received, Received::Expired { .. }));
+    assert!(pair.clinician.receive(&mut pair.rng, &pair.client_id, &late).is_err());
+
+    // In a batch too.
+    let refused = send_bypassing_policy(&mut pair, Category::Administrative, "Again?");
+    let results = pair.clinician.receive_batch(&mut pair.rng, &pair.client_id, &[&refused]).unwrap();
+    assert!(matches!(results[0].as_ref().unwrap().received, Received::Refused { .. }));
+    assert!(pair.clinician.receive(&mut pair.rng, &pair.client_id, &refused).is_err());
+}
+
+#[test]
 fn clinician_is_bound_too() {
     let mut pair = pair(5);
     let sent =
@@ -355,4 +376,32 @@ fn bundles_are_single_use_and_a_replayed_handshake_is_refused() {
     // The same envelope again is a duplicate of the session's first message.
     let err = pair.client.receive(&mut pair.rng, &pair.clinician_id, &proposal).unwrap_err();
     assert_eq!(err, Error::Session(confidant::SessionError::Duplicate));
+}
+
+#[test]
+fn a_stored_agreement_that_changed_is_verified_again() {
+    let mut pair = pair(15);
+    let sent = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("See you")).unwrap();
+    assert!(matches!(pair.deliver_to_clinician(&sent.envelope.unwrap()).received, Received::Message(_)));
+    let stored = pair.clinician.store().agreement(&pair.client_id).unwrap().unwrap();
+    assert!(pair.clinician.agreement(&pair.client_id).unwrap().is_some());
+
+    // The same bytes with one signature bit flipped no longer verify, although the agreement
+    // was just verified.
+    let mut tampered = stored.bytes.to_vec();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    let mut batch = WriteBatch::new();
+    let changed = confidant::store::StoredAgreement { version: stored.version, bytes: tampered.into() };
+    batch.put_agreement(&pair.client_id, changed).unwrap();
+    pair.clinician.store().apply(batch).unwrap();
+    assert!(pair.clinician.agreement(&pair.client_id).is_err());
+    let sent = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("Still on?")).unwrap();
+    assert!(pair.clinician.receive(&mut pair.rng, &pair.client_id, &sent.envelope.unwrap()).is_err());
+
+    // Restored, it verifies again.
+    let mut batch = WriteBatch::new();
+    batch.put_agreement(&pair.client_id, stored).unwrap();
+    pair.clinician.store().apply(batch).unwrap();
+    assert!(pair.clinician.agreement(&pair.client_id).unwrap().is_some());
 }

@@ -1,16 +1,20 @@
 //! Deleted, expired and replaced values leave no copy of their bytes in the database file or its
-//! write-ahead log.
+//! write-ahead log: deleted and expired ones at once, replaced ones as the wipe policy promises.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod endpoint_common;
 mod store_common;
 
 use std::collections::HashSet;
 use std::path::Path;
 
-use confidant::store::{MessageId, SqliteStore, Store, WriteBatch};
-use confidant::Timestamp;
+use confidant::store::{
+    MemoryStore, MessageId, PeerId, SqliteOptions, SqliteStore, Store, WipePolicy, WriteBatch,
+};
+use confidant::{AppointmentKind, Category, Clock, Draft, Received, Timestamp};
+use endpoint_common::{pair_with, HOUR};
 use rand::RngCore;
-use store_common::{create, db_path, message, peer, raw_files, rng};
+use store_common::{create, db_path, message, passphrase, peer, raw_files, rng};
 
 /// The sealed values of a table, read from the file by a separate connection.
 fn sealed_values(path: &Path, table: &str) -> Vec<Vec<u8>> {
@@ -95,4 +99,167 @@ fn deleted_expired_and_replaced_values_leave_no_trace() {
     check("store closed");
     let (_, wal) = raw_files(&path);
     assert!(wal.is_empty());
+}
+
+fn bounded(path: &Path, transactions: u32) -> SqliteStore {
+    let options = SqliteOptions::with_wipe(WipePolicy::Bounded { transactions });
+    SqliteStore::create_with(path, &passphrase("correct horse battery staple"), &mut rng(9), options).unwrap()
+}
+
+/// Replaces the session with `p` by `fill` and returns its sealed value.
+fn replace_session(store: &SqliteStore, path: &Path, p: &PeerId, fill: u8) -> Vec<u8> {
+    let mut batch = WriteBatch::new();
+    batch.put_session(p, &[fill; 1024]).unwrap();
+    store.apply(batch).unwrap();
+    sealed_values(path, "sessions").pop().unwrap()
+}
+
+#[test]
+fn every_write_policy_wipes_each_replaced_session_state_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    let options = SqliteOptions::with_wipe(WipePolicy::EveryWrite);
+    let store =
+        SqliteStore::create_with(&path, &passphrase("correct horse battery staple"), &mut rng(9), options)
+            .unwrap();
+    let p = peer("patient");
+    let mut previous = replace_session(&store, &path, &p, 0);
+    for fill in 1..5 {
+        let current = replace_session(&store, &path, &p, fill);
+        assert!(leaves_trace(&path, &current));
+        assert!(!leaves_trace(&path, &previous), "state {} outlived its replacement", fill - 1);
+        previous = current;
+    }
+}
+
+#[test]
+fn every_write_policy_wipes_states_copied_by_writes_that_replaced_nothing() {
+    // Adding a second session rewrites the page that holds the first one, and replaces nothing,
+    // so no wipe follows; the next replacement must still leave no copy of the older state.
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    let store = create(&path);
+    let (a, b) = (peer("patient-a"), peer("patient-b"));
+    replace_session(&store, &path, &a, 0);
+    let older = replace_session(&store, &path, &a, 1);
+    let mut batch = WriteBatch::new();
+    batch.put_session(&b, &[2; 1024]).unwrap();
+    store.apply(batch).unwrap();
+    assert!(leaves_trace(&path, &older));
+    replace_session(&store, &path, &a, 3);
+    assert!(
+        !leaves_trace(&path, &older),
+        "a state copied by a write that replaced nothing outlived its replacement"
+    );
+}
+
+#[test]
+fn bounded_policy_wipes_replaced_session_state_within_its_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    let store = bounded(&path, 3);
+    assert_eq!(store.options().wipe, WipePolicy::Bounded { transactions: 3 });
+    let p = peer("patient");
+    let mut states = vec![replace_session(&store, &path, &p, 0)];
+
+    // Three replacing transactions may wait: every older state is still somewhere in the files.
+    for fill in 1..=3 {
+        states.push(replace_session(&store, &path, &p, fill));
+    }
+    assert!(states[..3].iter().all(|s| leaves_trace(&path, s)), "the policy lets them wait");
+    // The fourth replacing transaction wipes all of them.
+    states.push(replace_session(&store, &path, &p, 4));
+    for (i, state) in states[..4].iter().enumerate() {
+        assert!(!leaves_trace(&path, state), "state {i} outlived the bound");
+    }
+    assert!(leaves_trace(&path, &states[4]));
+    let (_, wal) = raw_files(&path);
+    assert!(wal.is_empty(), "a wipe truncates the write-ahead log");
+
+    // A deletion wipes at once, older session states included.
+    let waiting = replace_session(&store, &path, &p, 5);
+    assert!(leaves_trace(&path, &states[4]));
+    let mut batch = WriteBatch::new();
+    batch.put_message(message(1, &p, 1, Some(10), b"soon gone")).unwrap();
+    store.apply(batch).unwrap();
+    assert_eq!(store.purge_expired(Timestamp(10)).unwrap(), 1);
+    assert!(!leaves_trace(&path, &states[4]), "a purge wipes superseded session state");
+
+    // So does a batch that asks for it.
+    let next = replace_session(&store, &path, &p, 6);
+    assert!(leaves_trace(&path, &waiting));
+    let mut batch = WriteBatch::new();
+    batch.put_session(&p, &[7; 1024]).unwrap().wipe_superseded();
+    store.apply(batch).unwrap();
+    assert!(!leaves_trace(&path, &waiting) && !leaves_trace(&path, &next));
+
+    // And an explicit wipe.
+    let before = sealed_values(&path, "sessions").pop().unwrap();
+    replace_session(&store, &path, &p, 8);
+    assert!(leaves_trace(&path, &before));
+    assert!(store.wipe().unwrap());
+    assert!(!leaves_trace(&path, &before));
+
+    // And closing the store.
+    let before = sealed_values(&path, "sessions").pop().unwrap();
+    let last = replace_session(&store, &path, &p, 9);
+    assert!(leaves_trace(&path, &before));
+    drop(store);
+    assert!(!leaves_trace(&path, &before) && leaves_trace(&path, &last));
+    let (_, wal) = raw_files(&path);
+    assert!(wal.is_empty());
+}
+
+#[test]
+fn bounded_policy_keeps_the_deletion_promise() {
+    // The scenario of the first test, under the bounded policy: deleting, expiring and re-sealing
+    // messages leaves no copy, whatever the bound.
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    let store = bounded(&path, 1000);
+    let p = peer("patient");
+    let body = b"DELETED PLAINTEXT: kept under a lax bound. ".repeat(40);
+    let mut batch = WriteBatch::new();
+    batch
+        .put_message(message(1, &p, 1, Some(100), &body))
+        .unwrap()
+        .put_message(message(2, &p, 2, None, &body))
+        .unwrap();
+    store.apply(batch).unwrap();
+    let sealed = sealed_values(&path, "messages");
+    add_noise(&store, 10, 50);
+    let mut delete = WriteBatch::new();
+    delete.delete_message(MessageId([2; 16]));
+    store.apply(delete).unwrap();
+    assert!(!leaves_trace(&path, &sealed[1]), "a deleted message is wiped at once");
+    store.mark_read(&MessageId([1; 16]), Timestamp(50), Some(Timestamp(60))).unwrap();
+    add_noise(&store, 70, 50);
+    assert_eq!(store.purge_expired(Timestamp(100)).unwrap(), 1);
+    for (i, s) in sealed.iter().enumerate() {
+        assert!(!leaves_trace(&path, s), "sealed message {} left a trace", i + 1);
+    }
+}
+
+/// A clinician's endpoint over a bounded store: a message it does not keep (expired on arrival)
+/// leaves no older session state behind that could decrypt it again.
+#[test]
+fn endpoint_wipes_older_session_state_after_a_message_it_does_not_keep() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    let mut pair = pair_with(21, bounded(&path, 1000), MemoryStore::new(), true);
+    let confirm = |text: &str| Draft::new(Category::Appointment(AppointmentKind::Confirm), text);
+
+    let sent = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("first")).unwrap();
+    assert!(matches!(pair.deliver_to_clinician(&sent.envelope.unwrap()).received, Received::Message(_)));
+    let first = sealed_values(&path, "sessions").pop().unwrap();
+    let sent = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("second")).unwrap();
+    assert!(matches!(pair.deliver_to_clinician(&sent.envelope.unwrap()).received, Received::Message(_)));
+    let second = sealed_values(&path, "sessions").pop().unwrap();
+    assert!(leaves_trace(&path, &first), "the bound lets superseded state wait");
+
+    // Sent three hours ago with a two-hour lifespan: expired on arrival, not stored.
+    pair.client.clock().set(Timestamp(pair.clinician.clock().now().0 - 3 * HOUR));
+    let sent = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("late")).unwrap();
+    assert!(matches!(pair.deliver_to_clinician(&sent.envelope.unwrap()).received, Received::Expired { .. }));
+    assert!(!leaves_trace(&path, &first) && !leaves_trace(&path, &second));
 }

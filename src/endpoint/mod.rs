@@ -21,6 +21,7 @@ mod types;
 pub use types::{Draft, EndpointError, HistoryEntry, Incoming, Outgoing, Received, ReceivedMessage};
 
 use std::path::Path;
+use std::sync::Mutex;
 
 use rand_core::{CryptoRng, RngCore};
 
@@ -41,6 +42,17 @@ pub struct Endpoint<S: Store = SqliteStore, C: Clock = SystemClock> {
     identity: IdentityKeyPair,
     role: Role,
     local_id: String,
+    /// The agreement verified last, so that the next message on the conversation does not
+    /// verify the same signatures again.
+    verified: Mutex<Option<VerifiedAgreement>>,
+}
+
+/// An agreement as stored, the identities it was verified against, and the result.
+struct VerifiedAgreement {
+    peer: PeerId,
+    bytes: zeroize::Zeroizing<Vec<u8>>,
+    parties: (IdentityKey, IdentityKey),
+    agreement: SignedAgreement,
 }
 
 impl Endpoint<SqliteStore, SystemClock> {
@@ -88,7 +100,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                 identity
             }
         };
-        Ok(Self { store, clock, identity, role, local_id: local_id.into() })
+        Ok(Self { store, clock, identity, role, local_id: local_id.into(), verified: Mutex::new(None) })
     }
 
     /// This device's identity key.
@@ -151,8 +163,22 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     pub fn agreement(&self, peer: &PeerId) -> Result<Option<SignedAgreement>> {
         let Some(stored) = self.store.agreement(peer)? else { return Ok(None) };
         let record = self.store.peer(peer)?.ok_or(crate::store::StoreError::UnknownPeer)?;
-        let (clinician, client) = self.parties(&record.identity);
-        Ok(Some(SignedAgreement::from_bytes(&stored.bytes, &clinician, &client)?))
+        let parties = self.parties(&record.identity);
+        // The same bytes verified against the same identities give the same agreement: reuse it.
+        let mut verified = self.verified.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(last) = verified.as_ref() {
+            if &last.peer == peer && last.parties == parties && last.bytes[..] == stored.bytes[..] {
+                return Ok(Some(last.agreement.clone()));
+            }
+        }
+        let agreement = SignedAgreement::from_bytes(&stored.bytes, &parties.0, &parties.1)?;
+        *verified = Some(VerifiedAgreement {
+            peer: peer.clone(),
+            bytes: stored.bytes,
+            parties,
+            agreement: agreement.clone(),
+        });
+        Ok(Some(agreement))
     }
 
     /// The conversation with `peer`, oldest first. Messages past their expiry are left out even

@@ -67,7 +67,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ) -> Result<Vec<Result<Incoming>>> {
         let mut conversation = self.conversation(peer)?;
         let mut batch = WriteBatch::new();
-        let results = envelopes
+        let results: Vec<Result<Incoming>> = envelopes
             .iter()
             .map(|envelope| {
                 let mut writes = WriteBatch::new();
@@ -77,7 +77,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                 Ok(incoming)
             })
             .collect();
-        self.save(peer, &conversation, batch)?;
+        if results.iter().any(Result::is_ok) {
+            self.save(peer, &conversation, batch)?;
+        }
         Ok(results)
     }
 
@@ -89,10 +91,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         })
     }
 
+    /// Saves the writes of the envelopes that were received, with the session state they left
+    /// (also after a message that is not kept: its key is used up).
     fn save(&self, peer: &PeerId, conversation: &Conversation, mut batch: WriteBatch) -> Result<()> {
-        if batch.is_empty() {
-            return Ok(());
-        }
         if let Some(session) = &conversation.session {
             batch.put_session(peer, &session.to_bytes())?;
         }
@@ -126,6 +127,11 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                 self.receive_message(rng, peer, &mut session, &mut next, arrived, &mut replies, batch)?
             }
         };
+        if matches!(received, Received::Refused { .. } | Received::Expired { .. }) {
+            // The message is not kept, so no older session state that could decrypt it again
+            // may stay on disk, whatever the store's wipe policy.
+            batch.wipe_superseded();
+        }
         next.session = Some(session);
         *conversation = next;
         let preview = match received {

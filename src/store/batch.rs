@@ -39,6 +39,8 @@ pub(crate) enum Op {
 #[derive(Default)]
 pub struct WriteBatch {
     pub(crate) ops: Vec<Op>,
+    /// Whether superseded copies of replaced values must be wiped when the batch commits.
+    pub(crate) wipe: bool,
 }
 
 impl WriteBatch {
@@ -54,10 +56,28 @@ impl WriteBatch {
         self.ops.len()
     }
 
-    /// Adds every write of `other` after the writes already in this batch.
+    /// Adds every write of `other` after the writes already in this batch (and its request to
+    /// wipe, if it has one).
     pub fn append(&mut self, other: WriteBatch) -> &mut Self {
         self.ops.extend(other.ops);
+        self.wipe |= other.wipe;
         self
+    }
+
+    /// Asks the store to wipe every superseded copy of a replaced value (older session states,
+    /// earlier versions of messages) when this batch commits, whatever its
+    /// [`WipePolicy`](super::WipePolicy). The endpoint asks for it when it saves a session state
+    /// after a message it does not keep (refused, or expired on arrival), so that no older state
+    /// that could decrypt that message again stays on disk.
+    pub fn wipe_superseded(&mut self) -> &mut Self {
+        self.wipe = true;
+        self
+    }
+
+    /// Whether [`Self::wipe_superseded`] was called on this batch or one appended to it.
+    #[must_use]
+    pub fn wipes_superseded(&self) -> bool {
+        self.wipe
     }
 
     /// Whether the batch holds no writes.
@@ -172,6 +192,6 @@ impl WriteBatch {
 
 impl std::fmt::Debug for WriteBatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WriteBatch").field("writes", &self.ops.len()).finish()
+        f.debug_struct("WriteBatch").field("writes", &self.ops.len()).field("wipe", &self.wipe).finish()
     }
 }

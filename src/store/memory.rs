@@ -90,8 +90,11 @@ impl Tables for Tablesets {
         Ok(self.messages.get(id).cloned())
     }
 
-    fn message_exists(&mut self, id: &MessageId) -> Result<bool, StoreError> {
-        Ok(self.messages.contains_key(id))
+    fn insert_message(&mut self, message: &StoredMessage) -> Result<(), StoreError> {
+        if self.messages.contains_key(&message.id) {
+            return Err(StoreError::MessageExists);
+        }
+        self.put_message(message)
     }
 
     fn put_message(&mut self, message: &StoredMessage) -> Result<(), StoreError> {

@@ -10,7 +10,11 @@
 //! All writes of one operation go through [`Store::apply`] with a [`WriteBatch`], which is saved
 //! all together or not at all: a received message is stored in the same transaction as the
 //! session state that decrypted it. Deleted and expired messages leave no copy of their bytes in
-//! the file.
+//! the file or its write-ahead log once the write returns. Superseded copies of *replaced* values
+//! (older session states, earlier versions of a message) are wiped as the store's [`WipePolicy`]
+//! says: after every write by default ([`WipePolicy::EveryWrite`]), or within a bounded number of
+//! transactions ([`WipePolicy::Bounded`], chosen with [`SqliteOptions`]), and in every case by
+//! the next deletion or purge. PROTOCOL.md, section 11, "Deletion", states the exact promise.
 //!
 //! ```
 //! # fn main() -> Result<(), confidant::store::StoreError> {
@@ -54,7 +58,7 @@ pub use error::StoreError;
 pub use kdf::KdfParams;
 pub use keys::{KeyEncryptionKey, Passphrase, StoreKeySource};
 pub use memory::MemoryStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteOptions, SqliteStore, WipePolicy};
 pub use types::{Direction, MessageId, PeerId, PeerRecord, StoredAgreement, StoredMessage, Verification};
 
 use zeroize::Zeroizing;

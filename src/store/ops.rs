@@ -60,7 +60,8 @@ pub(crate) trait Tables {
     fn count(&mut self, kv: Kv) -> Result<usize, StoreError>;
     fn all(&mut self, kv: Kv) -> Result<Vec<Zeroizing<Vec<u8>>>, StoreError>;
     fn message(&mut self, id: &MessageId) -> Result<Option<StoredMessage>, StoreError>;
-    fn message_exists(&mut self, id: &MessageId) -> Result<bool, StoreError>;
+    /// Inserts a new message; [`StoreError::MessageExists`] if its id is taken.
+    fn insert_message(&mut self, message: &StoredMessage) -> Result<(), StoreError>;
     /// Inserts or replaces.
     fn put_message(&mut self, message: &StoredMessage) -> Result<(), StoreError>;
     fn delete_message(&mut self, id: &MessageId) -> Result<bool, StoreError>;
@@ -68,6 +69,9 @@ pub(crate) trait Tables {
     fn messages(&mut self, peer: &PeerId) -> Result<Vec<StoredMessage>, StoreError>;
     /// Deletes the messages with `expires_at <= now`; how many.
     fn purge(&mut self, now: Timestamp) -> Result<usize, StoreError>;
+    /// Asks for the superseded copies of replaced values to be wiped when the transaction
+    /// commits, whatever the store's wipe policy. Nothing to do for a store that keeps none.
+    fn request_wipe(&mut self) {}
 }
 
 /// Runs a closure in a transaction. `write` commits only if the closure succeeds.
@@ -89,12 +93,7 @@ fn apply_op(t: &mut dyn Tables, op: Op) -> Result<(), StoreError> {
     match op {
         Op::PutSession(peer, state) => t.put(Kv::Session, peer.as_str().as_bytes(), &state),
         Op::DeleteSession(peer) => t.delete(Kv::Session, peer.as_str().as_bytes()).map(drop),
-        Op::PutMessage(message) => {
-            if t.message_exists(&message.id)? {
-                return Err(StoreError::MessageExists);
-            }
-            t.put_message(&message)
-        }
+        Op::PutMessage(message) => t.insert_message(&message),
         Op::DeleteMessage(id) => t.delete_message(&id).map(drop),
         Op::PutPeerIdentity(peer, identity) => {
             let existing = peer_record(t, &peer)?;
@@ -119,7 +118,12 @@ fn apply_op(t: &mut dyn Tables, op: Op) -> Result<(), StoreError> {
 }
 
 pub(crate) fn apply(b: &impl Backend, batch: WriteBatch) -> Result<(), StoreError> {
-    b.write(|t| batch.ops.into_iter().try_for_each(|op| apply_op(t, op)))
+    b.write(|t| {
+        if batch.wipe {
+            t.request_wipe();
+        }
+        batch.ops.into_iter().try_for_each(|op| apply_op(t, op))
+    })
 }
 
 pub(crate) fn local_identity(b: &impl Backend) -> Result<Option<IdentityKeyPair>, StoreError> {

@@ -3,13 +3,23 @@
 //! The connection runs in WAL mode with `synchronous = FULL` (a committed batch survives a power
 //! loss), `secure_delete = ON` (deleted cells and freed pages are overwritten with zeros),
 //! `auto_vacuum = FULL` (freed pages are cut off the end of the file) and `temp_store = MEMORY`.
-//! After every write that deleted or replaced a value, a `wal_checkpoint(TRUNCATE)` copies the
-//! zeroed pages into the database file and empties the write-ahead log, so that no older copy of
-//! the value stays in either file.
+//!
+//! A *wipe* is a checkpoint that copies the newest pages, whose deleted cells are zeroed, into the
+//! database file and leaves no older page in the write-ahead log, so that no older copy of a
+//! deleted or replaced value stays in either file: `wal_checkpoint(TRUNCATE)` empties the log.
+//! Under [`WipePolicy::EveryWrite`], when the log holds only the transaction just committed
+//! (because the write before it ended with a wipe), the wipe is `wal_checkpoint(RESTART)`
+//! instead, with `journal_size_limit = 0`: the next transaction overwrites the log from its start
+//! and cuts it to its own size, which costs a fraction of truncating the log and growing it again
+//! on every write. A wipe follows every transaction that deleted a value; after a transaction that
+//! only replaced values, the [`WipePolicy`] decides.
 
 mod file;
+mod options;
 mod schema;
 mod tables;
+
+pub use options::{SqliteOptions, WipePolicy};
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -27,12 +37,24 @@ use super::ops::{self, impl_store, Backend, Tables};
 use super::seal::RecordKeys;
 use super::types::{MessageId, PeerId, PeerRecord, StoredAgreement, StoredMessage};
 use super::StoreError;
-use tables::SqlTables;
+use tables::{SqlTables, Wipe};
+
+/// How many distinct statements a connection keeps prepared (the store uses about 50; SQLite
+/// would otherwise parse evicted ones again on every call).
+const STATEMENT_CACHE: usize = 64;
 
 /// The connection and the generator of record nonces, used under one lock.
 struct Locked {
     conn: Connection,
     rng: StdRng,
+    /// Committed transactions whose replaced values have not been wiped yet.
+    pending: u32,
+    /// Whether the last write ended with a complete wipe, so that the next transaction starts
+    /// the write-ahead log again and the log then holds nothing but that transaction.
+    fresh_log: bool,
+    /// Whether a wipe after a transaction that started the log afresh may be a restart (the
+    /// connection runs with `journal_size_limit = 0`).
+    restart_wipes: bool,
 }
 
 /// A [`super::Store`] in an encrypted SQLite file.
@@ -40,6 +62,7 @@ pub struct SqliteStore {
     locked: Mutex<Locked>,
     store_key: StoreKey,
     keys: RecordKeys,
+    options: SqliteOptions,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -58,7 +81,7 @@ fn nonce_rng<R: RngCore + CryptoRng>(rng: &mut R) -> StdRng {
 }
 
 /// Settings of every connection (the persistent ones are set again harmlessly).
-fn configure(conn: &Connection) -> Result<(), StoreError> {
+fn configure(conn: &Connection, options: SqliteOptions) -> Result<(), StoreError> {
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Database("the file system does not support WAL mode".into()));
@@ -67,13 +90,42 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
         "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON; PRAGMA temp_store = MEMORY;
          PRAGMA cell_size_check = ON; PRAGMA foreign_keys = ON;",
     )?;
+    // A restart wipe relies on the first transaction in a restarted log cutting the file to its
+    // own size. Without restart wipes, SQLite's own restarts overwrite the log in place, as they
+    // do by default, instead of shrinking it and growing it again.
+    let journal_size_limit = if restart_wipes(options) { 0 } else { -1 };
+    conn.pragma_update(None, "journal_size_limit", journal_size_limit)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(())
 }
 
-/// Empties the write-ahead log into the database file and truncates it to zero bytes.
-fn checkpoint(conn: &Connection) -> Result<(), StoreError> {
-    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-    Ok(())
+/// Whether wipes may be restarts under `options` (see [`Checkpoint::Restart`]).
+fn restart_wipes(options: SqliteOptions) -> bool {
+    options.wipe.max_pending() == 0
+}
+
+/// How a wipe empties the write-ahead log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Checkpoint {
+    /// The log holds only the last transaction, whose pages hold no superseded value: copy it
+    /// into the file and wait until no reader uses the log, so that the next transaction writes
+    /// the log again from its start and, with `journal_size_limit = 0`, cuts it to its own
+    /// size. The log file is overwritten in place instead of truncated and grown again, which
+    /// is several times cheaper on the file systems we measured.
+    Restart,
+    /// Copy the log into the file and truncate it to zero bytes.
+    Truncate,
+}
+
+/// Wipes with `mode`. Returns whether the checkpoint completed (it does not while another
+/// connection reads).
+fn checkpoint(conn: &Connection, mode: Checkpoint) -> Result<bool, StoreError> {
+    let sql = match mode {
+        Checkpoint::Restart => "PRAGMA wal_checkpoint(RESTART)",
+        Checkpoint::Truncate => "PRAGMA wal_checkpoint(TRUNCATE)",
+    };
+    let busy: i64 = conn.prepare_cached(sql)?.query_row([], |r| r.get(0))?;
+    Ok(busy == 0)
 }
 
 fn remove_files(path: &Path) {
@@ -97,15 +149,28 @@ impl SqliteStore {
         source: &StoreKeySource,
         rng: &mut R,
     ) -> Result<Self, StoreError> {
+        Self::create_with(path, source, rng, SqliteOptions::default())
+    }
+
+    /// [`Self::create`] with `options` (for example a [`WipePolicy`] other than the default).
+    ///
+    /// # Errors
+    /// As [`Self::create`].
+    pub fn create_with<R: RngCore + CryptoRng>(
+        path: impl AsRef<Path>,
+        source: &StoreKeySource,
+        rng: &mut R,
+        options: SqliteOptions,
+    ) -> Result<Self, StoreError> {
         let path = path.as_ref();
         if path.exists() {
             return Err(StoreError::AlreadyExists);
         }
         let store_key = StoreKey::generate(rng);
         let wrapped = keys::wrap(source, &store_key, rng)?;
-        let created = Self::create_file(path, &wrapped);
+        let created = Self::create_file(path, &wrapped, options);
         match created {
-            Ok(conn) => Ok(Self::from_parts(conn, store_key, rng)),
+            Ok(conn) => Ok(Self::from_parts(conn, store_key, rng, options)),
             Err(e) => {
                 remove_files(path);
                 Err(e)
@@ -113,13 +178,13 @@ impl SqliteStore {
         }
     }
 
-    fn create_file(path: &Path, wrapped: &Wrapped) -> Result<Connection, StoreError> {
+    fn create_file(path: &Path, wrapped: &Wrapped, options: SqliteOptions) -> Result<Connection, StoreError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(path, flags)?;
         conn.execute_batch("PRAGMA auto_vacuum = FULL;")?;
-        configure(&conn)?;
+        configure(&conn, options)?;
         let tx = conn.transaction()?;
         schema::create(&tx)?;
         tx.execute(
@@ -145,17 +210,37 @@ impl SqliteStore {
         source: &StoreKeySource,
         rng: &mut R,
     ) -> Result<Self, StoreError> {
+        Self::open_with(path, source, rng, SqliteOptions::default())
+    }
+
+    /// [`Self::open`] with `options` (for example a [`WipePolicy`] other than the default).
+    ///
+    /// # Errors
+    /// As [`Self::open`].
+    pub fn open_with<R: RngCore + CryptoRng>(
+        path: impl AsRef<Path>,
+        source: &StoreKeySource,
+        rng: &mut R,
+        options: SqliteOptions,
+    ) -> Result<Self, StoreError> {
         let path = path.as_ref();
         file::check(path)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(path, flags)?;
         let store_key = Self::unlock(&conn, source)?;
-        configure(&conn)?;
+        configure(&conn, options)?;
         let version = schema::version(&conn)?;
         schema::upgrade(&mut conn, version)?;
-        // Wipe whatever a crash left in the write-ahead log.
-        checkpoint(&conn)?;
-        Ok(Self::from_parts(conn, store_key, rng))
+        // Wipe whatever a crash or an earlier run left in the write-ahead log.
+        let wiped = checkpoint(&conn, Checkpoint::Truncate)?;
+        let mut store = Self::from_parts(conn, store_key, rng, options);
+        let locked = store.locked.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
+        locked.fresh_log = wiped;
+        if !wiped {
+            // Another connection reads the file: the next write tries again.
+            locked.pending = u32::MAX;
+        }
+        Ok(store)
     }
 
     /// Reads the header and unwraps the store key, writing nothing.
@@ -192,9 +277,59 @@ impl SqliteStore {
         keys::unwrap(source, &Wrapped { kdf, key })
     }
 
-    fn from_parts<R: RngCore + CryptoRng>(conn: Connection, store_key: StoreKey, rng: &mut R) -> Self {
+    fn from_parts<R: RngCore + CryptoRng>(
+        conn: Connection,
+        store_key: StoreKey,
+        rng: &mut R,
+        options: SqliteOptions,
+    ) -> Self {
         let keys = RecordKeys::derive(&store_key);
-        Self { locked: Mutex::new(Locked { conn, rng: nonce_rng(rng) }), store_key, keys }
+        // A new file's log holds the creating transaction, which superseded nothing.
+        let locked = Locked {
+            conn,
+            rng: nonce_rng(rng),
+            pending: 0,
+            fresh_log: false,
+            restart_wipes: restart_wipes(options),
+        };
+        Self { locked: Mutex::new(locked), store_key, keys, options }
+    }
+
+    /// The options the store was created or opened with.
+    #[must_use]
+    pub fn options(&self) -> SqliteOptions {
+        self.options
+    }
+
+    /// Wipes now every superseded copy of a replaced value that the [`WipePolicy`] let wait (see
+    /// PROTOCOL.md, section 11, "Deletion"). Returns whether the wipe completed: it does not
+    /// while another connection reads the file, and the next write then tries again.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] if the file cannot be written.
+    pub fn wipe(&self) -> Result<bool, StoreError> {
+        let mut locked = self.lock();
+        Self::wipe_locked(&mut locked, Checkpoint::Truncate)
+    }
+
+    /// Wipes after a committed transaction: a restart is enough if that transaction started the
+    /// log afresh, so that the log holds nothing older than it, and restart wipes are on.
+    fn wipe_after_commit(locked: &mut Locked) -> Result<bool, StoreError> {
+        let restart = locked.fresh_log && locked.restart_wipes;
+        let mode = if restart { Checkpoint::Restart } else { Checkpoint::Truncate };
+        Self::wipe_locked(locked, mode)
+    }
+
+    fn wipe_locked(locked: &mut Locked, mode: Checkpoint) -> Result<bool, StoreError> {
+        // Until a wipe completes, the next write tries again, with a truncation.
+        locked.pending = u32::MAX;
+        locked.fresh_log = false;
+        let wiped = checkpoint(&locked.conn, mode)?;
+        if wiped {
+            locked.pending = 0;
+            locked.fresh_log = true;
+        }
+        Ok(wiped)
     }
 
     /// Re-wraps the store key under a key-encryption key from `new` (a new passphrase, new
@@ -218,7 +353,7 @@ impl SqliteStore {
             params![wrapped.kdf, wrapped.key],
         )?;
         tx.commit()?;
-        checkpoint(&locked.conn)
+        Self::wipe_after_commit(&mut locked).map(drop)
     }
 
     fn lock(&self) -> MutexGuard<'_, Locked> {
@@ -232,19 +367,35 @@ impl SqliteStore {
         f: impl FnOnce(&mut dyn Tables) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut guard = self.lock();
-        let Locked { conn, rng } = &mut *guard;
+        let Locked { conn, rng, .. } = &mut *guard;
         let tx = conn.transaction()?;
-        let mut tables = SqlTables { conn: &tx, keys: &self.keys, rng, wiped: false };
+        let mut tables = SqlTables { conn: &tx, keys: &self.keys, rng, wipe: Wipe::default() };
         let out = f(&mut tables)?;
-        let wiped = tables.wiped;
+        let wipe = tables.wipe;
         if !commit {
             return Ok(out);
         }
         tx.commit()?;
-        if wiped {
-            checkpoint(conn)?;
+        let locked = &mut *guard;
+        let pending = locked.pending.saturating_add(u32::from(wipe.replaced));
+        if wipe.deleted || wipe.requested || pending > self.options.wipe.max_pending() {
+            Self::wipe_after_commit(locked)?;
+        } else {
+            locked.pending = pending;
+            locked.fresh_log = false;
         }
         Ok(out)
+    }
+}
+
+impl Drop for SqliteStore {
+    /// Wipes what the [`WipePolicy`] let wait (SQLite's own close would also checkpoint, and
+    /// delete the write-ahead log).
+    fn drop(&mut self) {
+        let locked = self.locked.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if locked.pending > 0 {
+            let _ = checkpoint(&locked.conn, Checkpoint::Truncate);
+        }
     }
 }
 

@@ -20,9 +20,28 @@ pub(super) struct SqlTables<'a> {
     pub(super) conn: &'a Connection,
     pub(super) keys: &'a RecordKeys,
     pub(super) rng: &'a mut StdRng,
-    /// Set when a write deleted or replaced a value, whose old bytes must then be wiped from the
-    /// write-ahead log by a checkpoint.
-    pub(super) wiped: bool,
+    /// What the transaction left for a wipe to remove.
+    pub(super) wipe: Wipe,
+}
+
+/// What a transaction did that leaves old bytes behind in the write-ahead log or the file, until
+/// a checkpoint wipes them.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Wipe {
+    /// A value was deleted: wipe at once.
+    pub(super) deleted: bool,
+    /// A value was replaced: wipe as the policy says.
+    pub(super) replaced: bool,
+    /// The batch asked for a wipe at once.
+    pub(super) requested: bool,
+}
+
+/// The columns of one `messages` row.
+struct MessageRow {
+    key: [u8; 32],
+    peer: [u8; 32],
+    expires_at: Option<i64>,
+    sealed: Vec<u8>,
 }
 
 /// The `expires_at` column as bound into a message's associated data: `0x00` or `0x01 ‖ u64`.
@@ -57,6 +76,17 @@ impl SqlTables<'_> {
         } else {
             Err(corrupt)
         }
+    }
+
+    /// The columns of a message's row, its value sealed.
+    fn seal_message(&mut self, m: &StoredMessage) -> Result<MessageRow, StoreError> {
+        let key = self.keys.lookup(MESSAGES, &m.id.0);
+        let peer = self.keys.lookup(MESSAGES_PEER, m.peer.as_str().as_bytes());
+        let expires_at = m.expires_at.map(sql_time).transpose()?;
+        let plain = codec::encode_message(m);
+        let sealed =
+            self.keys.seal(self.rng, MESSAGES, &[&key, &peer, &expiry_column(expires_at)], &plain)?;
+        Ok(MessageRow { key, peer, expires_at, sealed })
     }
 
     fn message_rows(&self, sql: &str, arg: &[u8]) -> Result<Vec<StoredMessage>, StoreError> {
@@ -94,7 +124,7 @@ impl Tables for SqlTables<'_> {
         let sealed = self.keys.seal(self.rng, table, &[&key], value)?;
         let update = format!("UPDATE {table} SET value = ?2 WHERE key = ?1");
         if self.conn.prepare_cached(&update)?.execute(params![&key[..], sealed])? > 0 {
-            self.wiped = true;
+            self.wipe.replaced = true;
         } else {
             let insert = format!("INSERT INTO {table} (key, value) VALUES (?1, ?2)");
             self.conn.prepare_cached(&insert)?.execute(params![&key[..], sealed])?;
@@ -107,7 +137,7 @@ impl Tables for SqlTables<'_> {
         let key = self.keys.lookup(table, id);
         let sql = format!("DELETE FROM {table} WHERE key = ?1");
         let deleted = self.conn.prepare_cached(&sql)?.execute([&key[..]])? > 0;
-        self.wiped |= deleted;
+        self.wipe.deleted |= deleted;
         Ok(deleted)
     }
 
@@ -136,29 +166,35 @@ impl Tables for SqlTables<'_> {
         Ok(self.message_rows(sql, &key)?.pop())
     }
 
-    fn message_exists(&mut self, id: &MessageId) -> Result<bool, StoreError> {
-        let key = self.keys.lookup(MESSAGES, &id.0);
-        let mut stmt = self.conn.prepare_cached("SELECT 1 FROM messages WHERE key = ?1")?;
-        Ok(stmt.exists([&key[..]])?)
+    fn insert_message(&mut self, m: &StoredMessage) -> Result<(), StoreError> {
+        let row = self.seal_message(m)?;
+        let mut insert = self
+            .conn
+            .prepare_cached("INSERT INTO messages (key, peer, expires_at, value) VALUES (?1, ?2, ?3, ?4)")?;
+        // One statement: the primary key refuses a taken id (and the statement alone is undone).
+        match insert.execute(params![&row.key[..], &row.peer[..], row.expires_at, row.sealed]) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                    || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+            {
+                Err(StoreError::MessageExists)
+            }
+            other => other.map(drop).map_err(StoreError::from),
+        }
     }
 
     fn put_message(&mut self, m: &StoredMessage) -> Result<(), StoreError> {
-        let key = self.keys.lookup(MESSAGES, &m.id.0);
-        let peer = self.keys.lookup(MESSAGES_PEER, m.peer.as_str().as_bytes());
-        let expires_at = m.expires_at.map(sql_time).transpose()?;
-        let plain = codec::encode_message(m);
-        let sealed =
-            self.keys.seal(self.rng, MESSAGES, &[&key, &peer, &expiry_column(expires_at)], &plain)?;
+        let row = self.seal_message(m)?;
         let mut update = self
             .conn
             .prepare_cached("UPDATE messages SET peer = ?2, expires_at = ?3, value = ?4 WHERE key = ?1")?;
-        if update.execute(params![&key[..], &peer[..], expires_at, sealed])? > 0 {
-            self.wiped = true;
+        if update.execute(params![&row.key[..], &row.peer[..], row.expires_at, row.sealed])? > 0 {
+            self.wipe.replaced = true;
         } else {
             let mut insert = self.conn.prepare_cached(
                 "INSERT INTO messages (key, peer, expires_at, value) VALUES (?1, ?2, ?3, ?4)",
             )?;
-            insert.execute(params![&key[..], &peer[..], expires_at, sealed])?;
+            insert.execute(params![&row.key[..], &row.peer[..], row.expires_at, row.sealed])?;
         }
         Ok(())
     }
@@ -167,7 +203,7 @@ impl Tables for SqlTables<'_> {
         let key = self.keys.lookup(MESSAGES, &id.0);
         let deleted =
             self.conn.prepare_cached("DELETE FROM messages WHERE key = ?1")?.execute([&key[..]])? > 0;
-        self.wiped |= deleted;
+        self.wipe.deleted |= deleted;
         Ok(deleted)
     }
 
@@ -181,7 +217,11 @@ impl Tables for SqlTables<'_> {
         let now = i64::try_from(now.0).unwrap_or(i64::MAX);
         let mut stmt = self.conn.prepare_cached("DELETE FROM messages WHERE expires_at <= ?1")?;
         let purged = stmt.execute([now])?;
-        self.wiped |= purged > 0;
+        self.wipe.deleted |= purged > 0;
         Ok(purged)
+    }
+
+    fn request_wipe(&mut self) {
+        self.wipe.requested = true;
     }
 }

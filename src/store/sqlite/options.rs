@@ -1,0 +1,64 @@
+//! Options of a [`super::SqliteStore`]: when superseded copies of replaced values are wiped.
+
+/// When the store wipes the superseded copies that replacing a value leaves in the write-ahead
+/// log and the database file.
+///
+/// Replacing a value (a session state after each message, a message marked as read, a peer's
+/// verification state) writes the new value to the write-ahead log; the old one stays in earlier
+/// log frames and in the database file until a checkpoint copies the new pages into the file and
+/// the log is truncated. That checkpoint costs several `fsync`s, several times the cost of the
+/// transaction itself.
+///
+/// Whatever the policy, the store wipes **at once** (before the write returns) after every
+/// transaction that deleted something (a deleted, purged or expired message, a consumed or
+/// removed prekey, a deleted session), after every batch marked with
+/// [`WriteBatch::wipe_superseded`](crate::store::WriteBatch::wipe_superseded), after a
+/// passphrase change, and when a store is opened. Each of these wipes also every superseded copy
+/// left by earlier replacements, so a deleted message is never recoverable through an older
+/// session state that could derive its message key again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum WipePolicy {
+    /// Wipe after every transaction that deleted or replaced a value: no superseded session
+    /// state (no used chain key) outlives the write that superseded it. The strongest policy and
+    /// the default; it costs a checkpoint per received or sent message.
+    #[default]
+    EveryWrite,
+    /// Let the superseded copies of replaced values of at most `transactions` committed
+    /// transactions wait for the next wipe; the transaction after them wipes. A deletion, a batch
+    /// marked with [`WriteBatch::wipe_superseded`](crate::store::WriteBatch::wipe_superseded),
+    /// [`SqliteStore::wipe`](super::SqliteStore::wipe), opening the store and dropping it wipe
+    /// sooner. `transactions: 0` is [`WipePolicy::EveryWrite`].
+    Bounded {
+        /// How many transactions' superseded copies may be waiting when a write returns.
+        transactions: u32,
+    },
+}
+
+impl WipePolicy {
+    /// How many replacing transactions may be left unwiped.
+    pub(super) fn max_pending(self) -> u32 {
+        match self {
+            Self::EveryWrite => 0,
+            Self::Bounded { transactions } => transactions,
+        }
+    }
+}
+
+/// Options of a [`super::SqliteStore`], chosen when it is created or opened (they are not stored
+/// in the file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct SqliteOptions {
+    /// When superseded copies of replaced values are wiped; [`WipePolicy::EveryWrite`] by
+    /// default.
+    pub wipe: WipePolicy,
+}
+
+impl SqliteOptions {
+    /// The default options with `wipe` as the wipe policy.
+    #[must_use]
+    pub fn with_wipe(wipe: WipePolicy) -> Self {
+        Self { wipe }
+    }
+}
