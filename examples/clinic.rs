@@ -26,13 +26,15 @@ fn main() -> Result<(), confidant::Error> {
 
     // In the first appointment they compare safety numbers.
     let on_client = SafetyNumber::new(&client.public_key(), b"client", &clinician.public_key(), b"clinician");
-    let on_clinician = SafetyNumber::new(&clinician.public_key(), b"clinician", &client.public_key(), b"client");
+    let on_clinician =
+        SafetyNumber::new(&clinician.public_key(), b"clinician", &client.public_key(), b"client");
     println!("safety number (client)   : {}", on_client.grouped());
     println!("safety number (clinician): {}", on_clinician.grouped());
     println!("scanned code matches     : {}", on_clinician.matches_scanned(on_client.scannable()));
 
     // The client's first message carries the handshake.
-    let wire = client_session.encrypt(&mut rng, b"Hi, confirming my appointment on Tuesday at 3pm.")?.to_bytes();
+    let wire =
+        client_session.encrypt(&mut rng, b"Hi, confirming my appointment on Tuesday at 3pm.")?.to_bytes();
     relay("client -> clinician", &wire);
     let Envelope::Prekey(first) = Envelope::from_bytes(&wire)? else {
         return Err(confidant::DecodeError::InvalidField("expected a prekey message").into());
