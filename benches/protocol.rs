@@ -145,6 +145,17 @@ mod floor {
         cipher.decrypt(&nonce.into(), Payload { msg: ciphertext, aad }).unwrap()
     }
 
+    /// ChaCha20-Poly1305 seal and open under one key and nonce, without the key derivation.
+    pub(crate) fn aead_round_trip(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        let nonce = [9u8; 12];
+        let ciphertext = ChaCha20Poly1305::new(&(*key).into())
+            .encrypt(&nonce.into(), Payload { msg: plaintext, aad })
+            .unwrap();
+        ChaCha20Poly1305::new(&(*key).into())
+            .decrypt(&nonce.into(), Payload { msg: &ciphertext, aad })
+            .unwrap()
+    }
+
     /// One direction of an established chain.
     pub(crate) struct Chain {
         ad: [u8; 64],
@@ -423,6 +434,22 @@ fn in_order(c: &mut Criterion) {
     group.finish();
 }
 
+/// ChaCha20-Poly1305 alone, keyed afresh for every message as the protocol does: shows the
+/// effect of the `chacha20` / `poly1305` build flags (BENCHMARKS.md).
+fn aead(c: &mut Criterion) {
+    let mut group = c.benchmark_group("aead");
+    let mk = [7u8; 32];
+    let aad = [1u8; 104];
+    for size in SIZES {
+        let plaintext = vec![0x42u8; size];
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_function(BenchmarkId::new("seal_open", size), |b| {
+            b.iter(|| black_box(floor::aead_round_trip(&mk, &aad, &plaintext)));
+        });
+    }
+    group.finish();
+}
+
 fn ping_pong(c: &mut Criterion) {
     let mut group = c.benchmark_group("ping_pong");
     let plaintext = [0x42u8; 64];
@@ -676,6 +703,15 @@ fn report() {
             ours / olm
         );
     }
+    let aead: Vec<String> = SIZES
+        .iter()
+        .filter_map(|size| {
+            median("aead", &format!("seal_open/{size}")).map(|ns| format!("{size} B: {:.2} µs", ns / 1000.0))
+        })
+        .collect();
+    if !aead.is_empty() {
+        println!("\nChaCha20-Poly1305 seal + open alone: {}", aead.join(", "));
+    }
 }
 
 fn main() {
@@ -685,6 +721,7 @@ fn main() {
         .measurement_time(Duration::from_secs(3))
         .configure_from_args();
     in_order(&mut criterion);
+    aead(&mut criterion);
     ping_pong(&mut criterion);
     setup(&mut criterion);
     skipped(&mut criterion);
