@@ -7,13 +7,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use confidant::{
     Envelope, IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyBundle, PrekeyId, PrekeyMessage, Session,
     SignedPrekey,
 };
-use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkId, Criterion, Throughput};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use vodozemac::olm::{Account, OlmMessage, SessionConfig};
@@ -412,26 +412,303 @@ fn olm_send(from: &mut vodozemac::olm::Session, to: &mut vodozemac::olm::Session
 // ---------------------------------------------------------------------------------------------
 // the groups
 
-fn in_order(c: &mut Criterion) {
-    let mut group = c.benchmark_group("in_order");
-    for size in SIZES {
-        let plaintext = vec![0x42u8; size];
-        group.throughput(Throughput::Bytes(size as u64));
-        let mut rng = rng();
-        let (mut alice, mut bob) = confidant_pair(&mut rng);
-        group.bench_function(BenchmarkId::new("confidant", size), |b| {
-            b.iter(|| confidant_send(&mut rng, &mut alice, &mut bob, &plaintext));
-        });
-        let mut chain = floor::Chain::new();
-        group.bench_function(BenchmarkId::new("floor", size), |b| {
-            b.iter(|| black_box(chain.message(&plaintext)))
-        });
-        let (mut a, mut b_) = olm_pair();
-        group.bench_function(BenchmarkId::new("vodozemac", size), |b| {
-            b.iter(|| olm_send(&mut a, &mut b_, &plaintext));
-        });
+/// Runs a workload `iters` times and returns the time spent in the work alone.
+type Runner<'a> = Box<dyn FnMut(u64) -> Duration + 'a>;
+
+/// One row of the table: the same work done by confidant, the floor and vodozemac.
+struct Workload<'a> {
+    group: &'static str,
+    /// `/size` for the in-order rows, empty otherwise.
+    suffix: String,
+    runners: [(&'static str, Runner<'a>); 3],
+}
+
+fn timed(iters: u64, mut work: impl FnMut()) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        work();
     }
-    group.finish();
+    start.elapsed()
+}
+
+/// Times `routine` on inputs made by `setup` outside the clock, a chunk at a time (the outputs,
+/// dropped outside the clock too, can be large).
+fn timed_batched<S, O>(
+    iters: u64,
+    mut setup: impl FnMut() -> S,
+    mut routine: impl FnMut(S) -> O,
+) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let chunk = left.min(32);
+        let inputs: Vec<S> = (0..chunk).map(|_| setup()).collect();
+        let mut outputs = Vec::with_capacity(inputs.len());
+        let start = Instant::now();
+        for input in inputs {
+            outputs.push(routine(input));
+        }
+        total += start.elapsed();
+        drop(black_box(outputs));
+        left -= chunk;
+    }
+    total
+}
+
+fn in_order(size: usize) -> Workload<'static> {
+    let plaintext = vec![0x42u8; size];
+    let (p1, p2) = (plaintext.clone(), plaintext.clone());
+    let mut rng = rng();
+    let (mut alice, mut bob) = confidant_pair(&mut rng);
+    let mut chain = floor::Chain::new();
+    let (mut a, mut b) = olm_pair();
+    Workload {
+        group: "in_order",
+        suffix: format!("/{size}"),
+        runners: [
+            (
+                "confidant",
+                Box::new(move |n| timed(n, || confidant_send(&mut rng, &mut alice, &mut bob, &p1))),
+            ),
+            ("floor", Box::new(move |n| timed(n, || drop(black_box(chain.message(&p2)))))),
+            ("vodozemac", Box::new(move |n| timed(n, || olm_send(&mut a, &mut b, &plaintext)))),
+        ],
+    }
+}
+
+fn ping_pong() -> Workload<'static> {
+    let plaintext = [0x42u8; 64];
+    let mut rng = rng();
+    let (mut alice, mut bob) = confidant_pair(&mut rng);
+    let mut floor_rng = self::rng();
+    let mut state = floor::PingPong::new(&mut floor_rng);
+    let (mut a, mut b) = olm_pair();
+    Workload {
+        group: "ping_pong",
+        suffix: String::new(),
+        runners: [
+            (
+                "confidant",
+                Box::new(move |n| {
+                    timed(n, || {
+                        confidant_send(&mut rng, &mut alice, &mut bob, &plaintext);
+                        confidant_send(&mut rng, &mut bob, &mut alice, &plaintext);
+                    })
+                }),
+            ),
+            (
+                "floor",
+                Box::new(move |n| {
+                    timed(n, || {
+                        black_box(state.turn(&mut floor_rng, &plaintext));
+                        black_box(state.turn(&mut floor_rng, &plaintext));
+                    })
+                }),
+            ),
+            (
+                "vodozemac",
+                Box::new(move |n| {
+                    timed(n, || {
+                        olm_send(&mut a, &mut b, &plaintext);
+                        olm_send(&mut b, &mut a, &plaintext);
+                    })
+                }),
+            ),
+        ],
+    }
+}
+
+/// The parties of the setup rows.
+struct SetupParties {
+    alice: Device,
+    bob: Device,
+    floor_alice: floor::Initiator,
+    floor_bob: floor::Responder,
+    olm_alice: Account,
+    olm_bob: Account,
+}
+
+impl SetupParties {
+    fn new() -> Self {
+        let mut rng = rng();
+        let alice = Device::new(&mut rng);
+        let bob = Device::new(&mut rng);
+        let floor_bob = floor::Responder::new(&mut rng);
+        let floor_alice = floor::Initiator::new(&mut rng);
+        let mut olm_bob = Account::new();
+        olm_bob.generate_one_time_keys(1);
+        Self { alice, bob, floor_alice, floor_bob, olm_alice: Account::new(), olm_bob }
+    }
+
+    fn olm_one_time(&self) -> vodozemac::Curve25519PublicKey {
+        *self.olm_bob.one_time_keys().values().next().unwrap()
+    }
+}
+
+/// From a (decoded) bundle to the first message: the handshake and one encryption.
+fn setup_initiator(parties: &SetupParties) -> Workload<'_> {
+    let plaintext = [0x42u8; 64];
+    let bundle = parties.bob.bundle();
+    let (mut rng, mut floor_rng) = (rng(), rng());
+    let one_time = parties.olm_one_time();
+    Workload {
+        group: "setup_initiator",
+        suffix: String::new(),
+        runners: [
+            (
+                "confidant",
+                Box::new(move |n| {
+                    timed(n, || {
+                        let mut session =
+                            Session::initiate(&mut rng, &parties.alice.identity, &bundle).unwrap();
+                        black_box(session.encrypt(&mut rng, &plaintext).unwrap());
+                    })
+                }),
+            ),
+            (
+                "floor",
+                Box::new(move |n| {
+                    timed(n, || {
+                        black_box(parties.floor_alice.initiate(
+                            &mut floor_rng,
+                            &parties.floor_bob,
+                            &plaintext,
+                        ));
+                    })
+                }),
+            ),
+            (
+                "vodozemac",
+                Box::new(move |n| {
+                    timed(n, || {
+                        let mut session = parties
+                            .olm_alice
+                            .create_outbound_session(
+                                SessionConfig::version_1(),
+                                parties.olm_bob.curve25519_key(),
+                                one_time,
+                            )
+                            .unwrap();
+                        black_box(session.encrypt(plaintext).unwrap());
+                    })
+                }),
+            ),
+        ],
+    }
+}
+
+/// From the (decoded) first message to the responder's session and the plaintext.
+fn setup_responder(parties: &SetupParties) -> Workload<'_> {
+    let plaintext = [0x42u8; 64];
+    let mut rng = rng();
+    let mut initiator = Session::initiate(&mut rng, &parties.alice.identity, &parties.bob.bundle()).unwrap();
+    let Envelope::Prekey(first) = wire(&initiator.encrypt(&mut rng, &plaintext).unwrap()) else { panic!() };
+    let floor_first = parties.floor_alice.initiate(&mut rng, &parties.floor_bob, &plaintext);
+    let mut olm_session = parties
+        .olm_alice
+        .create_outbound_session(
+            SessionConfig::version_1(),
+            parties.olm_bob.curve25519_key(),
+            parties.olm_one_time(),
+        )
+        .unwrap();
+    let OlmMessage::PreKey(olm_first) = olm_session.encrypt(plaintext).unwrap() else { panic!() };
+    // Creating an inbound Olm session consumes the one-time key: each iteration gets a fresh
+    // copy of the account, made outside the clock.
+    let olm_bob = parties.olm_bob.pickle().encrypt(&[0; 32]);
+    let olm_alice_key = parties.olm_alice.curve25519_key();
+    Workload {
+        group: "setup_responder",
+        suffix: String::new(),
+        runners: [
+            ("confidant", Box::new(move |n| timed(n, || drop(black_box(parties.bob.respond(&first)))))),
+            (
+                "floor",
+                Box::new(move |n| {
+                    timed(n, || drop(black_box(floor::respond(&parties.floor_bob, &floor_first))))
+                }),
+            ),
+            (
+                "vodozemac",
+                Box::new(move |n| {
+                    timed_batched(
+                        n,
+                        || {
+                            Account::from_pickle(
+                                vodozemac::olm::AccountPickle::from_encrypted(&olm_bob, &[0; 32]).unwrap(),
+                            )
+                        },
+                        |mut bob| {
+                            bob.create_inbound_session(SessionConfig::version_1(), olm_alice_key, &olm_first)
+                                .unwrap()
+                        },
+                    )
+                }),
+            ),
+        ],
+    }
+}
+
+/// Decrypting the message that follows 1000 skipped ones (whose keys are kept).
+fn skipped() -> Workload<'static> {
+    let plaintext = [0x42u8; 64];
+    let mut rng = rng();
+    let (mut alice, bob) = confidant_pair(&mut rng);
+    for _ in 0..SKIPPED {
+        alice.encrypt(&mut rng, &plaintext).unwrap();
+    }
+    let last = alice.encrypt(&mut rng, &plaintext).unwrap().to_bytes();
+    let (chain, aad, ciphertext) = floor::skipped_message(SKIPPED, &plaintext);
+    let (mut a, b) = olm_pair();
+    for _ in 0..SKIPPED {
+        a.encrypt(plaintext).unwrap();
+    }
+    let (kind, olm_last) = a.encrypt(plaintext).unwrap().to_parts();
+    let pickle = b.pickle().encrypt(&[0; 32]);
+    Workload {
+        group: "skipped_1000",
+        suffix: String::new(),
+        runners: [
+            (
+                "confidant",
+                Box::new(move |n| {
+                    timed_batched(
+                        n,
+                        || bob.clone(),
+                        |mut bob| {
+                            black_box(bob.decrypt(&Envelope::from_bytes(&last).unwrap()).unwrap());
+                            bob
+                        },
+                    )
+                }),
+            ),
+            (
+                "floor",
+                Box::new(move |n| {
+                    timed(n, || drop(black_box(floor::after_skipped(&chain, SKIPPED, &aad, &ciphertext))))
+                }),
+            ),
+            (
+                "vodozemac",
+                Box::new(move |n| {
+                    timed_batched(
+                        n,
+                        || {
+                            vodozemac::olm::Session::from_pickle(
+                                vodozemac::olm::SessionPickle::from_encrypted(&pickle, &[0; 32]).unwrap(),
+                            )
+                        },
+                        |mut bob| {
+                            black_box(
+                                bob.decrypt(&OlmMessage::from_parts(kind, &olm_last).unwrap()).unwrap(),
+                            );
+                            bob
+                        },
+                    )
+                }),
+            ),
+        ],
+    }
 }
 
 /// ChaCha20-Poly1305 alone, keyed afresh for every message as the protocol does: shows the
@@ -450,147 +727,42 @@ fn aead(c: &mut Criterion) {
     group.finish();
 }
 
-fn ping_pong(c: &mut Criterion) {
-    let mut group = c.benchmark_group("ping_pong");
-    let plaintext = [0x42u8; 64];
-    let mut rng = rng();
-    let (mut alice, mut bob) = confidant_pair(&mut rng);
-    group.bench_function("confidant", |b| {
-        b.iter(|| {
-            confidant_send(&mut rng, &mut alice, &mut bob, &plaintext);
-            confidant_send(&mut rng, &mut bob, &mut alice, &plaintext);
-        });
-    });
-    let mut state = floor::PingPong::new(&mut rng);
-    group.bench_function("floor", |b| {
-        b.iter(|| {
-            black_box(state.turn(&mut rng, &plaintext));
-            black_box(state.turn(&mut rng, &plaintext));
-        });
-    });
-    let (mut a, mut b_) = olm_pair();
-    group.bench_function("vodozemac", |b| {
-        b.iter(|| {
-            olm_send(&mut a, &mut b_, &plaintext);
-            olm_send(&mut b_, &mut a, &plaintext);
-        });
-    });
+/// Criterion's measurement of every runner of a workload.
+fn bench(c: &mut Criterion, workload: &mut Workload<'_>) {
+    let mut group = c.benchmark_group(workload.group);
+    for (name, runner) in &mut workload.runners {
+        group.bench_function(format!("{name}{}", workload.suffix), |b| b.iter_custom(&mut *runner));
+    }
     group.finish();
 }
 
-fn setup(c: &mut Criterion) {
-    let plaintext = [0x42u8; 64];
-    let mut rng = rng();
-    let alice_device = Device::new(&mut rng);
-    let bob_device = Device::new(&mut rng);
-    let bundle = bob_device.bundle();
-    let floor_bob = floor::Responder::new(&mut rng);
-    let floor_alice = floor::Initiator::new(&mut rng);
-    let olm_alice = Account::new();
-    let mut olm_bob = Account::new();
-    olm_bob.generate_one_time_keys(1);
-    let olm_one_time = *olm_bob.one_time_keys().values().next().unwrap();
-
-    let mut group = c.benchmark_group("setup_initiator");
-    group.bench_function("confidant", |b| {
-        b.iter(|| {
-            let mut session = Session::initiate(&mut rng, &alice_device.identity, &bundle).unwrap();
-            black_box(session.encrypt(&mut rng, &plaintext).unwrap())
-        });
-    });
-    group.bench_function("floor", |b| {
-        b.iter(|| black_box(floor_alice.initiate(&mut rng, &floor_bob, &plaintext)))
-    });
-    group.bench_function("vodozemac", |b| {
-        b.iter(|| {
-            let mut session = olm_alice
-                .create_outbound_session(SessionConfig::version_1(), olm_bob.curve25519_key(), olm_one_time)
-                .unwrap();
-            black_box(session.encrypt(plaintext).unwrap())
-        });
-    });
-    group.finish();
-
-    let mut group = c.benchmark_group("setup_responder");
-    let mut initiator = Session::initiate(&mut rng, &alice_device.identity, &bundle).unwrap();
-    let Envelope::Prekey(first) = wire(&initiator.encrypt(&mut rng, &plaintext).unwrap()) else { panic!() };
-    group.bench_function("confidant", |b| b.iter(|| black_box(bob_device.respond(&first))));
-    let floor_first = floor_alice.initiate(&mut rng, &floor_bob, &plaintext);
-    group.bench_function("floor", |b| b.iter(|| black_box(floor::respond(&floor_bob, &floor_first))));
-    let mut olm_session = olm_alice
-        .create_outbound_session(SessionConfig::version_1(), olm_bob.curve25519_key(), olm_one_time)
-        .unwrap();
-    let OlmMessage::PreKey(olm_first) = olm_session.encrypt(plaintext).unwrap() else { panic!() };
-    let olm_bob_pickle = olm_bob.pickle().encrypt(&[0; 32]);
-    group.bench_function("vodozemac", |b| {
-        b.iter_batched(
-            || {
-                Account::from_pickle(
-                    vodozemac::olm::AccountPickle::from_encrypted(&olm_bob_pickle, &[0; 32]).unwrap(),
-                )
-            },
-            |mut bob| {
-                black_box(
-                    bob.create_inbound_session(
-                        SessionConfig::version_1(),
-                        olm_alice.curve25519_key(),
-                        &olm_first,
-                    )
-                    .unwrap(),
-                )
-            },
-            BatchSize::SmallInput,
-        );
-    });
-    group.finish();
-}
-
-fn skipped(c: &mut Criterion) {
-    let plaintext = [0x42u8; 64];
-    let mut group = c.benchmark_group("skipped_1000");
-    let mut rng = rng();
-    let (mut alice, bob) = confidant_pair(&mut rng);
-    for _ in 0..SKIPPED {
-        alice.encrypt(&mut rng, &plaintext).unwrap();
+/// The ratios, measured interleaved: each round times a batch of each runner back to back (about
+/// 20 ms each), so that a change in the machine's load hits all three alike. Returns the median
+/// time per iteration of each runner and the medians of the per-round ratios confidant / floor
+/// and confidant / vodozemac.
+fn interleaved(workload: &mut Workload<'_>) -> ([f64; 3], [f64; 2]) {
+    const ROUNDS: usize = 21;
+    let batch = Duration::from_millis(20);
+    let iters: Vec<u64> = workload
+        .runners
+        .iter_mut()
+        .map(|(_, run)| {
+            let once = run(1).max(Duration::from_nanos(100));
+            (batch.as_nanos() / once.as_nanos()).max(1) as u64
+        })
+        .collect();
+    let mut rounds = vec![[0f64; 3]; ROUNDS];
+    for round in &mut rounds {
+        for (i, (_, run)) in workload.runners.iter_mut().enumerate() {
+            round[i] = run(iters[i]).as_nanos() as f64 / iters[i] as f64;
+        }
     }
-    let last = alice.encrypt(&mut rng, &plaintext).unwrap().to_bytes();
-    group.bench_function("confidant", |b| {
-        b.iter_batched(
-            || bob.clone(),
-            |mut bob| {
-                let received = bob.decrypt(&Envelope::from_bytes(&last).unwrap()).unwrap();
-                assert_eq!(bob.skipped_keys(), SKIPPED);
-                black_box(received);
-                bob
-            },
-            BatchSize::SmallInput,
-        );
-    });
-    let (chain, aad, ciphertext) = floor::skipped_message(SKIPPED, &plaintext);
-    group.bench_function("floor", |b| {
-        b.iter(|| black_box(floor::after_skipped(&chain, SKIPPED, &aad, &ciphertext)))
-    });
-    let (mut a, b_) = olm_pair();
-    for _ in 0..SKIPPED {
-        a.encrypt(plaintext).unwrap();
-    }
-    let (kind, last) = a.encrypt(plaintext).unwrap().to_parts();
-    let pickle = b_.pickle().encrypt(&[0; 32]);
-    group.bench_function("vodozemac", |b| {
-        b.iter_batched(
-            || {
-                vodozemac::olm::Session::from_pickle(
-                    vodozemac::olm::SessionPickle::from_encrypted(&pickle, &[0; 32]).unwrap(),
-                )
-            },
-            |mut bob| {
-                black_box(bob.decrypt(&OlmMessage::from_parts(kind, &last).unwrap()).unwrap());
-                bob
-            },
-            BatchSize::SmallInput,
-        );
-    });
-    group.finish();
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let ratio = |i: usize| median(rounds.iter().map(|r| r[0] / r[i]).collect());
+    ([0, 1, 2].map(|i| median(rounds.iter().map(|r| r[i]).collect())), [ratio(1), ratio(2)])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -670,62 +842,65 @@ fn sizes() {
     }
 }
 
-/// The median of one benchmark of this run, in nanoseconds, from criterion's estimates.
-fn median(group: &str, id: &str) -> Option<f64> {
+/// The median of one criterion benchmark of this run, in nanoseconds.
+fn criterion_median(group: &str, id: &str) -> Option<f64> {
     let dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| "target".into(), std::path::PathBuf::from);
     let path = dir.join("criterion").join(group).join(id).join("new/estimates.json");
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
     json["median"]["point_estimate"].as_f64()
 }
 
-fn report() {
-    let mut rows: Vec<(String, String)> = Vec::new();
-    for size in SIZES {
-        rows.push(("in_order".into(), format!("/{size}")));
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--test" || a == "--list" || a == "--profile-time");
+    let filter: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    let selected = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+
+    let mut criterion = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .configure_from_args();
+    let parties = SetupParties::new();
+    let mut workloads: Vec<Workload<'_>> = SIZES.into_iter().map(in_order).collect();
+    workloads.extend([ping_pong(), setup_initiator(&parties), setup_responder(&parties), skipped()]);
+    for workload in &mut workloads {
+        bench(&mut criterion, workload);
     }
-    for group in ["ping_pong", "setup_initiator", "setup_responder", "skipped_1000"] {
-        rows.push((group.into(), String::new()));
+    aead(&mut criterion);
+    criterion.final_summary();
+    if quick {
+        return;
     }
-    println!("\n| group | confidant | floor | vodozemac | confidant / floor | confidant / vodozemac |");
+    sizes();
+
+    println!("\nMedian time per operation, and ratios measured interleaved (median of 21 rounds):\n");
+    println!("| work | confidant | floor | vodozemac | confidant / floor | confidant / vodozemac |");
     println!("|---|---:|---:|---:|---:|---:|");
-    for (group, suffix) in rows {
-        let get = |who: &str| median(&group, &format!("{who}{suffix}"));
-        let (Some(ours), Some(floor), Some(olm)) = (get("confidant"), get("floor"), get("vodozemac")) else {
+    for workload in &mut workloads {
+        let name = format!("{}{}", workload.group, workload.suffix);
+        if !selected(&name) {
             continue;
-        };
+        }
+        let (medians, ratios) = interleaved(workload);
         let us = |ns: f64| format!("{:.2} µs", ns / 1000.0);
         println!(
-            "| {group}{suffix} | {} | {} | {} | {:.2}x | {:.2}x |",
-            us(ours),
-            us(floor),
-            us(olm),
-            ours / floor,
-            ours / olm
+            "| {name} | {} | {} | {} | {:.2}x | {:.2}x |",
+            us(medians[0]),
+            us(medians[1]),
+            us(medians[2]),
+            ratios[0],
+            ratios[1]
         );
     }
     let aead: Vec<String> = SIZES
         .iter()
         .filter_map(|size| {
-            median("aead", &format!("seal_open/{size}")).map(|ns| format!("{size} B: {:.2} µs", ns / 1000.0))
+            criterion_median("aead", &format!("seal_open/{size}"))
+                .map(|ns| format!("{size} B: {:.2} µs", ns / 1000.0))
         })
         .collect();
     if !aead.is_empty() {
-        println!("\nChaCha20-Poly1305 seal + open alone: {}", aead.join(", "));
+        println!("\nChaCha20-Poly1305 seal + open alone (criterion median): {}", aead.join(", "));
     }
-}
-
-fn main() {
-    let mut criterion = Criterion::default()
-        .sample_size(30)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .configure_from_args();
-    in_order(&mut criterion);
-    aead(&mut criterion);
-    ping_pong(&mut criterion);
-    setup(&mut criterion);
-    skipped(&mut criterion);
-    criterion.final_summary();
-    sizes();
-    report();
 }
