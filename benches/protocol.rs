@@ -853,8 +853,9 @@ fn criterion_median(group: &str, id: &str) -> Option<f64> {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--test" || a == "--list" || a == "--profile-time");
-    let filter: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
-    let selected = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+    // Criterion filters are regular expressions; the table takes `a|b` as "contains a or b".
+    let filter: Vec<&str> = args.iter().filter(|a| !a.starts_with('-')).flat_map(|a| a.split('|')).collect();
+    let selected = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f));
 
     let mut criterion = Criterion::default()
         .sample_size(20)
