@@ -37,6 +37,9 @@ impl SkippedKeys {
 
     /// Stores keys, evicting the oldest ones beyond the bound.
     pub(crate) fn extend(&mut self, dh: DhPublicKey, keys: impl IntoIterator<Item = (u32, MessageKey)>) {
+        let keys = keys.into_iter();
+        // One allocation for a whole skipped run instead of repeated growth and rehashing.
+        self.keys.reserve(keys.size_hint().0);
         for (n, key) in keys {
             let seq = self.next_seq;
             self.next_seq += 1;

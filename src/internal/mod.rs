@@ -4,6 +4,8 @@
 //! randomness supplied by the caller, so that vectors can be generated and verified byte for
 //! byte. Apps use [`crate::Session`].
 
+pub mod fuzzing;
+
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 
