@@ -53,6 +53,9 @@ mod sqlite;
 mod trust;
 mod types;
 
+pub(crate) use keys::StoreKey;
+pub(crate) use seal::RecordKeys;
+
 pub use batch::WriteBatch;
 pub use error::StoreError;
 pub use kdf::KdfParams;

@@ -10,6 +10,7 @@
 
 mod fixtures;
 mod interaction;
+mod layers;
 
 use std::sync::OnceLock;
 
@@ -120,12 +121,28 @@ pub enum Target {
     /// duplicate, tamper, snapshot and restore); at the end both sides agree and every genuine
     /// message that was not dropped decrypted exactly once.
     Interaction,
+    /// Any bytes as padded message content: no panic, and what decodes re-encodes to a bucket
+    /// length and decodes to the same content.
+    ContentDecode,
+    /// Any bytes as a communication agreement: no panic, only canonical bytes decode, and only
+    /// genuinely signed agreements verify.
+    AgreementDecode,
+    /// Any bytes as a sealed store record of any table, or as a whole store file: no panic,
+    /// typed errors, and no forged record opens.
+    StoreRecord,
 }
 
 impl Target {
     /// Every target.
-    pub const ALL: [Target; 4] =
-        [Target::EnvelopeDecode, Target::SessionDecrypt, Target::HandshakeRespond, Target::Interaction];
+    pub const ALL: [Target; 7] = [
+        Target::EnvelopeDecode,
+        Target::SessionDecrypt,
+        Target::HandshakeRespond,
+        Target::Interaction,
+        Target::ContentDecode,
+        Target::AgreementDecode,
+        Target::StoreRecord,
+    ];
 
     /// The name of the target, of its `fuzz/fuzz_targets/` file and of its corpus directory.
     #[must_use]
@@ -135,6 +152,9 @@ impl Target {
             Target::SessionDecrypt => "session_decrypt",
             Target::HandshakeRespond => "handshake_respond",
             Target::Interaction => "interaction",
+            Target::ContentDecode => "content_decode",
+            Target::AgreementDecode => "agreement_decode",
+            Target::StoreRecord => "store_record",
         }
     }
 
@@ -154,6 +174,9 @@ impl Target {
             Target::SessionDecrypt => session_decrypt(data),
             Target::HandshakeRespond => handshake_respond(data),
             Target::Interaction => interaction::run(data),
+            Target::ContentDecode => layers::content_decode(data),
+            Target::AgreementDecode => layers::agreement_decode(data),
+            Target::StoreRecord => layers::store_record(data),
         }
     }
 
@@ -168,6 +191,9 @@ impl Target {
             Target::SessionDecrypt => Ok(decrypt_fixture()?.seeds()),
             Target::HandshakeRespond => Ok(respond_fixture()?.seeds()),
             Target::Interaction => Ok(interaction::seeds()),
+            Target::ContentDecode => layers::content_seeds(),
+            Target::AgreementDecode => layers::agreement_seeds(),
+            Target::StoreRecord => layers::store_record_seeds(),
         }
     }
 }

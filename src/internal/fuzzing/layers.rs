@@ -1,0 +1,264 @@
+//! Fuzz properties of the decoders above the session layer (message content, agreements) and of
+//! the store's at-rest format (sealed records, whole store files).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use super::{DeterministicRng, Violation};
+use crate::consts::CONTENT_BUCKETS;
+use crate::keys::Secret32;
+use crate::store::{
+    Direction, PeerId, RecordKeys, SqliteStore, Store, StoreError, StoreKey, StoreKeySource, StoredMessage,
+    WriteBatch,
+};
+use crate::{
+    notification_preview, AgreementTerms, AppointmentKind, Availability, Category, Content, IdentityKey,
+    IdentityKeyPair, Lifespan, MessageId, ProposedAgreement, Role, Timestamp, UnverifiedAgreement, Weekday,
+    Window,
+};
+
+/// Any bytes as padded message content: no panic; what decodes re-encodes to a bucket length
+/// and decodes to the same content; the notification preview never fails.
+pub(super) fn content_decode(data: &[u8]) -> Result<(), Violation> {
+    let Ok(content) = Content::decode(data) else { return Ok(()) };
+    let encoded = content.encode_padded();
+    if !CONTENT_BUCKETS.contains(&encoded.len()) {
+        return Err(Violation::new(format!("content: re-encoded to {} bytes, not a bucket", encoded.len())));
+    }
+    match Content::decode(&encoded) {
+        Ok(again) if again == content => {}
+        Ok(_) => return Err(Violation::new("content: re-encoding decodes to another value")),
+        Err(e) => return Err(Violation::new(format!("content: re-encoding does not decode: {e}"))),
+    }
+    let _ = notification_preview(Role::Client, &content);
+    let _ = notification_preview(Role::Clinician, &content);
+    Ok(())
+}
+
+/// A clinician, a client, the agreement the clinician proposed and the one both signed.
+struct AgreementFixture {
+    clinician: IdentityKey,
+    client: IdentityKey,
+    proposal: Vec<u8>,
+    signed: Vec<u8>,
+}
+
+fn agreement_fixture() -> Result<&'static AgreementFixture, Violation> {
+    static FIXTURE: OnceLock<Result<AgreementFixture, Violation>> = OnceLock::new();
+    FIXTURE
+        .get_or_init(|| {
+            let mut rng = DeterministicRng::new(b"confidant fuzz agreement fixture");
+            let clinician = IdentityKeyPair::generate(&mut rng);
+            let client = IdentityKeyPair::generate(&mut rng);
+            let windows = Weekday::ALL[..5].iter().map(|&day| Window::new(day, (9, 0), (17, 0))).collect();
+            let availability = Availability::new("America/New_York", windows)
+                .map_err(|e| Violation::new(format!("fixture: availability: {e}")))?;
+            let terms = AgreementTerms::new(
+                1,
+                clinician.public_key(),
+                client.public_key(),
+                availability,
+                "I reply within one business day.".into(),
+                vec!["Call or text 988".into()],
+            );
+            let proposal = ProposedAgreement::propose(terms, &clinician, None)
+                .map_err(|e| Violation::new(format!("fixture: propose: {e}")))?;
+            let proposal_bytes = proposal.to_bytes();
+            let signed = proposal
+                .accept(&client, None)
+                .map_err(|e| Violation::new(format!("fixture: accept: {e}")))?;
+            Ok(AgreementFixture {
+                clinician: clinician.public_key(),
+                client: client.public_key(),
+                proposal: proposal_bytes,
+                signed: signed.to_bytes(),
+            })
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// Any bytes as an agreement: no panic; only canonical bytes decode (they re-encode to
+/// themselves); only the genuine proposal and the genuine signed agreement verify against the
+/// fixture's parties.
+pub(super) fn agreement_decode(data: &[u8]) -> Result<(), Violation> {
+    let fixture = agreement_fixture()?;
+    let Ok(agreement) = UnverifiedAgreement::from_bytes(data) else { return Ok(()) };
+    if agreement.to_bytes() != data {
+        return Err(Violation::new("agreement: decoded bytes that are not canonical"));
+    }
+    if agreement.clone().verify_proposal(&fixture.clinician, &fixture.client).is_ok()
+        && data != fixture.proposal
+    {
+        return Err(Violation::new("agreement: a proposal other than the genuine one verified"));
+    }
+    if agreement.verify_signed(&fixture.clinician, &fixture.client).is_ok() && data != fixture.signed {
+        return Err(Violation::new("agreement: a signed agreement other than the genuine one verified"));
+    }
+    Ok(())
+}
+
+/// Seeds: the genuine proposal and signed agreement, and message contents of several kinds.
+pub(super) fn agreement_seeds() -> Result<Vec<Vec<u8>>, Violation> {
+    let fixture = agreement_fixture()?;
+    let mut truncated = fixture.signed.clone();
+    truncated.truncate(truncated.len() / 2);
+    Ok(vec![fixture.proposal.clone(), fixture.signed.clone(), truncated, vec![1]])
+}
+
+pub(super) fn content_seeds() -> Result<Vec<Vec<u8>>, Violation> {
+    let fixture = agreement_fixture()?;
+    let agreement = UnverifiedAgreement::from_bytes(&fixture.signed)
+        .map_err(|e| Violation::new(format!("fixture: agreement: {e}")))?;
+    let mut rng = DeterministicRng::new(b"confidant fuzz content seeds");
+    let kinds = [
+        (Category::Appointment(AppointmentKind::Confirm), "See you Thursday at 3pm".to_owned(), 1),
+        (Category::Crisis, "I need help".to_owned(), 1),
+        (Category::Agreement(Box::new(agreement)), String::new(), 0),
+        (Category::CheckIn, "x".repeat(2000), 1),
+    ];
+    let mut seeds = Vec::new();
+    for (category, text, version) in kinds {
+        let content = Content::new(
+            MessageId::random(&mut rng),
+            category,
+            text,
+            Timestamp(1_000),
+            Lifespan::DEFAULT,
+            version,
+        )
+        .map_err(|e| Violation::new(format!("fixture: content: {e}")))?;
+        seeds.push(content.encode_padded().to_vec());
+    }
+    seeds.push(vec![1; 256]);
+    Ok(seeds)
+}
+
+/// The tables of the store, in the order the first input byte selects them.
+const TABLES: [&str; 8] = [
+    "identity",
+    "signed_prekeys",
+    "one_time_prekeys",
+    "kem_prekeys",
+    "peers",
+    "sessions",
+    "agreements",
+    "messages",
+];
+/// The clear columns every fuzzed record is opened with.
+const ROW: &[u8] = b"fuzzed row";
+const FIXTURE_KEY: [u8; 32] = [0x5a; 32];
+
+fn record_keys() -> &'static RecordKeys {
+    static KEYS: OnceLock<RecordKeys> = OnceLock::new();
+    KEYS.get_or_init(|| RecordKeys::derive(&StoreKey(Secret32(FIXTURE_KEY))))
+}
+
+/// Any bytes as a sealed record of any table (first byte even), or as a whole store file (first
+/// byte odd): no panic; a record that does not authenticate is `Corrupt` naming its table; a file
+/// that is not a valid store opened with the fixture key is refused with a typed error, and a
+/// valid one can be read in full.
+pub(super) fn store_record(data: &[u8]) -> Result<(), Violation> {
+    let Some((&mode, rest)) = data.split_first() else { return Ok(()) };
+    if mode % 2 == 0 {
+        let Some((&table, sealed)) = rest.split_first() else { return Ok(()) };
+        let table = TABLES[usize::from(table) % TABLES.len()];
+        return match record_keys().open(table, &[ROW], sealed) {
+            Ok(plaintext) if plaintext.as_slice() == genuine_plaintext(table) => Ok(()),
+            Ok(_) => Err(Violation::new(format!("store: a forged record of {table} opened"))),
+            Err(StoreError::Corrupt { table: named }) if named == table => Ok(()),
+            Err(e) => Err(Violation::new(format!("store: record of {table} failed with {e:?}"))),
+        };
+    }
+    store_file(rest).map(|_| ())
+}
+
+fn genuine_plaintext(table: &str) -> Vec<u8> {
+    format!("genuine record of {table}").into_bytes()
+}
+
+fn store_file(bytes: &[u8]) -> Result<bool, Violation> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("confidant-fuzz-{}-{n}.db", std::process::id()));
+    let result = std::fs::write(&path, bytes)
+        .map_err(|e| Violation::new(format!("store: cannot write a scratch file: {e}")))
+        .and_then(|()| read_store_file(&path));
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let _ = std::fs::remove_file(std::path::Path::new(&name));
+    }
+    result
+}
+
+/// Opens the file with the fixture key and reads it; whether it opened.
+fn read_store_file(path: &std::path::Path) -> Result<bool, Violation> {
+    let mut rng = DeterministicRng::new(b"confidant fuzz store open");
+    let Ok(store) = SqliteStore::open(path, &StoreKeySource::key(FIXTURE_KEY), &mut rng) else {
+        return Ok(false);
+    };
+    // A file that opened: every read either works or reports a typed error.
+    let _ = store.local_identity();
+    let _ = store.peers();
+    if let Ok(peer) = PeerId::new("fuzz peer") {
+        let _ = store.session(&peer);
+        let _ = store.messages(&peer);
+        let _ = store.agreement(&peer);
+    }
+    let _ = store.purge_expired(Timestamp(u64::from(u32::MAX)));
+    Ok(true)
+}
+
+/// Seeds: genuine records of every table, a forged one, and a small genuine store file.
+pub(super) fn store_record_seeds() -> Result<Vec<Vec<u8>>, Violation> {
+    let mut rng = DeterministicRng::new(b"confidant fuzz store seeds");
+    let mut seeds = Vec::new();
+    for (i, table) in TABLES.iter().enumerate() {
+        let sealed = record_keys()
+            .seal(&mut rng, table, &[ROW], &genuine_plaintext(table))
+            .map_err(|e| Violation::new(format!("fixture: seal: {e}")))?;
+        let mut seed = vec![0, u8::try_from(i).unwrap_or(0)];
+        seed.extend_from_slice(&sealed);
+        seeds.push(seed);
+    }
+    let mut moved = seeds[5].clone();
+    moved[1] = 7;
+    seeds.push(moved);
+    seeds.push(small_store_file()?);
+    Ok(seeds)
+}
+
+fn small_store_file() -> Result<Vec<u8>, Violation> {
+    let fail = |e: StoreError| Violation::new(format!("fixture: store: {e}"));
+    let dir = std::env::temp_dir().join(format!("confidant-fuzz-seed-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join("seed.db");
+    let _ = std::fs::remove_file(&path);
+    let mut rng = DeterministicRng::new(b"confidant fuzz store file");
+    let store = SqliteStore::create(&path, &StoreKeySource::key(FIXTURE_KEY), &mut rng).map_err(fail)?;
+    let peer = PeerId::new("fuzz peer").map_err(fail)?;
+    let mut batch = WriteBatch::new();
+    batch.put_session(&peer, b"session state").map_err(fail)?;
+    batch
+        .put_message(StoredMessage {
+            id: MessageId([7; 16]),
+            peer,
+            direction: Direction::Inbound,
+            at: Timestamp(1),
+            expires_at: Some(Timestamp(2)),
+            read_at: None,
+            body: b"message body".to_vec().into(),
+        })
+        .map_err(fail)?;
+    store.apply(batch).map_err(fail)?;
+    drop(store);
+    let bytes = std::fs::read(&path).map_err(|e| Violation::new(format!("fixture: read store: {e}")));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut seed = vec![1];
+    seed.extend(bytes?);
+    if !store_file(&seed[1..])? {
+        return Err(Violation::new("fixture: the genuine store file does not open"));
+    }
+    Ok(seed)
+}
