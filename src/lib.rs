@@ -87,6 +87,7 @@ pub mod internal;
 mod keys;
 mod policy;
 mod preview;
+mod primitives;
 mod ratchet;
 mod safety_number;
 mod session;

@@ -15,7 +15,7 @@ use crate::keys::{
     DhKeyPair, DhPublicKey, IdentityKey, IdentityKeyPair, KemCiphertext, KemPrekey, KemSharedSecret,
     OneTimePrekey, PrekeyId, Secret32, SignedPrekey,
 };
-use crate::ratchet::hkdf_sha256;
+use crate::primitives::hkdf_sha256;
 
 /// The result of a key agreement: `SK` and `AD`.
 #[derive(Clone, Debug)]

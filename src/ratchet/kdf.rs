@@ -5,34 +5,12 @@
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::ChaCha20Poly1305;
-use hkdf::Hkdf;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::consts::{KDF_RK_INFO, MESSAGE_KEY_INFO};
 use crate::error::SessionError;
 use crate::keys::Secret32;
-
-/// `HKDF-SHA256(salt, ikm, info)` expanded to `N` bytes.
-pub(crate) fn hkdf_sha256<const N: usize>(salt: &[u8], ikm: &[u8], info: &[u8]) -> Zeroizing<[u8; N]> {
-    const { assert!(N <= 255 * 32, "HKDF-SHA256 output is at most 8160 bytes") };
-    let mut out = Zeroizing::new([0u8; N]);
-    // Infallible: the only error of `expand` is an output longer than 255 * 32 bytes, ruled out above.
-    let _ = Hkdf::<Sha256>::new(Some(salt), ikm).expand(info, &mut out[..]);
-    out
-}
-
-/// `HMAC-SHA256(key, data)` with a 32-byte key.
-fn hmac_sha256(key: &[u8; 32], data: &[u8]) -> Secret32 {
-    // HMAC zero-pads a key shorter than the 64-byte block (RFC 2104), so padding it here gives
-    // the same MAC through the infallible fixed-size constructor.
-    let mut block = Zeroizing::new([0u8; 64]);
-    block[..32].copy_from_slice(key);
-    let mut mac = <Hmac<Sha256> as KeyInit>::new(&(*block).into());
-    mac.update(data);
-    Secret32(mac.finalize().into_bytes().into())
-}
+use crate::primitives::{hkdf_sha256, hmac_sha256};
 
 /// The root key `RK`.
 #[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
@@ -57,8 +35,8 @@ pub(crate) struct ChainKey(pub(crate) Secret32);
 impl ChainKey {
     /// `KDF_CK(ck)`: the message key `HMAC(ck, 0x01)` and the next chain key `HMAC(ck, 0x02)`.
     pub(crate) fn step(&self) -> (ChainKey, MessageKey) {
-        let message = hmac_sha256(self.0.as_bytes(), &[0x01]);
-        let next = hmac_sha256(self.0.as_bytes(), &[0x02]);
+        let message = hmac_sha256(self.0.as_bytes(), &[&[0x01]]);
+        let next = hmac_sha256(self.0.as_bytes(), &[&[0x02]]);
         (ChainKey(next), MessageKey(message))
     }
 }
@@ -119,15 +97,6 @@ impl std::fmt::Debug for MessageKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn padded_hmac_equals_hmac_of_the_short_key() {
-        let key = [7u8; 32];
-        let mut reference = <Hmac<Sha256> as Mac>::new_from_slice(&key).unwrap();
-        reference.update(&[0x02]);
-        let expected: [u8; 32] = reference.finalize().into_bytes().into();
-        assert_eq!(hmac_sha256(&key, &[0x02]).0, expected);
-    }
 
     #[test]
     fn chain_step_separates_message_and_chain_keys() {

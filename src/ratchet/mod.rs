@@ -15,7 +15,6 @@ use std::collections::VecDeque;
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 
-pub(crate) use kdf::hkdf_sha256;
 use kdf::{ChainKey, MessageKey, RootKey};
 use skipped::SkippedKeys;
 

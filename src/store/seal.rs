@@ -10,16 +10,14 @@
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use hkdf::Hkdf;
-use hmac::{Hmac, Mac};
 use rand_core::{CryptoRng, RngCore};
-use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use super::consts::{LOOKUP_KEY_INFO, RECORD_AAD_LABEL, RECORD_VERSION, SEAL_KEY_INFO};
 use super::keys::StoreKey;
 use super::StoreError;
 use crate::keys::Secret32;
+use crate::primitives::{hkdf_sha256, hmac_sha256};
 
 const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
@@ -35,25 +33,15 @@ pub(crate) struct RecordKeys {
 impl RecordKeys {
     /// `HKDF-SHA256(salt = none, ikm = store key, info = label)` for each subkey.
     pub(crate) fn derive(store_key: &StoreKey) -> Self {
-        let hkdf = Hkdf::<Sha256>::new(None, store_key.0.as_bytes());
-        let mut seal = Secret32([0; 32]);
-        let mut lookup = Secret32([0; 32]);
-        // 32 bytes is far below HKDF-SHA256's output limit, so expand cannot fail.
-        let _ = hkdf.expand(SEAL_KEY_INFO, &mut seal.0);
-        let _ = hkdf.expand(LOOKUP_KEY_INFO, &mut lookup.0);
+        let seal = Secret32(*hkdf_sha256::<32>(&[], store_key.0.as_bytes(), SEAL_KEY_INFO));
+        let lookup = Secret32(*hkdf_sha256::<32>(&[], store_key.0.as_bytes(), LOOKUP_KEY_INFO));
         Self { seal, lookup }
     }
 
     /// The lookup key of `id` in `table`.
     pub(crate) fn lookup(&self, table: &str, id: &[u8]) -> [u8; 32] {
-        // HMAC accepts keys of any length, so this cannot fail.
-        let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(self.lookup.as_bytes()) else {
-            return [0; 32];
-        };
-        mac.update(&[u8::try_from(table.len()).unwrap_or(u8::MAX)]);
-        mac.update(table.as_bytes());
-        mac.update(id);
-        mac.finalize().into_bytes().into()
+        let table_len = [u8::try_from(table.len()).unwrap_or(u8::MAX)];
+        hmac_sha256(self.lookup.as_bytes(), &[&table_len, table.as_bytes(), id]).0
     }
 
     /// Seals `plaintext` for the row of `table` whose clear columns are `row`.
