@@ -100,6 +100,9 @@ fn debug_output_holds_no_key_material() {
     let ratchet = confidant::internal::Ratchet::init_bob([7; 32], [9; 32], b"ad");
     assert_no_secret(&format!("{ratchet:?}"), &[7; 32]);
     assert_no_secret(&format!("{ratchet:?}"), &[9; 32]);
+    let mut alice = confidant::internal::Ratchet::init_alice([7; 32], pair.public_key().to_bytes(), b"ad");
+    let traced = alice.encrypt_traced(&mut rng, b"hello").unwrap();
+    assert_no_secret(&format!("{traced:?}"), &traced.message_key[..]);
 }
 
 /// A session record with its public keys blanked out: what remains is (mostly) secret.

@@ -20,8 +20,7 @@ use crate::ratchet::RatchetState;
 
 pub use crate::ratchet::Header;
 
-/// A message as [`Ratchet::encrypt_traced`] produced it.
-#[derive(Debug)]
+/// A message as [`Ratchet::encrypt_traced`] produced it. `Debug` leaves out the message key.
 pub struct TracedMessage {
     /// The header.
     pub header: Header,
@@ -29,6 +28,15 @@ pub struct TracedMessage {
     pub ciphertext: Vec<u8>,
     /// The message key `mk` from `KDF_CK`.
     pub message_key: Zeroizing<[u8; 32]>,
+}
+
+impl std::fmt::Debug for TracedMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TracedMessage")
+            .field("header", &self.header)
+            .field("ciphertext_len", &self.ciphertext.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// One party's Double Ratchet state, without the session's handshake bookkeeping.
