@@ -53,8 +53,8 @@ struct Chain {
     n: u32,
 }
 
-/// What a successful decryption did besides yielding the plaintext.
-#[derive(Debug)]
+/// What a successful decryption did besides yielding the plaintext. (No `Debug`: it holds the
+/// plaintext.)
 pub(crate) struct Decrypted {
     pub(crate) plaintext: Zeroizing<Vec<u8>>,
     /// The message started a new receiving chain (a DH ratchet step).
