@@ -379,7 +379,10 @@ impl SqliteStore {
         let locked = &mut *guard;
         let pending = locked.pending.saturating_add(u32::from(wipe.replaced));
         if wipe.deleted || wipe.requested || pending > self.options.wipe.max_pending() {
-            Self::wipe_after_commit(locked)?;
+            // The batch is committed, so the call succeeds. A wipe that fails (an I/O error) is
+            // tried again at the next write and when the store is dropped: `wipe_locked` leaves
+            // the pending count above any bound until a wipe completes.
+            let _ = Self::wipe_after_commit(locked);
         } else {
             locked.pending = pending;
             locked.fresh_log = false;
