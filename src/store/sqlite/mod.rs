@@ -353,7 +353,10 @@ impl SqliteStore {
             params![wrapped.kdf, wrapped.key],
         )?;
         tx.commit()?;
-        Self::wipe_after_commit(&mut locked).map(drop)
+        // Committed: the new passphrase opens the store now. A failed wipe of the old wrapped key
+        // is retried at the next write and on drop, as for any write.
+        let _ = Self::wipe_after_commit(&mut locked);
+        Ok(())
     }
 
     fn lock(&self) -> MutexGuard<'_, Locked> {
