@@ -18,8 +18,7 @@
 //! rounds and the ratios of their rates are printed as `paired` lines.
 #![allow(missing_docs, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../tests/endpoint_common/mod.rs"]
-mod endpoint_common;
+use confidant_support::pair as endpoint_common;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};

@@ -12,8 +12,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../tests/vectors_support/mod.rs"]
-mod support;
+use confidant_support::vectors as support;
 
 use std::io::Write;
 use std::process::ExitCode;

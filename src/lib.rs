@@ -82,9 +82,9 @@ mod endpoint;
 mod error;
 mod expiry;
 mod handshake;
-#[doc(hidden)]
-pub mod internal;
 mod keys;
+#[cfg(feature = "low-level")]
+pub mod low_level;
 mod policy;
 mod preview;
 mod primitives;

@@ -6,7 +6,7 @@
 //! everything still in flight is delivered and both sides can still talk.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use confidant_support::device as common;
 
 use confidant::{Envelope, Session};
 use proptest::prelude::*;

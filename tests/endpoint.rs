@@ -2,7 +2,7 @@
 //! receipts, previews, batched receive, and trust.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod endpoint_common;
+use confidant_support::pair as endpoint_common;
 
 use confidant::store::{MemoryStore, Store, StoreError, WriteBatch};
 use confidant::{

@@ -8,7 +8,7 @@
 //! `receive_child`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod endpoint_common;
+use confidant_support::pair as endpoint_common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;

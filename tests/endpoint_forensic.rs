@@ -2,7 +2,7 @@
 //! records of the expired messages nor their text is in the database file or its write-ahead log.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod endpoint_common;
+use confidant_support::pair as endpoint_common;
 
 use std::collections::HashSet;
 use std::path::Path;

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use confidant::internal::fuzzing::Target;
+use confidant_support::fuzzing::Target;
 use sha2::{Digest, Sha256};
 
 fn corpus_dir(target: Target) -> PathBuf {

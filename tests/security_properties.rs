@@ -1,7 +1,7 @@
 //! Forward secrecy, post-compromise security, and secret-free `Debug` output.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use confidant_support::device as common;
 
 use common::{established, rng, Device};
 use confidant::{Error, Session, SessionError};
@@ -97,10 +97,10 @@ fn debug_output_holds_no_key_material() {
     }
     let pair = confidant::DhKeyPair::generate(&mut rng);
     assert_no_secret(&format!("{pair:?}"), &pair.private_bytes()[..]);
-    let ratchet = confidant::internal::Ratchet::init_bob([7; 32], [9; 32], b"ad");
+    let ratchet = confidant::low_level::Ratchet::init_bob([7; 32], [9; 32], b"ad");
     assert_no_secret(&format!("{ratchet:?}"), &[7; 32]);
     assert_no_secret(&format!("{ratchet:?}"), &[9; 32]);
-    let mut alice = confidant::internal::Ratchet::init_alice([7; 32], pair.public_key().to_bytes(), b"ad");
+    let mut alice = confidant::low_level::Ratchet::init_alice([7; 32], pair.public_key().to_bytes(), b"ad");
     let traced = alice.encrypt_traced(&mut rng, b"hello").unwrap();
     assert_no_secret(&format!("{traced:?}"), &traced.message_key[..]);
 }

@@ -1,7 +1,7 @@
 //! Full handshake plus conversation through the public API, including the wire encoding.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use confidant_support::device as common;
 
 use common::{established, rng, Device};
 use confidant::{DecodeError, Envelope, Error, HandshakeError, Session, SessionError};

@@ -1,7 +1,7 @@
 //! Threads sharing one store (through an `Arc`) do not corrupt it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod store_common;
+use confidant_support::store as store_common;
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! One conformance suite, generic over [`Store`], run against every implementation.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod store_common;
+use confidant_support::store as store_common;
 
 use confidant::store::{
     MemoryStore, MessageId, PeerRecord, Store, StoreError, StoredAgreement, Verification, WriteBatch,

@@ -6,7 +6,7 @@
 //! test `crash_child`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod store_common;
+use confidant_support::store as store_common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;

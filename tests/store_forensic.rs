@@ -2,8 +2,8 @@
 //! write-ahead log: deleted and expired ones at once, replaced ones as the wipe policy promises.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod endpoint_common;
-mod store_common;
+use confidant_support::pair as endpoint_common;
+use confidant_support::store as store_common;
 
 use std::collections::HashSet;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! The SQLite store's file handling: persistence, keys, and every way a file can be bad.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod store_common;
+use confidant_support::store as store_common;
 
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod vectors_support;
+use confidant_support::vectors as vectors_support;
 
 use vectors_support::{generate, verify};
 

@@ -1,9 +1,9 @@
-//! `cargo fuzz run -s none store_record`: see `Target::StoreRecord` in `src/internal/fuzzing`.
+//! `cargo fuzz run -s none store_record`: see `Target::StoreRecord` in `support/src/fuzzing`.
 #![no_main]
 #![allow(clippy::panic)]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    if let Err(violation) = confidant::internal::fuzzing::Target::StoreRecord.run(data) {
+    if let Err(violation) = confidant_support::fuzzing::Target::StoreRecord.run(data) {
         panic!("store_record: {violation}");
     }
 });

@@ -46,10 +46,13 @@ impl From<Result<(), String>> for Verdict {
 
 /// One line per case, and the counts.
 #[derive(Default)]
-pub(crate) struct Report {
-    pub(crate) lines: Vec<String>,
-    pub(crate) passed: usize,
-    pub(crate) failed: usize,
+pub struct Report {
+    /// `PASS name` or `FAIL name: reason`, one per case.
+    pub lines: Vec<String>,
+    /// How many cases passed.
+    pub passed: usize,
+    /// How many cases failed.
+    pub failed: usize,
 }
 
 impl Report {
@@ -68,12 +71,14 @@ impl Report {
     }
 
     /// `N passed, M failed`.
-    pub(crate) fn summary(&self) -> String {
+    #[must_use]
+    pub fn summary(&self) -> String {
         format!("{} passed, {} failed", self.passed, self.failed)
     }
 
     /// Whether nothing failed.
-    pub(crate) fn ok(&self) -> bool {
+    #[must_use]
+    pub fn ok(&self) -> bool {
         self.failed == 0
     }
 }
@@ -219,7 +224,8 @@ fn case_name(case: &Value, section: &str, index: usize) -> String {
 }
 
 /// Verifies a vector file: one verdict per case, ratchet cases first, then x3dh and pqxdh.
-pub(crate) fn verify(text: &str) -> Report {
+#[must_use]
+pub fn verify(text: &str) -> Report {
     let mut report = Report::default();
     let root: Value = match serde_json::from_str(text) {
         Ok(root) => root,
@@ -263,7 +269,7 @@ pub(crate) fn verify(text: &str) -> Report {
 /// # Errors
 /// If the library does not behave as a case requires (for example, it accepts a forgery), the
 /// case cannot be written and the reason is returned.
-pub(crate) fn generate(seed: u64) -> Result<String, String> {
+pub fn generate(seed: u64) -> Result<String, String> {
     let mut master = ChaCha20Rng::seed_from_u64(seed);
     let mut links = Links::new();
     let x3dh = handshake_gen::generate(handshake::Kind::X3dh, &mut master, &mut links)?;

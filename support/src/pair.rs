@@ -1,5 +1,5 @@
 //! Two endpoints, a clinician's and a client's, with an agreement in force.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use confidant::store::{MemoryStore, PeerId, Store};
 use confidant::{

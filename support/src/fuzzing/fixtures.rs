@@ -1,48 +1,9 @@
 //! The parties and sessions the fuzz targets attack, built deterministically.
 
-use super::{setup, DeterministicRng, Violation};
-use crate::{
-    Envelope, IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyBundle, PrekeyId, PrekeyMessage, Result,
-    Session, SignedPrekey,
-};
-use zeroize::Zeroizing;
-
-/// A device: its identity and private prekeys.
-#[derive(Clone)]
-pub(super) struct Device {
-    pub(super) identity: IdentityKeyPair,
-    pub(super) signed: SignedPrekey,
-    pub(super) one_time: Option<OneTimePrekey>,
-    pub(super) kem: KemPrekey,
-}
-
-impl Device {
-    pub(super) fn new(rng: &mut DeterministicRng, with_one_time: bool) -> Self {
-        let identity = IdentityKeyPair::generate(rng);
-        let signed = SignedPrekey::generate(rng, PrekeyId(1), &identity);
-        let one_time = with_one_time.then(|| OneTimePrekey::generate(rng, PrekeyId(7)));
-        let kem = KemPrekey::generate(rng, PrekeyId(3), &identity);
-        Self { identity, signed, one_time, kem }
-    }
-
-    pub(super) fn bundle(&self) -> PrekeyBundle {
-        PrekeyBundle::new(self.identity.public_key(), &self.signed, self.one_time.as_ref(), &self.kem)
-    }
-
-    /// The responder's side, with the prekeys looked up as a store would: the one-time prekey is
-    /// passed exactly when the message names one.
-    pub(super) fn respond(&self, message: &PrekeyMessage) -> Result<(Session, Zeroizing<Vec<u8>>)> {
-        let one_time = message.one_time_prekey_id().and(self.one_time.as_ref());
-        Session::respond(&self.identity, message, &self.signed, one_time, &self.kem)
-    }
-
-    /// The stored form of every private prekey, to check that nothing changed them.
-    pub(super) fn prekey_bytes(&self) -> Vec<Zeroizing<Vec<u8>>> {
-        let mut out = vec![self.signed.to_bytes(), self.kem.to_bytes()];
-        out.extend(self.one_time.as_ref().map(OneTimePrekey::to_bytes));
-        out
-    }
-}
+use super::{setup, Violation};
+use crate::device::Device;
+use crate::rng::DeterministicRng;
+use confidant::{Envelope, PrekeyBundle, Result, Session};
 
 /// A genuine message and its plaintext.
 pub(super) struct Genuine {
@@ -136,9 +97,9 @@ impl DecryptFixture {
             seeds.push(bytes);
         }
         if let Some(Envelope::Message(m)) = self.to_bob.get(1).map(|g| &g.envelope) {
-            let mut bumped = m.clone();
-            bumped.header.n = bumped.header.n.wrapping_add(1);
-            seeds.push(Envelope::Message(bumped).to_bytes());
+            let mut header = *m.header();
+            header.n = header.n.wrapping_add(1);
+            seeds.push(Envelope::Message(confidant::low_level::with_header(m, header)).to_bytes());
         }
         seeds
     }
@@ -164,7 +125,8 @@ impl RespondFixture {
         let rng = &mut DeterministicRng::new(b"confidant fuzz handshake_respond");
         let responder = Device::new(rng, true);
         let with_one_time = responder.bundle();
-        let without_one_time = PrekeyBundle { one_time_prekey: None, ..with_one_time.clone() };
+        let without_one_time =
+            PrekeyBundle::new(responder.identity.public_key(), &responder.signed, None, &responder.kem);
         let mut first = Vec::new();
         for (bundle, texts) in
             [(&with_one_time, &["hello", "hello again"][..]), (&without_one_time, &["hi"][..])]
@@ -198,9 +160,8 @@ impl RespondFixture {
                 }
                 seeds.push(tampered);
             }
-            let mut without = p.clone();
-            without.one_time_prekey_id = None;
-            seeds.push(Envelope::Prekey(without).to_bytes());
+            let without = confidant::low_level::with_one_time_prekey(p, None);
+            seeds.push(Envelope::Prekey(Box::new(without)).to_bytes());
         }
         seeds
     }

@@ -31,9 +31,10 @@ use std::sync::OnceLock;
 
 use zeroize::Zeroizing;
 
-use super::fixtures::Device;
-use super::{setup, DeterministicRng, Violation};
-use crate::{Envelope, Session};
+use super::{setup, Violation};
+use crate::device::Device;
+use crate::rng::DeterministicRng;
+use confidant::{Envelope, Session};
 
 /// Most messages one party sends in one input: keeps every run within `MAX_SKIP` and the stored
 /// skipped keys bound, where every genuine message must stay decryptable.
@@ -308,7 +309,7 @@ impl World {
                     }
                     Err(e) => Err(e),
                 },
-                Envelope::Message(_) => Err(crate::Error::Session(crate::SessionError::NotReady)),
+                Envelope::Message(_) => Err(confidant::Error::Session(confidant::SessionError::NotReady)),
             },
         };
         if result.is_ok() {
@@ -434,19 +435,19 @@ fn restore_record(record: &[u8], side: Side) -> Result<Session, Violation> {
 /// The handshake fields of a prekey message (everything but the ratchet message).
 #[derive(PartialEq, Eq)]
 struct PrekeyMessageFields<'a> {
-    identity_key: &'a crate::IdentityKey,
-    base_key: &'a crate::DhPublicKey,
-    ids: (crate::PrekeyId, Option<crate::PrekeyId>, crate::PrekeyId),
-    kem_ciphertext: &'a crate::KemCiphertext,
+    identity_key: confidant::IdentityKey,
+    base_key: confidant::DhPublicKey,
+    ids: (confidant::PrekeyId, Option<confidant::PrekeyId>, confidant::PrekeyId),
+    kem_ciphertext: &'a confidant::KemCiphertext,
 }
 
 impl<'a> PrekeyMessageFields<'a> {
-    fn of(p: &'a crate::PrekeyMessage) -> Self {
+    fn of(p: &'a confidant::PrekeyMessage) -> Self {
         Self {
-            identity_key: &p.identity_key,
-            base_key: &p.base_key,
-            ids: (p.signed_prekey_id, p.one_time_prekey_id, p.kem_prekey_id),
-            kem_ciphertext: &p.kem_ciphertext,
+            identity_key: p.identity_key(),
+            base_key: p.base_key(),
+            ids: (p.signed_prekey_id(), p.one_time_prekey_id(), p.kem_prekey_id()),
+            kem_ciphertext: p.kem_ciphertext(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Generates the X3DH and PQXDH cases (VECTORS.md sections 4 and 5) from the library's runs.
 
-use confidant::internal::{self, Ratchet, TracedMessage};
+use confidant::low_level::{self, Ratchet, TracedMessage};
 use confidant::{DhKeyPair, IdentityKeyPair, KemPrekey, PrekeyId, Signature};
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
@@ -147,12 +147,12 @@ fn common_fields(kind: Kind, m: &Material) -> Fieldset {
     let mut fields = vec![
         ("alice_identity_seed", hexj(&m.alice_seed)),
         ("alice_identity_public", hexj(&m.alice_public)),
-        ("alice_identity_dh_private", hexj(&internal::identity_dh_private(&alice)[..])),
-        ("alice_identity_dh_public", hexj(&internal::identity_dh_public(&alice.public_key()))),
+        ("alice_identity_dh_private", hexj(&low_level::identity_dh_private(&alice)[..])),
+        ("alice_identity_dh_public", hexj(&low_level::identity_dh_public(&alice.public_key()))),
         ("bob_identity_seed", hexj(&m.bob_seed)),
         ("bob_identity_public", hexj(&m.bob_public)),
-        ("bob_identity_dh_private", hexj(&internal::identity_dh_private(&bob)[..])),
-        ("bob_identity_dh_public", hexj(&internal::identity_dh_public(&bob.public_key()))),
+        ("bob_identity_dh_private", hexj(&low_level::identity_dh_private(&bob)[..])),
+        ("bob_identity_dh_public", hexj(&low_level::identity_dh_public(&bob.public_key()))),
         ("bob_signed_prekey_private", hexj(&m.spk_private)),
         ("bob_signed_prekey_public", hexj(&m.spk_public)),
         ("bob_signed_prekey_signature", hexj(&m.spk_signature)),
@@ -187,7 +187,7 @@ fn agreement_fields(
     let ciphertext = alice.kem_ciphertext.clone().unwrap_or_default();
     if let (Kind::Pqxdh, Some(pq), Some(r)) = (kind, &m.pq, m.kem_randomness) {
         let key = confidant::KemEncapsulationKey::from_slice(&pq.public).map_err(|e| e.to_string())?;
-        let (_, ss) = internal::kem_encapsulate(&key, r).map_err(|e| e.to_string())?;
+        let (_, ss) = low_level::kem_encapsulate(&key, r).map_err(|e| e.to_string())?;
         fields.push(("kem_ciphertext", hexj(&ciphertext)));
         fields.push(("kem_shared_secret", hexj(&ss[..])));
     }
@@ -198,7 +198,7 @@ fn agreement_fields(
         let pq = m.pq.as_ref().ok_or("no PQ prekey")?;
         let mut bob_ct = ciphertext.clone();
         *bob_ct.first_mut().ok_or("empty KEM ciphertext")? ^= 0x01;
-        let bob_ss = internal::kem_decapsulate(&pq.seed, &bob_ct).map_err(|e| e.to_string())?;
+        let bob_ss = low_level::kem_decapsulate(&pq.seed, &bob_ct).map_err(|e| e.to_string())?;
         let bob = run_bob(kind, m, &bob_ct)?.map_err(|e| format!("Bob aborts: {e}"))?;
         fields.push(("bob_kem_ciphertext", hexj(&bob_ct)));
         fields.push(("bob_kem_shared_secret", hexj(&bob_ss[..])));

@@ -1,20 +1,16 @@
 //! Helpers shared by the store tests.
-#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use confidant::store::{
     Direction, KdfParams, MessageId, Passphrase, PeerId, SqliteStore, StoreKeySource, StoredMessage,
 };
 use confidant::Timestamp;
-use rand::SeedableRng;
-use rand_chacha::ChaCha20Rng;
 use std::path::{Path, PathBuf};
 
 /// Argon2id parameters small enough for tests; never for real use.
 pub const TINY_KDF: KdfParams = KdfParams { memory_kib: 8, iterations: 1, parallelism: 1 };
 
-pub fn rng(seed: u64) -> ChaCha20Rng {
-    ChaCha20Rng::seed_from_u64(seed)
-}
+pub use crate::rng::seeded as rng;
 
 pub fn passphrase(text: &str) -> StoreKeySource {
     StoreKeySource::Passphrase { passphrase: Passphrase::new(text.to_owned()), params: TINY_KDF }

@@ -1,10 +1,10 @@
-//! Low-level entry points for the test-vector harness, the fuzz targets and the benchmarks.
+//! Low-level entry points for the test-vector tool, the fuzz targets and the benchmarks, behind
+//! the `low-level` feature, which no app should enable.
 //!
-//! Not part of the stable API: these run the same code the sessions use, with the keys and
-//! randomness supplied by the caller, so that vectors can be generated and verified byte for
-//! byte. Apps use [`crate::Session`].
-
-pub mod fuzzing;
+//! Not part of the stable API: these run the same code the sessions and the store use, with the
+//! keys and randomness supplied by the caller, so that vectors can be generated and verified byte
+//! for byte and sealed records can be forged and fuzzed. Apps use [`crate::Endpoint`] (or
+//! [`crate::Session`]).
 
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
@@ -17,6 +17,7 @@ use crate::keys::{
     KemSeed, OneTimePrekey, Secret32, SignedPrekey,
 };
 use crate::ratchet::RatchetState;
+use crate::store::{RecordKeys, StoreError, StoreKey};
 
 pub use crate::ratchet::Header;
 
@@ -241,4 +242,61 @@ pub fn kem_decapsulate(seed: &[u8; 64], ciphertext: &[u8]) -> Result<Zeroizing<[
     let ciphertext = KemCiphertext::from_slice(ciphertext)?;
     let shared = KemSeed(*seed).decapsulate(&ciphertext)?;
     Ok(Zeroizing::new(*shared.0.as_bytes()))
+}
+
+/// The store's record sealing under a raw 32-byte store key: what `SqliteStore` does to every
+/// value it writes. `table` and the clear columns `row` are bound into the AEAD's associated data.
+pub struct RecordSealer(RecordKeys);
+
+impl RecordSealer {
+    /// The sealer of a store whose store key is `store_key`.
+    #[must_use]
+    pub fn new(store_key: [u8; 32]) -> Self {
+        Self(RecordKeys::derive(&StoreKey(Secret32(store_key))))
+    }
+
+    /// Seals `plaintext` for the row of `table` whose clear columns are `row`.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] if the record is too large for the AEAD.
+    pub fn seal<R: RngCore + CryptoRng>(
+        &self,
+        rng: &mut R,
+        table: &'static str,
+        row: &[&[u8]],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, StoreError> {
+        self.0.seal(rng, table, row, plaintext)
+    }
+
+    /// Opens a record sealed for the row of `table` whose clear columns are `row`.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming `table` if it does not authenticate for this row.
+    pub fn open(&self, table: &'static str, row: &[&[u8]], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+        self.0.open(table, row, sealed)
+    }
+}
+
+impl std::fmt::Debug for RecordSealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordSealer").finish_non_exhaustive()
+    }
+}
+
+/// `message` with its header replaced by `header` and the same ciphertext: a forgery, for fuzz
+/// seeds and adversarial tests.
+#[must_use]
+pub fn with_header(message: &crate::wire::RatchetMessage, header: Header) -> crate::wire::RatchetMessage {
+    crate::wire::RatchetMessage { header, ciphertext: message.ciphertext.clone() }
+}
+
+/// `message` with the one-time prekey it names replaced by `one_time_prekey`: a forgery, for fuzz
+/// seeds and adversarial tests.
+#[must_use]
+pub fn with_one_time_prekey(
+    message: &crate::wire::PrekeyMessage,
+    one_time_prekey: Option<crate::keys::PrekeyId>,
+) -> crate::wire::PrekeyMessage {
+    crate::wire::PrekeyMessage { one_time_prekey_id: one_time_prekey, ..message.clone() }
 }

@@ -1,6 +1,6 @@
-//! Replays a ratchet case (VECTORS.md section 3) against `confidant::internal::Ratchet`.
+//! Replays a ratchet case (VECTORS.md section 3) against `confidant::low_level::Ratchet`.
 
-use confidant::internal::{Header, Ratchet, TracedMessage};
+use confidant::low_level::{Header, Ratchet, TracedMessage};
 use confidant::{DhKeyPair, DhPublicKey};
 use serde_json::Value;
 

@@ -1,10 +1,10 @@
 //! X3DH and PQXDH cases (VECTORS.md sections 4 and 5): the parties' material, one run of each
-//! side through `confidant::internal::{initiate, respond}`, and the verifier.
+//! side through `confidant::low_level::{initiate, respond}`, and the verifier.
 //!
 //! The generator (`handshake_gen.rs`) builds [`Material`] and writes what [`run_alice`] and
 //! [`run_bob`] give; the verifier reads [`Material`] from the file and compares.
 
-use confidant::internal::{self, Agreement, InitiatorResult, Ratchet, TracedMessage};
+use confidant::low_level::{self, Agreement, InitiatorResult, Ratchet, TracedMessage};
 use confidant::{
     DhKeyPair, DhPublicKey, HandshakeError, IdentityKey, IdentityKeyPair, KemEncapsulationKey, KemPrekey,
     OneTimePrekey, PrekeyBundle, PrekeyId, Signature, SignedPrekey,
@@ -95,7 +95,7 @@ pub(crate) fn run_alice(kind: Kind, m: &Material) -> Result<AliceRun, String> {
         _ => vec![&m.ephemeral_private],
     };
     let mut rng = KeyStream::new(&randomness);
-    let result = internal::initiate(&mut rng, &alice, &bundle, kind.kem());
+    let result = low_level::initiate(&mut rng, &alice, &bundle, kind.kem());
     if rng.overrun() {
         return Err("initiate drew more randomness than EK_A and m".into());
     }
@@ -125,7 +125,7 @@ pub(crate) fn run_bob(
         }
         _ => None,
     };
-    Ok(internal::respond(
+    Ok(low_level::respond(
         &bob,
         &alice,
         m.ephemeral_public,
@@ -137,10 +137,10 @@ pub(crate) fn run_bob(
 
 /// `DH1..DH4` from the parties' secrets, with the library's X25519.
 pub(crate) fn dhs(m: &Material) -> Result<[Option<[u8; 32]>; 4], String> {
-    let alice_dh = internal::identity_dh_private(&IdentityKeyPair::from_seed(&m.alice_seed));
-    let bob_dh_public = internal::identity_dh_public(&IdentityKeyPair::from_seed(&m.bob_seed).public_key());
+    let alice_dh = low_level::identity_dh_private(&IdentityKeyPair::from_seed(&m.alice_seed));
+    let bob_dh_public = low_level::identity_dh_public(&IdentityKeyPair::from_seed(&m.bob_seed).public_key());
     let dh =
-        |private: [u8; 32], public: [u8; 32]| internal::x25519(private, public).ok_or("all-zero DH output");
+        |private: [u8; 32], public: [u8; 32]| low_level::x25519(private, public).ok_or("all-zero DH output");
     Ok([
         Some(dh(*alice_dh, m.spk_public)?),
         Some(dh(m.ephemeral_private, bob_dh_public)?),
@@ -157,13 +157,13 @@ fn material(kind: Kind, f: Fields<'_>) -> Result<Material, String> {
         let public = f.array::<32>(&format!("{who}_identity_public"))?;
         same(&format!("{who}_identity_public"), &public, &pair.public_key().to_bytes())?;
         if let Some(Some(dh)) = f.informative::<32>(&format!("{who}_identity_dh_private"))? {
-            same(&format!("{who}_identity_dh_private"), &dh, &internal::identity_dh_private(&pair)[..])?;
+            same(&format!("{who}_identity_dh_private"), &dh, &low_level::identity_dh_private(&pair)[..])?;
         }
         if let Some(Some(dh)) = f.informative::<32>(&format!("{who}_identity_dh_public"))? {
             same(
                 &format!("{who}_identity_dh_public"),
                 &dh,
-                &internal::identity_dh_public(&pair.public_key()),
+                &low_level::identity_dh_public(&pair.public_key()),
             )?;
         }
         Ok((seed, public))
@@ -251,7 +251,7 @@ fn check_alice(kind: Kind, f: Fields<'_>, m: &Material) -> Result<Vec<u8>, Strin
             if let Some(Some(ss)) = f.informative::<32>("kem_shared_secret")? {
                 let key = KemEncapsulationKey::from_slice(&pq.public).map_err(|e| e.to_string())?;
                 let m_bytes = m.kem_randomness.ok_or("no alice_kem_randomness")?;
-                let (ct2, ss2) = internal::kem_encapsulate(&key, m_bytes).map_err(|e| e.to_string())?;
+                let (ct2, ss2) = low_level::kem_encapsulate(&key, m_bytes).map_err(|e| e.to_string())?;
                 same("kem_ciphertext (Encaps_internal)", &ct, &ct2)?;
                 same("kem_shared_secret", &ss, &ss2[..])?;
             }
@@ -288,7 +288,7 @@ fn check_reject(kind: Kind, f: Fields<'_>, m: &Material) -> Result<(), String> {
         Some(pq) if kind.kem() => {
             let key = KemPrekey::from_seed(PrekeyId(3), &pq.seed, Signature::from(pq.signature));
             let r = m.kem_randomness.ok_or("no alice_kem_randomness")?;
-            internal::kem_encapsulate(key.encapsulation_key(), r).map_err(|e| e.to_string())?.0
+            low_level::kem_encapsulate(key.encapsulation_key(), r).map_err(|e| e.to_string())?.0
         }
         _ => Vec::new(),
     };
@@ -307,7 +307,7 @@ fn check_mismatch(f: Fields<'_>, m: &Material) -> Result<(), String> {
     }
     let pq = m.pq.as_ref().ok_or("no PQ prekey")?;
     if let Some(Some(ss)) = f.informative::<32>("bob_kem_shared_secret")? {
-        let got = internal::kem_decapsulate(&pq.seed, &bob_ct).map_err(|e| e.to_string())?;
+        let got = low_level::kem_decapsulate(&pq.seed, &bob_ct).map_err(|e| e.to_string())?;
         same("bob_kem_shared_secret", &ss, &got[..])?;
     }
     let bob = run_bob(Kind::Pqxdh, m, &bob_ct)?.map_err(|e| format!("Bob aborts: {e}"))?;

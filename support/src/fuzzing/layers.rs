@@ -4,14 +4,14 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-use super::{DeterministicRng, Violation};
-use crate::consts::CONTENT_BUCKETS;
-use crate::keys::Secret32;
-use crate::store::{
-    Direction, PeerId, RecordKeys, SqliteStore, Store, StoreError, StoreKey, StoreKeySource, StoredMessage,
-    WriteBatch,
+use super::Violation;
+use crate::rng::DeterministicRng;
+use confidant::consts::CONTENT_BUCKETS;
+use confidant::low_level::RecordSealer;
+use confidant::store::{
+    Direction, PeerId, SqliteStore, Store, StoreError, StoreKeySource, StoredMessage, WriteBatch,
 };
-use crate::{
+use confidant::{
     notification_preview, AgreementTerms, AppointmentKind, Availability, Category, Content, IdentityKey,
     IdentityKeyPair, Lifespan, MessageId, ProposedAgreement, Role, Timestamp, UnverifiedAgreement, Weekday,
     Window,
@@ -149,9 +149,9 @@ const TABLES: [&str; 8] = [
 const ROW: &[u8] = b"fuzzed row";
 const FIXTURE_KEY: [u8; 32] = [0x5a; 32];
 
-fn record_keys() -> &'static RecordKeys {
-    static KEYS: OnceLock<RecordKeys> = OnceLock::new();
-    KEYS.get_or_init(|| RecordKeys::derive(&StoreKey(Secret32(FIXTURE_KEY))))
+fn record_keys() -> &'static RecordSealer {
+    static KEYS: OnceLock<RecordSealer> = OnceLock::new();
+    KEYS.get_or_init(|| RecordSealer::new(FIXTURE_KEY))
 }
 
 /// Any bytes as a sealed record of any table (first byte even), or as a whole store file (first
