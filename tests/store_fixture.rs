@@ -15,7 +15,9 @@ use confidant::store::{
     MessageId, Owner, PeerId, SqliteStore, Store, StoreError, StoredAgreement, StoredMessage, Verification,
     WriteBatch,
 };
-use confidant::{IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, Role, SignedPrekey, Timestamp};
+use confidant::{
+    Endpoint, IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, Role, SignedPrekey, Timestamp,
+};
 use store_common::{message, passphrase, peer, rng};
 
 const PASSPHRASE: &str = "confidant fixture v1";
@@ -140,4 +142,21 @@ fn the_schema_v1_fixture_takes_the_owner_it_is_first_opened_with() {
     assert_eq!(store.owner().unwrap(), Some(dr_lee));
     assert_eq!(store.set_owner(&Owner::new(Role::Client, "dr-lee").unwrap()), Err(StoreError::OwnerMismatch));
     assert_eq!(*store.local_identity().unwrap().unwrap().to_seed(), *fixture_contents().me.to_seed());
+}
+
+#[test]
+fn the_schema_v1_fixture_opens_as_an_endpoint_and_keeps_that_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store_v1.sqlite");
+    std::fs::copy(fixture(), &path).unwrap();
+    let key = passphrase(PASSPHRASE);
+    let endpoint = Endpoint::open(&mut rng(1), &path, &key, Role::Clinician, "dr-lee").unwrap();
+    assert_eq!(endpoint.identity_key(), fixture_contents().me.public_key());
+    assert_eq!(endpoint.store().owner().unwrap(), Some(Owner::new(Role::Clinician, "dr-lee").unwrap()));
+    drop(endpoint);
+
+    let err = Endpoint::open(&mut rng(2), &path, &key, Role::Clinician, "DR-LEE").unwrap_err();
+    assert_eq!(err, confidant::Error::Store(StoreError::OwnerMismatch));
+    let endpoint = Endpoint::open(&mut rng(3), &path, &key, Role::Clinician, "dr-lee").unwrap();
+    assert_eq!(endpoint.identity_key(), fixture_contents().me.public_key());
 }

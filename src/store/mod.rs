@@ -10,8 +10,8 @@
 //! A store remembers who it belongs to: [`Store::set_owner`] records its [`Owner`] (the role and
 //! local id of the device's user) the first time, and refuses any other owner afterwards with
 //! [`StoreError::OwnerMismatch`], so that a clinician's store is never opened as a client's, or
-//! under another local id, which would change the safety numbers. Call it every time a store is
-//! opened; PROTOCOL.md, section 11, "The owner", states the rule.
+//! under another local id, which would change the safety numbers. `Endpoint::new` and
+//! `Endpoint::open` call it every time; PROTOCOL.md, section 11, "The owner", states the rule.
 //!
 //! All writes of one operation go through [`Store::apply`] with a [`WriteBatch`], which is saved
 //! all together or not at all: a received message is stored in the same transaction as the

@@ -200,7 +200,7 @@ impl SqliteStore {
     /// passphrase takes one Argon2id run with the parameters recorded in the file.
     ///
     /// Opening does not check who the store belongs to: call [`super::Store::set_owner`] next,
-    /// before using it.
+    /// as `Endpoint::open` does, before using it.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] if there is no file; [`StoreError::NotAStore`] if it is not a
