@@ -89,6 +89,7 @@ mod policy;
 mod preview;
 mod primitives;
 mod ratchet;
+mod role;
 mod safety_number;
 mod session;
 pub mod store;

@@ -1,15 +1,19 @@
 //! The high-level API end to end: agreement, boundaries on both ends, auto-replies, expiry,
-//! receipts, previews, batched receive, and trust.
+//! receipts, previews, batched receive, trust, and the store's owner.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use confidant_support::pair as endpoint_common;
 
-use confidant::store::{MemoryStore, Store, StoreError, WriteBatch};
+use std::path::Path;
+
+use confidant::store::{MemoryStore, Owner, SqliteStore, Store, StoreError, StoreKeySource, WriteBatch};
 use confidant::{
-    AgreementError, AppointmentKind, Category, Content, Decision, Draft, EndpointError, Error,
-    OutOfScopeReason, ReceiptKind, Received, Session, Timestamp, PREVIEW_FROM_CLIENT,
+    AgreementError, AppointmentKind, Category, Content, Decision, Draft, Endpoint, EndpointError, Error,
+    ManualClock, OutOfScopeReason, ReceiptKind, Received, Role, Session, Timestamp, PREVIEW_FROM_CLIENT,
 };
 use endpoint_common::{pair, pair_with, Pair, HOUR, MINUTE, MONDAY_10AM_NY, MONDAY_6_30PM_NY};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
 
 fn confirm(text: &str) -> Draft {
     Draft::new(Category::Appointment(AppointmentKind::Confirm), text)
@@ -404,4 +408,80 @@ fn a_stored_agreement_that_changed_is_verified_again() {
     batch.put_agreement(&pair.client_id, stored).unwrap();
     pair.clinician.store().apply(batch).unwrap();
     assert!(pair.clinician.agreement(&pair.client_id).unwrap().is_some());
+}
+
+/// The bytes of a store file and of its write-ahead log, if there is one.
+fn store_files(path: &Path) -> (Vec<u8>, Option<Vec<u8>>) {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    (std::fs::read(path).unwrap(), std::fs::read(Path::new(&wal)).ok())
+}
+
+#[test]
+fn a_store_file_opens_only_for_the_owner_it_was_created_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clinician.db");
+    let key = StoreKeySource::key([7; 32]);
+    let mut rng = ChaCha20Rng::seed_from_u64(40);
+    let endpoint = Endpoint::open(&mut rng, &path, &key, Role::Clinician, "dr-lee").unwrap();
+    let identity = endpoint.identity_key();
+    assert_eq!(endpoint.store().owner().unwrap(), Some(Owner::new(Role::Clinician, "dr-lee").unwrap()));
+    drop(endpoint);
+
+    // Another role, or the local id with a byte changed, is refused, and the file stays as it was.
+    let before = store_files(&path);
+    let others = [
+        (Role::Client, "dr-lee"),
+        (Role::Clinician, "DR-LEE"),
+        (Role::Clinician, "dr-lee "),
+        (Role::Client, "sam"),
+    ];
+    for (role, local_id) in others {
+        let err = Endpoint::open(&mut rng, &path, &key, role, local_id).unwrap_err();
+        assert_eq!(err, Error::Store(StoreError::OwnerMismatch), "{role:?} {local_id}");
+        assert_eq!(store_files(&path), before, "a refused open changed the file");
+        let store = SqliteStore::open(&path, &key, &mut rng).unwrap();
+        let err =
+            Endpoint::new(&mut rng, store, ManualClock::new(MONDAY_10AM_NY), role, local_id).unwrap_err();
+        assert_eq!(err, Error::Store(StoreError::OwnerMismatch), "{role:?} {local_id}");
+        assert_eq!(store_files(&path), before, "a refused endpoint changed the file");
+    }
+
+    // The owner opens it again, with the identity it had.
+    let endpoint = Endpoint::open(&mut rng, &path, &key, Role::Clinician, "dr-lee").unwrap();
+    assert_eq!(endpoint.identity_key(), identity);
+    assert_eq!(endpoint.role(), Role::Clinician);
+    drop(endpoint);
+    let store = SqliteStore::open(&path, &key, &mut rng).unwrap();
+    let endpoint =
+        Endpoint::new(&mut rng, store, ManualClock::new(MONDAY_10AM_NY), Role::Clinician, "dr-lee").unwrap();
+    assert_eq!(endpoint.identity_key(), identity);
+}
+
+#[test]
+fn an_endpoint_records_its_owner_and_refuses_a_store_of_another() {
+    let mut rng = ChaCha20Rng::seed_from_u64(41);
+    let clock = || ManualClock::new(MONDAY_10AM_NY);
+    let endpoint = Endpoint::new(&mut rng, MemoryStore::new(), clock(), Role::Client, "sam").unwrap();
+    assert_eq!(endpoint.store().owner().unwrap(), Some(Owner::new(Role::Client, "sam").unwrap()));
+
+    let owned_by_sam = || {
+        let store = MemoryStore::new();
+        store.set_owner(&Owner::new(Role::Client, "sam").unwrap()).unwrap();
+        store
+    };
+    for (role, local_id) in [(Role::Clinician, "sam"), (Role::Client, "Sam"), (Role::Client, "dr-lee")] {
+        let err = Endpoint::new(&mut rng, owned_by_sam(), clock(), role, local_id).unwrap_err();
+        assert_eq!(err, Error::Store(StoreError::OwnerMismatch), "{role:?} {local_id}");
+    }
+    assert!(Endpoint::new(&mut rng, owned_by_sam(), clock(), Role::Client, "sam").is_ok());
+
+    // A local id the peers could not use is refused before any store is touched.
+    let err = Endpoint::new(&mut rng, MemoryStore::new(), clock(), Role::Client, "").unwrap_err();
+    assert_eq!(err, Error::Store(StoreError::InvalidInput("local id")));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("client.db");
+    let err = Endpoint::open(&mut rng, &path, &StoreKeySource::key([7; 32]), Role::Client, "").unwrap_err();
+    assert_eq!(err, Error::Store(StoreError::InvalidInput("local id")));
+    assert!(!path.exists(), "no store was created");
 }

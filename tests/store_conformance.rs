@@ -4,15 +4,16 @@
 use confidant_support::store as store_common;
 
 use confidant::store::{
-    MemoryStore, MessageId, PeerRecord, Store, StoreError, StoredAgreement, Verification, WriteBatch,
+    MemoryStore, MessageId, Owner, PeerRecord, Store, StoreError, StoredAgreement, Verification, WriteBatch,
 };
-use confidant::{IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey, Timestamp};
+use confidant::{IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, Role, SignedPrekey, Timestamp};
 use store_common::{create, db_path, message, peer, rng};
 
 type Check = fn(&dyn Store);
 
 const CHECKS: &[(&str, Check)] = &[
     ("empty", empty),
+    ("owner", owner),
     ("local_identity", local_identity),
     ("prekeys", prekeys),
     ("receive_batch", receive_batch),
@@ -54,6 +55,7 @@ fn sqlite_store_conforms() {
 
 fn empty(store: &dyn Store) {
     let p = peer("nobody");
+    assert!(store.owner().unwrap().is_none());
     assert!(store.local_identity().unwrap().is_none());
     assert!(store.signed_prekey(PrekeyId(1)).unwrap().is_none());
     assert!(store.one_time_prekey(PrekeyId(1)).unwrap().is_none());
@@ -67,6 +69,48 @@ fn empty(store: &dyn Store) {
     assert!(store.agreement(&p).unwrap().is_none());
     assert_eq!(store.purge_expired(Timestamp(u64::MAX)).unwrap(), 0);
     store.apply(WriteBatch::new()).unwrap();
+}
+
+fn owner(store: &dyn Store) {
+    let dr_lee = Owner::new(Role::Clinician, "dr-lee").unwrap();
+    store.set_owner(&dr_lee).unwrap();
+    store.set_owner(&dr_lee).unwrap();
+    assert_eq!(store.owner().unwrap(), Some(dr_lee.clone()));
+    assert_eq!(store.owner().unwrap().unwrap().role(), Role::Clinician);
+    assert_eq!(store.owner().unwrap().unwrap().local_id(), "dr-lee");
+
+    // Another role, or a local id that differs in any byte, is refused; the owner stays.
+    let others = [
+        Owner::new(Role::Client, "dr-lee").unwrap(),
+        Owner::new(Role::Clinician, "DR-LEE").unwrap(),
+        Owner::new(Role::Clinician, "Dr-lee").unwrap(),
+        Owner::new(Role::Clinician, "dr-lee ").unwrap(),
+        Owner::new(Role::Clinician, "dr-le").unwrap(),
+        Owner::new(Role::Client, "sam").unwrap(),
+    ];
+    for other in &others {
+        assert_eq!(store.set_owner(other), Err(StoreError::OwnerMismatch), "{other:?}");
+        assert_eq!(store.owner().unwrap(), Some(dr_lee.clone()));
+    }
+    // The owner is independent of the rest of the store.
+    let mut r = rng(11);
+    store.set_local_identity(&IdentityKeyPair::generate(&mut r)).unwrap();
+    let mut batch = WriteBatch::new();
+    batch.put_session(&peer("sam"), b"state").unwrap();
+    store.apply(batch).unwrap();
+    assert_eq!(store.owner().unwrap(), Some(dr_lee.clone()));
+    store.set_owner(&dr_lee).unwrap();
+
+    // Ids are not normalized: the composed and decomposed forms of "é" are different owners.
+    assert_eq!(Owner::new(Role::Client, "\u{e9}"), Owner::new(Role::Client, "\u{e9}"));
+    assert_ne!(Owner::new(Role::Client, "\u{e9}"), Owner::new(Role::Client, "e\u{301}"));
+
+    // Local ids follow the rules of peer ids.
+    assert_eq!(Owner::new(Role::Client, "").err(), Some(StoreError::InvalidInput("local id")));
+    assert_eq!(Owner::new(Role::Client, "x".repeat(257)).err(), Some(StoreError::InvalidInput("local id")));
+    assert!(Owner::new(Role::Client, "x".repeat(256)).is_ok());
+    // Debug output names the role only.
+    assert!(!format!("{dr_lee:?}").contains("dr-lee"));
 }
 
 fn local_identity(store: &dyn Store) {

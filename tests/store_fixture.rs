@@ -1,5 +1,6 @@
 //! A store written by schema version 1 (`tests/data/store_v1.sqlite`) keeps opening with every
-//! later version of the code, with the same contents.
+//! later version of the code, with the same contents. Schema version 1 recorded no owner: the
+//! first owner the store is opened with becomes its owner.
 //!
 //! The fixture was written by `fixture_contents` below with
 //! `CONFIDANT_WRITE_FIXTURE=1 cargo test --test store_fixture -- --ignored write_fixture`;
@@ -11,10 +12,12 @@ use confidant_support::store as store_common;
 use std::path::{Path, PathBuf};
 
 use confidant::store::{
-    MessageId, PeerId, SqliteStore, Store, StoreError, StoredAgreement, StoredMessage, Verification,
+    MessageId, Owner, PeerId, SqliteStore, Store, StoreError, StoredAgreement, StoredMessage, Verification,
     WriteBatch,
 };
-use confidant::{IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey, Timestamp};
+use confidant::{
+    Endpoint, IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, Role, SignedPrekey, Timestamp,
+};
 use store_common::{message, passphrase, peer, rng};
 
 const PASSPHRASE: &str = "confidant fixture v1";
@@ -117,4 +120,43 @@ fn the_schema_v1_fixture_opens_with_its_contents() {
     batch.consume_one_time_prekey(PrekeyId(1));
     store.apply(batch).unwrap();
     assert_eq!(store.one_time_prekey_count().unwrap(), 1);
+}
+
+#[test]
+fn the_schema_v1_fixture_takes_the_owner_it_is_first_opened_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store_v1.sqlite");
+    std::fs::copy(fixture(), &path).unwrap();
+    let store = SqliteStore::open(&path, &passphrase(PASSPHRASE), &mut rng(1)).unwrap();
+    let version: u32 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, confidant::store::consts::SCHEMA_VERSION, "opening brings the schema up to date");
+    assert_eq!(store.owner().unwrap(), None, "schema version 1 recorded no owner");
+    let dr_lee = Owner::new(Role::Clinician, "dr-lee").unwrap();
+    store.set_owner(&dr_lee).unwrap();
+    drop(store);
+
+    let store = SqliteStore::open(&path, &passphrase(PASSPHRASE), &mut rng(2)).unwrap();
+    assert_eq!(store.owner().unwrap(), Some(dr_lee));
+    assert_eq!(store.set_owner(&Owner::new(Role::Client, "dr-lee").unwrap()), Err(StoreError::OwnerMismatch));
+    assert_eq!(*store.local_identity().unwrap().unwrap().to_seed(), *fixture_contents().me.to_seed());
+}
+
+#[test]
+fn the_schema_v1_fixture_opens_as_an_endpoint_and_keeps_that_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store_v1.sqlite");
+    std::fs::copy(fixture(), &path).unwrap();
+    let key = passphrase(PASSPHRASE);
+    let endpoint = Endpoint::open(&mut rng(1), &path, &key, Role::Clinician, "dr-lee").unwrap();
+    assert_eq!(endpoint.identity_key(), fixture_contents().me.public_key());
+    assert_eq!(endpoint.store().owner().unwrap(), Some(Owner::new(Role::Clinician, "dr-lee").unwrap()));
+    drop(endpoint);
+
+    let err = Endpoint::open(&mut rng(2), &path, &key, Role::Clinician, "DR-LEE").unwrap_err();
+    assert_eq!(err, confidant::Error::Store(StoreError::OwnerMismatch));
+    let endpoint = Endpoint::open(&mut rng(3), &path, &key, Role::Clinician, "dr-lee").unwrap();
+    assert_eq!(endpoint.identity_key(), fixture_contents().me.public_key());
 }

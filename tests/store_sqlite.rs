@@ -5,8 +5,8 @@ use confidant_support::store as store_common;
 
 use std::path::Path;
 
-use confidant::store::{KdfParams, SqliteStore, Store, StoreError, WriteBatch};
-use confidant::IdentityKeyPair;
+use confidant::store::{KdfParams, Owner, SqliteStore, Store, StoreError, WriteBatch};
+use confidant::{IdentityKeyPair, Role};
 use rusqlite::Connection;
 use store_common::{app_key, create, db_path, message, open, passphrase, peer, raw_files, rng};
 
@@ -44,6 +44,56 @@ fn contents_survive_reopening() {
         store.messages(&peer("alice")).unwrap(),
         vec![message(1, &peer("alice"), 10, Some(500), b"a message")]
     );
+}
+
+#[test]
+fn the_owner_survives_reopening_and_another_is_refused_with_the_file_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    populated(&path);
+    let dr_lee = Owner::new(Role::Clinician, "dr-lee").unwrap();
+    let store = open(&path);
+    assert_eq!(store.owner().unwrap(), None);
+    store.set_owner(&dr_lee).unwrap();
+    drop(store);
+
+    let before = raw_files(&path);
+    assert!(!store_common::contains(&before.0, b"dr-lee"), "the local id is sealed");
+    for other in [Owner::new(Role::Client, "dr-lee").unwrap(), Owner::new(Role::Clinician, "DR-LEE").unwrap()]
+    {
+        let store = open(&path);
+        assert_eq!(store.set_owner(&other), Err(StoreError::OwnerMismatch));
+        assert_eq!(store.owner().unwrap(), Some(dr_lee.clone()));
+        drop(store);
+        assert_eq!(raw_files(&path), before, "a refused owner changes nothing in the file");
+    }
+    let store = open(&path);
+    store.set_owner(&dr_lee).unwrap();
+    assert_eq!(store.owner().unwrap(), Some(dr_lee));
+    assert_eq!(store.session(&peer("alice")).unwrap().unwrap().as_slice(), b"alice session");
+    drop(store);
+    assert_eq!(raw_files(&path), before, "checking the same owner writes nothing");
+}
+
+#[test]
+fn the_owner_record_opens_only_in_its_own_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    let store = create(&path);
+    store.set_owner(&Owner::new(Role::Client, "sam").unwrap()).unwrap();
+    store.set_local_identity(&IdentityKeyPair::generate(&mut rng(1))).unwrap();
+    drop(store);
+    let conn = raw(&path);
+    let owner: Vec<u8> = conn.query_row("SELECT value FROM owner", [], |r| r.get(0)).unwrap();
+    conn.execute("UPDATE owner SET value = (SELECT value FROM identity)", []).unwrap();
+    conn.execute("UPDATE identity SET value = ?1", [owner]).unwrap();
+    drop(conn);
+
+    let store = open(&path);
+    let corrupt = |table| Err(StoreError::Corrupt { table });
+    assert_eq!(store.owner().map(|_| ()), corrupt("owner"));
+    assert_eq!(store.set_owner(&Owner::new(Role::Client, "sam").unwrap()), corrupt("owner"));
+    assert_eq!(store.local_identity().map(|_| ()), corrupt("identity"));
 }
 
 #[test]

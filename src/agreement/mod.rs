@@ -13,10 +13,11 @@ mod schedule;
 mod signed;
 mod terms;
 
+pub use crate::role::Role;
 pub(crate) use canonical::{expiry_start_from_wire, expiry_start_to_wire};
 pub use schedule::{Availability, Weekday, Window, MINUTES_PER_DAY};
 pub use signed::{ProposedAgreement, SignedAgreement, UnverifiedAgreement};
-pub use terms::{AgreementTerms, Role};
+pub use terms::AgreementTerms;
 
 /// Why an agreement was refused. Nothing was signed or changed.
 #[derive(Debug, thiserror::Error, Clone, Copy, PartialEq, Eq)]

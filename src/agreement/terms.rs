@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{AgreementError, Availability};
+use super::{AgreementError, Availability, Role};
 use crate::consts::{
     DEFAULT_AUTO_REPLY_WINDOW_MS, MAX_AUTO_REPLY_WINDOW_MS, MAX_CRISIS_RESOURCES, MAX_CRISIS_RESOURCE_LEN,
     MAX_MESSAGE_CHARS, MAX_RESPONSE_TIME_LEN, MIN_AUTO_REPLY_WINDOW_MS,
@@ -10,15 +10,6 @@ use crate::consts::{
 use crate::content::CategoryKind;
 use crate::expiry::Lifespan;
 use crate::IdentityKey;
-
-/// Which side of the conversation a party is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum Role {
-    /// The therapist, counsellor or psychiatrist.
-    Clinician,
-    /// The person in their care.
-    Client,
-}
 
 /// What the clinician and the client agree about their messaging.
 ///

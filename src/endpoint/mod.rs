@@ -26,7 +26,7 @@ use std::sync::Mutex;
 use rand_core::{CryptoRng, RngCore};
 
 use crate::error::Result;
-use crate::store::{PeerId, SqliteStore, Store, StoreKeySource, StoredMessage, WriteBatch};
+use crate::store::{Owner, PeerId, SqliteStore, Store, StoreKeySource, StoredMessage, WriteBatch};
 use crate::{
     Category, Clock, Content, IdentityKey, IdentityKeyPair, Role, SafetyNumber, Session, SignedAgreement,
     SystemClock, Timestamp,
@@ -60,9 +60,17 @@ impl Endpoint<SqliteStore, SystemClock> {
     /// not exist. `local_id` is how the peers know this device's user (an account id); it enters
     /// the safety numbers.
     ///
+    /// The store remembers who it belongs to: a new store records `role` and `local_id` as its
+    /// owner, and an existing one opens only with the role and local id (compared byte for byte)
+    /// it records, as in [`Self::new`].
+    ///
     /// # Errors
     /// [`crate::store::StoreError`] if the file cannot be opened or created (for example
-    /// [`crate::store::StoreError::WrongKey`]).
+    /// [`crate::store::StoreError::WrongKey`]);
+    /// [`crate::store::StoreError::OwnerMismatch`] if the store belongs to another role or local
+    /// id, in which case nothing was written to it; [`crate::store::StoreError::InvalidInput`] if
+    /// `local_id` is empty or too long (see [`Owner::new`]), in which case no file was opened or
+    /// created.
     pub fn open<R: RngCore + CryptoRng>(
         rng: &mut R,
         path: impl AsRef<Path>,
@@ -70,21 +78,31 @@ impl Endpoint<SqliteStore, SystemClock> {
         role: Role,
         local_id: impl Into<String>,
     ) -> Result<Self> {
+        let owner = Owner::new(role, local_id)?;
         let path = path.as_ref();
         let store = if path.exists() {
             SqliteStore::open(path, key, rng)?
         } else {
             SqliteStore::create(path, key, rng)?
         };
-        Self::new(rng, store, SystemClock, role, local_id)
+        Self::with_owner(rng, store, SystemClock, owner)
     }
 }
 
 impl<S: Store, C: Clock> Endpoint<S, C> {
-    /// An endpoint over `store`: loads the device's identity, or draws and saves a new one.
+    /// An endpoint over `store`: checks who the store belongs to, then loads the device's
+    /// identity, or draws and saves a new one.
+    ///
+    /// A store without an owner (a new one, or one created before stores recorded their owner)
+    /// records `role` and `local_id` as its owner ([`Store::set_owner`]); a store with an owner
+    /// is used only with that role and local id, compared byte for byte, so that it is never
+    /// used as another role's or under another id, which would change the safety numbers.
     ///
     /// # Errors
-    /// [`crate::store::StoreError`] if the store cannot be read or written.
+    /// [`crate::store::StoreError::OwnerMismatch`] if the store records another role or local
+    /// id (nothing was written); [`crate::store::StoreError::InvalidInput`] if `local_id` is
+    /// empty or too long (see [`Owner::new`]); another [`crate::store::StoreError`] if the store
+    /// cannot be read or written.
     pub fn new<R: RngCore + CryptoRng>(
         rng: &mut R,
         store: S,
@@ -92,6 +110,13 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         role: Role,
         local_id: impl Into<String>,
     ) -> Result<Self> {
+        let owner = Owner::new(role, local_id)?;
+        Self::with_owner(rng, store, clock, owner)
+    }
+
+    /// [`Self::new`] for an owner already checked for well-formedness.
+    fn with_owner<R: RngCore + CryptoRng>(rng: &mut R, store: S, clock: C, owner: Owner) -> Result<Self> {
+        store.set_owner(&owner)?;
         let identity = match store.local_identity()? {
             Some(identity) => identity,
             None => {
@@ -100,7 +125,8 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                 identity
             }
         };
-        Ok(Self { store, clock, identity, role, local_id: local_id.into(), verified: Mutex::new(None) })
+        let (role, local_id) = (owner.role(), owner.local_id().to_owned());
+        Ok(Self { store, clock, identity, role, local_id, verified: Mutex::new(None) })
     }
 
     /// This device's identity key.

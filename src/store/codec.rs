@@ -5,14 +5,18 @@
 //!   len (u16) ‖ peer id ‖ len (u32) ‖ body ‖ zeros up to a multiple of 64 bytes`, where each
 //!   optional time is `0x00` or `0x01 ‖ u64`
 //! * agreement: `version (u32) ‖ bytes`
+//! * owner: `role (0x00 clinician, 0x01 client) ‖ len (u16) ‖ local id (UTF-8)`
 //! * local identity: the 32-byte Ed25519 seed; prekeys: their own storage encodings; session:
 //!   the serialized session as given.
 
 use zeroize::Zeroizing;
 
 use super::consts::MESSAGE_PADDING;
-use super::types::{Direction, MessageId, PeerId, PeerRecord, StoredAgreement, StoredMessage, Verification};
+use super::types::{
+    Direction, MessageId, Owner, PeerId, PeerRecord, StoredAgreement, StoredMessage, Verification,
+};
 use super::StoreError;
+use crate::role::Role;
 use crate::{IdentityKey, Timestamp};
 
 /// Reads fields off a record's plaintext; any shortfall is [`StoreError::Corrupt`].
@@ -156,6 +160,35 @@ pub(crate) fn decode_agreement(bytes: &[u8], table: &'static str) -> Result<Stor
     Ok(StoredAgreement { version, bytes: Zeroizing::new(r.bytes.to_vec()) })
 }
 
+pub(crate) fn encode_owner(owner: &Owner) -> Zeroizing<Vec<u8>> {
+    let mut out = Zeroizing::new(Vec::with_capacity(3 + owner.local_id().len()));
+    out.push(match owner.role() {
+        Role::Clinician => 0,
+        Role::Client => 1,
+    });
+    // Local ids are at most MAX_PEER_ID_LEN (256) bytes.
+    let len = u16::try_from(owner.local_id().len()).unwrap_or(u16::MAX);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(owner.local_id().as_bytes());
+    out
+}
+
+pub(crate) fn decode_owner(bytes: &[u8], table: &'static str) -> Result<Owner, StoreError> {
+    let mut r = Reader { bytes, table };
+    let role = match r.u8()? {
+        0 => Role::Clinician,
+        1 => Role::Client,
+        _ => return Err(r.corrupt()),
+    };
+    let len = usize::from(u16::from_be_bytes(r.array()?));
+    let local_id = std::str::from_utf8(r.take(len)?).map_err(|_| r.corrupt())?;
+    let owner = Owner::new(role, local_id).map_err(|_| r.corrupt())?;
+    if !r.bytes.is_empty() {
+        return Err(r.corrupt());
+    }
+    Ok(owner)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,5 +214,26 @@ mod tests {
         let mut trailing = bytes.to_vec();
         trailing.push(1);
         assert_eq!(decode_message(&trailing, "messages"), Err(StoreError::Corrupt { table: "messages" }));
+    }
+
+    #[test]
+    fn owner_round_trips_and_refuses_garbage() {
+        let corrupt = Err(StoreError::Corrupt { table: "owner" });
+        for owner in [Owner::new(Role::Clinician, "dr-lee").unwrap(), Owner::new(Role::Client, "é").unwrap()]
+        {
+            let bytes = encode_owner(&owner);
+            assert_eq!(decode_owner(&bytes, "owner"), Ok(owner));
+            for cut in 0..bytes.len() {
+                assert_eq!(decode_owner(&bytes[..cut], "owner"), corrupt, "cut {cut}");
+            }
+            let mut trailing = bytes.to_vec();
+            trailing.push(0);
+            assert_eq!(decode_owner(&trailing, "owner"), corrupt);
+        }
+        assert_eq!(&encode_owner(&Owner::new(Role::Client, "sam").unwrap())[..], b"\x01\x00\x03sam");
+        // An unknown role, an empty id and an id that is not UTF-8 do not decode.
+        assert_eq!(decode_owner(b"\x02\x00\x03sam", "owner"), corrupt);
+        assert_eq!(decode_owner(b"\x00\x00\x00", "owner"), corrupt);
+        assert_eq!(decode_owner(b"\x00\x00\x01\xff", "owner"), corrupt);
     }
 }

@@ -64,6 +64,11 @@ pub enum StoreError {
     /// A different local identity is already stored; it is never replaced.
     #[error("a different local identity is already stored")]
     LocalIdentityExists,
+    /// The store belongs to another owner: it records another role or another local id (compared
+    /// byte for byte) than the one it was opened with. Nothing was written; the recorded owner
+    /// ([`crate::store::Store::owner`]) is never replaced.
+    #[error("the store belongs to another role or local id")]
+    OwnerMismatch,
     /// An argument is out of range (the name says which); nothing was written.
     #[error("invalid input: {0}")]
     InvalidInput(&'static str),

@@ -7,6 +7,12 @@
 //! platform keystore. [`MemoryStore`] follows the same rules in memory. Both implement [`Store`];
 //! PROTOCOL.md, section 11, describes the file format and what a holder of the file can see.
 //!
+//! A store remembers who it belongs to: [`Store::set_owner`] records its [`Owner`] (the role and
+//! local id of the device's user) the first time, and refuses any other owner afterwards with
+//! [`StoreError::OwnerMismatch`], so that a clinician's store is never opened as a client's, or
+//! under another local id, which would change the safety numbers. `Endpoint::new` and
+//! `Endpoint::open` call it every time; PROTOCOL.md, section 11, "The owner", states the rule.
+//!
 //! All writes of one operation go through [`Store::apply`] with a [`WriteBatch`], which is saved
 //! all together or not at all: a received message is stored in the same transaction as the
 //! session state that decrypted it. Deleted and expired messages leave no copy of their bytes in
@@ -62,7 +68,9 @@ pub use kdf::KdfParams;
 pub use keys::{KeyEncryptionKey, Passphrase, StoreKeySource};
 pub use memory::MemoryStore;
 pub use sqlite::{SqliteOptions, SqliteStore, WipePolicy};
-pub use types::{Direction, MessageId, PeerId, PeerRecord, StoredAgreement, StoredMessage, Verification};
+pub use types::{
+    Direction, MessageId, Owner, PeerId, PeerRecord, StoredAgreement, StoredMessage, Verification,
+};
 
 use zeroize::Zeroizing;
 
@@ -73,6 +81,28 @@ use crate::{IdentityKey, IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, Si
 /// Every method either succeeds or leaves the store exactly as it was. Implementations are
 /// `Send + Sync`: one store may be shared between threads (for example in an `Arc`).
 pub trait Store: Send + Sync {
+    /// Who the store belongs to, if an owner was recorded ([`Self::set_owner`]).
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming `owner` if the stored record does not authenticate or
+    /// decode; [`StoreError::Database`] if the file cannot be read.
+    fn owner(&self) -> Result<Option<Owner>, StoreError>;
+
+    /// Records `owner` as the store's owner if none is recorded yet; checks it otherwise.
+    /// Recording the same owner again does nothing and writes nothing. Call it whenever the store
+    /// is opened (`Endpoint::new` does), so that a store is never used under another role or
+    /// local id than the one it was created for.
+    ///
+    /// A store created before owners were recorded has none: the first owner it is opened with
+    /// becomes its owner.
+    ///
+    /// # Errors
+    /// [`StoreError::OwnerMismatch`] if another owner is recorded (another role, or a local id
+    /// that differs in any byte); it is never replaced, and nothing is written.
+    /// [`StoreError::Corrupt`] naming `owner` if the stored record does not authenticate or
+    /// decode; [`StoreError::Database`] if the file cannot be read or written.
+    fn set_owner(&self, owner: &Owner) -> Result<(), StoreError>;
+
     /// The device's own identity, if one was stored.
     ///
     /// # Errors

@@ -6,13 +6,14 @@ use zeroize::Zeroizing;
 use super::batch::{Op, PrekeyKind, WriteBatch};
 use super::codec;
 use super::trust;
-use super::types::{check_timestamp, MessageId, PeerId, PeerRecord, StoredAgreement, StoredMessage};
+use super::types::{check_timestamp, MessageId, Owner, PeerId, PeerRecord, StoredAgreement, StoredMessage};
 use super::StoreError;
 use crate::{IdentityKey, IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey, Timestamp};
 
 /// The key-value tables of the store. Messages have a table of their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum Kv {
+    Owner,
     Identity,
     SignedPrekey,
     OneTimePrekey,
@@ -26,6 +27,7 @@ impl Kv {
     /// The table's name, which is also bound into each sealed value.
     pub(crate) fn table(self) -> &'static str {
         match self {
+            Self::Owner => "owner",
             Self::Identity => "identity",
             Self::SignedPrekey => "signed_prekeys",
             Self::OneTimePrekey => "one_time_prekeys",
@@ -47,7 +49,7 @@ impl Kv {
 
 /// Name of the messages table.
 pub(crate) const MESSAGES: &str = "messages";
-/// Id of the single row of the identity table.
+/// Id of the single row of the owner table and of the identity table.
 const LOCAL: &[u8] = b"local";
 
 /// Row-level access to the tables, in plaintext. Ids are the application's own (peer ids,
@@ -123,6 +125,36 @@ pub(crate) fn apply(b: &impl Backend, batch: WriteBatch) -> Result<(), StoreErro
             t.request_wipe();
         }
         batch.ops.into_iter().try_for_each(|op| apply_op(t, op))
+    })
+}
+
+fn stored_owner(t: &mut dyn Tables) -> Result<Option<Owner>, StoreError> {
+    let table = Kv::Owner.table();
+    t.get(Kv::Owner, LOCAL)?.map(|v| codec::decode_owner(&v, table)).transpose()
+}
+
+/// [`StoreError::OwnerMismatch`] unless `stored` is `owner`.
+fn check_owner(stored: &Owner, owner: &Owner) -> Result<(), StoreError> {
+    if stored == owner {
+        Ok(())
+    } else {
+        Err(StoreError::OwnerMismatch)
+    }
+}
+
+pub(crate) fn owner(b: &impl Backend) -> Result<Option<Owner>, StoreError> {
+    b.read(stored_owner)
+}
+
+pub(crate) fn set_owner(b: &impl Backend, owner: &Owner) -> Result<(), StoreError> {
+    // A recorded owner is checked in a read transaction, so that opening a store, or refusing
+    // to, writes nothing; only a store without an owner takes a write, which checks again.
+    if let Some(stored) = b.read(stored_owner)? {
+        return check_owner(&stored, owner);
+    }
+    b.write(|t| match stored_owner(t)? {
+        Some(stored) => check_owner(&stored, owner),
+        None => t.put(Kv::Owner, LOCAL, &codec::encode_owner(owner)),
     })
 }
 
@@ -256,6 +288,12 @@ pub(crate) fn purge_expired(b: &impl Backend, now: Timestamp) -> Result<usize, S
 macro_rules! impl_store {
     ($ty:ty) => {
         impl $crate::store::Store for $ty {
+            fn owner(&self) -> Result<Option<$crate::store::Owner>, StoreError> {
+                ops::owner(self)
+            }
+            fn set_owner(&self, owner: &$crate::store::Owner) -> Result<(), StoreError> {
+                ops::set_owner(self, owner)
+            }
             fn local_identity(&self) -> Result<Option<$crate::IdentityKeyPair>, StoreError> {
                 ops::local_identity(self)
             }

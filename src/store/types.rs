@@ -1,9 +1,10 @@
-//! The values the store holds: peers, messages, agreements.
+//! The values the store holds: its owner, peers, messages, agreements.
 
 use zeroize::Zeroizing;
 
 use super::consts::{MAX_AGREEMENT_LEN, MAX_BODY_LEN, MAX_PEER_ID_LEN};
 use super::StoreError;
+use crate::role::Role;
 use crate::{IdentityKey, Timestamp};
 
 /// A peer, named by a stable identifier the application chooses (for example an account id).
@@ -36,6 +37,53 @@ impl PeerId {
 impl std::fmt::Debug for PeerId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("PeerId(..)")
+    }
+}
+
+/// Who a store belongs to: the role of the device's user and the local id by which peers know
+/// them (the id that enters the safety numbers).
+///
+/// A store records its owner once ([`super::Store::set_owner`]) and refuses every other owner
+/// from then on ([`StoreError::OwnerMismatch`]), so that a store created for one role or local
+/// id is never used as another one's. Local ids compare byte for byte: `"dr-lee"` and `"DR-LEE"`
+/// are different owners (normalize ids, for example to NFC, before handing them over).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Owner {
+    role: Role,
+    local_id: String,
+}
+
+impl Owner {
+    /// The owner with `role` and `local_id`.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] if `local_id` is empty or longer than
+    /// [`MAX_PEER_ID_LEN`](super::consts::MAX_PEER_ID_LEN) bytes (the peers know the owner by
+    /// this id, so it follows the rules of a [`PeerId`]).
+    pub fn new(role: Role, local_id: impl Into<String>) -> Result<Self, StoreError> {
+        let local_id = local_id.into();
+        if local_id.is_empty() || local_id.len() > MAX_PEER_ID_LEN {
+            return Err(StoreError::InvalidInput("local id"));
+        }
+        Ok(Self { role, local_id })
+    }
+
+    /// The owner's role.
+    #[must_use]
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The owner's local id.
+    #[must_use]
+    pub fn local_id(&self) -> &str {
+        &self.local_id
+    }
+}
+
+impl std::fmt::Debug for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Owner").field("role", &self.role).finish_non_exhaustive()
     }
 }
 

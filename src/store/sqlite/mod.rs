@@ -139,6 +139,7 @@ fn remove_files(path: &Path) {
 impl SqliteStore {
     /// Creates a new store file at `path`, protected by `source`. A passphrase is stretched with
     /// Argon2id using the parameters in `source`; `rng` draws the store key, salt and nonces.
+    /// The new store has no owner until [`super::Store::set_owner`] records one.
     ///
     /// # Errors
     /// [`StoreError::AlreadyExists`] if a file is at `path`; [`StoreError::InvalidInput`] if the
@@ -197,6 +198,9 @@ impl SqliteStore {
 
     /// Opens the store at `path` with `source`, then brings its schema up to date. Opening with a
     /// passphrase takes one Argon2id run with the parameters recorded in the file.
+    ///
+    /// Opening does not check who the store belongs to: call [`super::Store::set_owner`] next,
+    /// as `Endpoint::open` does, before using it.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] if there is no file; [`StoreError::NotAStore`] if it is not a

@@ -9,7 +9,7 @@ use crate::rng::DeterministicRng;
 use confidant::consts::CONTENT_BUCKETS;
 use confidant::low_level::RecordSealer;
 use confidant::store::{
-    Direction, PeerId, SqliteStore, Store, StoreError, StoreKeySource, StoredMessage, WriteBatch,
+    Direction, Owner, PeerId, SqliteStore, Store, StoreError, StoreKeySource, StoredMessage, WriteBatch,
 };
 use confidant::{
     notification_preview, AgreementTerms, AppointmentKind, Availability, Category, Content, IdentityKey,
@@ -135,7 +135,7 @@ pub(super) fn content_seeds() -> Result<Vec<Vec<u8>>, Violation> {
 }
 
 /// The tables of the store, in the order the first input byte selects them.
-const TABLES: [&str; 8] = [
+const TABLES: [&str; 9] = [
     "identity",
     "signed_prekeys",
     "one_time_prekeys",
@@ -144,6 +144,7 @@ const TABLES: [&str; 8] = [
     "sessions",
     "agreements",
     "messages",
+    "owner",
 ];
 /// The clear columns every fuzzed record is opened with.
 const ROW: &[u8] = b"fuzzed row";
@@ -199,6 +200,7 @@ fn read_store_file(path: &std::path::Path) -> Result<bool, Violation> {
         return Ok(false);
     };
     // A file that opened: every read either works or reports a typed error.
+    let _ = store.owner();
     let _ = store.local_identity();
     let _ = store.peers();
     if let Ok(peer) = PeerId::new("fuzz peer") {
@@ -237,6 +239,7 @@ fn small_store_file() -> Result<Vec<u8>, Violation> {
     let _ = std::fs::remove_file(&path);
     let mut rng = DeterministicRng::new(b"confidant fuzz store file");
     let store = SqliteStore::create(&path, &StoreKeySource::key(FIXTURE_KEY), &mut rng).map_err(fail)?;
+    store.set_owner(&Owner::new(Role::Clinician, "fuzz owner").map_err(fail)?).map_err(fail)?;
     let peer = PeerId::new("fuzz peer").map_err(fail)?;
     let mut batch = WriteBatch::new();
     batch.put_session(&peer, b"session state").map_err(fail)?;
