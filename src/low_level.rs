@@ -273,7 +273,12 @@ impl RecordSealer {
     ///
     /// # Errors
     /// [`StoreError::Corrupt`] naming `table` if it does not authenticate for this row.
-    pub fn open(&self, table: &'static str, row: &[&[u8]], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+    pub fn open(
+        &self,
+        table: &'static str,
+        row: &[&[u8]],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, StoreError> {
         self.0.open(table, row, sealed)
     }
 }
