@@ -6,26 +6,44 @@ use zeroize::Zeroizing;
 
 use crate::error::DecodeError;
 
-/// Appends fields to a zeroizing buffer.
+/// Writes fields into a zeroizing buffer that is allocated once, at exactly its final length.
+///
+/// A `Vec` that grows frees its old buffer without zeroizing it, leaving the bytes written so far
+/// (a root key, chain keys) in freed memory. So [`Writer::encode`] runs the same writing code
+/// twice: a first pass only measures, the second writes into a buffer of the measured length, and
+/// the buffer never has to grow.
 pub(crate) struct Writer {
-    out: Zeroizing<Vec<u8>>,
+    /// Bytes written so far.
+    len: usize,
+    /// `None` in the measuring pass; in the writing pass, a buffer of the measured capacity.
+    out: Option<Zeroizing<Vec<u8>>>,
 }
 
 impl Writer {
-    pub(crate) fn new(capacity: usize) -> Self {
-        Self { out: Zeroizing::new(Vec::with_capacity(capacity)) }
+    /// The bytes `write` writes, in a buffer whose capacity is exactly their length. `write` is
+    /// called twice and must write the same bytes both times.
+    pub(crate) fn encode(write: impl Fn(&mut Writer)) -> Zeroizing<Vec<u8>> {
+        let mut measure = Self { len: 0, out: None };
+        write(&mut measure);
+        let mut fill = Self { len: 0, out: Some(Zeroizing::new(Vec::with_capacity(measure.len))) };
+        write(&mut fill);
+        debug_assert_eq!(fill.len, measure.len, "the writer wrote other than it measured");
+        fill.out.unwrap_or_default()
     }
 
     pub(crate) fn u8(&mut self, value: u8) {
-        self.out.push(value);
+        self.bytes(&[value]);
     }
 
     pub(crate) fn u32(&mut self, value: u32) {
-        self.out.extend_from_slice(&value.to_be_bytes());
+        self.bytes(&value.to_be_bytes());
     }
 
     pub(crate) fn bytes(&mut self, value: &[u8]) {
-        self.out.extend_from_slice(value);
+        self.len = self.len.saturating_add(value.len());
+        if let Some(out) = &mut self.out {
+            put(out, value);
+        }
     }
 
     /// A `u32` length, then the bytes.
@@ -34,10 +52,26 @@ impl Writer {
         self.u32(u32::try_from(value.len()).unwrap_or(u32::MAX));
         self.bytes(value);
     }
+}
 
-    pub(crate) fn finish(self) -> Zeroizing<Vec<u8>> {
-        self.out
+/// Appends `value` to `out` without ever letting the `Vec` reallocate by itself. Writing past the
+/// capacity is a bug (a debug assertion); should it happen in a release build, the bytes move to
+/// a larger buffer by hand and the old one is zeroized before it is freed.
+fn put(out: &mut Zeroizing<Vec<u8>>, value: &[u8]) {
+    let fits = out.capacity() - out.len() >= value.len();
+    debug_assert!(fits, "the writer wrote more than it measured");
+    if !fits {
+        move_to_larger(out, value.len());
     }
+    out.extend_from_slice(value);
+}
+
+/// Moves the contents of `out` to a new buffer with room for `additional` more bytes; the old
+/// buffer is zeroized as it is dropped.
+fn move_to_larger(out: &mut Zeroizing<Vec<u8>>, additional: usize) {
+    let mut larger = Zeroizing::new(Vec::with_capacity(out.len().saturating_add(additional)));
+    larger.extend_from_slice(out);
+    *out = larger;
 }
 
 /// Reads fields in order; every failure is `DecodeError::InvalidField(what)`.
@@ -93,5 +127,48 @@ impl<'a> Reader<'a> {
         } else {
             Err(self.error())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(w: &mut Writer) {
+        w.u8(1);
+        w.u32(0x0203_0405);
+        w.var_bytes(b"abc");
+        w.bytes(&[6; 300]);
+    }
+
+    #[test]
+    fn encode_allocates_exactly_the_written_length() {
+        let out = Writer::encode(sample);
+        assert_eq!(out.len(), 1 + 4 + 4 + 3 + 300);
+        assert_eq!(out.capacity(), out.len());
+        assert_eq!(&out[..12], &[1, 2, 3, 4, 5, 0, 0, 0, 3, b'a', b'b', b'c']);
+        assert_eq!(Writer::encode(|_| {}).capacity(), 0);
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "the writer wrote more than it measured")]
+    fn writing_more_than_measured_is_caught() {
+        let second = std::cell::Cell::new(false);
+        let _ = Writer::encode(|w| {
+            w.bytes(&[1; 8]);
+            if second.replace(true) {
+                w.u8(2);
+            }
+        });
+    }
+
+    #[test]
+    fn moving_to_a_larger_buffer_keeps_the_bytes() {
+        let mut out = Zeroizing::new(Vec::with_capacity(2));
+        out.extend_from_slice(&[1, 2]);
+        move_to_larger(&mut out, 3);
+        assert_eq!(&out[..], &[1, 2]);
+        assert_eq!(out.capacity(), 5);
     }
 }

@@ -99,12 +99,10 @@ impl Ratchet {
         self.0.decrypt(header, ciphertext).map(|d| (d.plaintext, d.dh_ratchet))
     }
 
-    /// The serialized state (as inside a session record).
+    /// The serialized state (as inside a session record), in a buffer of exactly its length.
     #[must_use]
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
-        let mut w = Writer::new(256);
-        self.0.write(&mut w);
-        w.finish()
+        Writer::encode(|w| self.0.write(w))
     }
 
     /// Restores [`Self::to_bytes`].
@@ -273,7 +271,12 @@ impl RecordSealer {
     ///
     /// # Errors
     /// [`StoreError::Corrupt`] naming `table` if it does not authenticate for this row.
-    pub fn open(&self, table: &'static str, row: &[&[u8]], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+    pub fn open(
+        &self,
+        table: &'static str,
+        row: &[&[u8]],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, StoreError> {
         self.0.open(table, row, sealed)
     }
 }

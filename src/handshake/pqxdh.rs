@@ -41,6 +41,10 @@ pub(crate) struct Responded {
     pub(crate) agreement: KeyAgreement,
 }
 
+/// `DH1 ‖ DH2 ‖ DH3 [‖ DH4]`: the list of DH outputs is allocated for all four at once, because a
+/// `Vec` that grew would free its first buffer, holding `DH1..DH3`, without zeroizing it.
+const MAX_DHS: usize = 4;
+
 fn derive(dhs: &[Secret32], kem: Option<&KemSharedSecret>, identities: [&IdentityKey; 2]) -> KeyAgreement {
     let mut ikm = Zeroizing::new(Vec::with_capacity(32 * 6));
     ikm.extend_from_slice(&[0xFF; 32]);
@@ -82,11 +86,10 @@ pub(crate) fn initiate<R: RngCore + CryptoRng>(
     }
     let ephemeral = DhKeyPair::generate(rng);
     let kem = if use_kem { Some(bundle.kem_prekey.encapsulate(rng)?) } else { None };
-    let mut dhs = vec![
-        identity.dh_secret().agree(&bundle.signed_prekey)?,
-        ephemeral.secret.agree(&bundle.identity_key.dh_public())?,
-        ephemeral.secret.agree(&bundle.signed_prekey)?,
-    ];
+    let mut dhs = Vec::with_capacity(MAX_DHS);
+    dhs.push(identity.dh_secret().agree(&bundle.signed_prekey)?);
+    dhs.push(ephemeral.secret.agree(&bundle.identity_key.dh_public())?);
+    dhs.push(ephemeral.secret.agree(&bundle.signed_prekey)?);
     if let Some((_, one_time)) = &bundle.one_time_prekey {
         dhs.push(ephemeral.secret.agree(one_time)?);
     }
@@ -130,11 +133,10 @@ pub(crate) fn respond(
             return Err(HandshakeError::BadKemPrekeySignature);
         }
     }
-    let mut dhs = vec![
-        spk.key_pair().secret.agree(&initiator.dh_public())?,
-        identity.dh_secret().agree(base_key)?,
-        spk.key_pair().secret.agree(base_key)?,
-    ];
+    let mut dhs = Vec::with_capacity(MAX_DHS);
+    dhs.push(spk.key_pair().secret.agree(&initiator.dh_public())?);
+    dhs.push(identity.dh_secret().agree(base_key)?);
+    dhs.push(spk.key_pair().secret.agree(base_key)?);
     if let Some(one_time) = keys.one_time_prekey {
         dhs.push(one_time.key_pair().secret.agree(base_key)?);
     }

@@ -212,7 +212,7 @@ impl RatchetState {
         let (skipped, chain) = skip_keys(chain, header.n)?;
         let (next, message_key) = next_message_key(chain)?;
         let plaintext = message_key.decrypt(ciphertext, aad)?;
-        self.skipped.extend(header.dh, skipped);
+        self.skipped.extend(header.dh, &skipped);
         self.receiving = Some(next);
         Ok(Decrypted { plaintext, dh_ratchet: false })
     }
@@ -238,13 +238,13 @@ impl RatchetState {
         let plaintext = message_key.decrypt(ciphertext, aad)?;
 
         if let Some((old_remote, old_skipped)) = old {
-            self.skipped.extend(old_remote, old_skipped);
+            self.skipped.extend(old_remote, &old_skipped);
             self.previous_remote.push_back(old_remote);
             while self.previous_remote.len() > MAX_PREVIOUS_RECEIVING_KEYS {
                 self.previous_remote.pop_front();
             }
         }
-        self.skipped.extend(header.dh, skipped);
+        self.skipped.extend(header.dh, &skipped);
         self.root_key = root_key;
         self.remote_ratchet = Some(header.dh);
         self.receiving = Some(next);
@@ -257,6 +257,9 @@ impl RatchetState {
 
 /// `SkipMessageKeys`: the keys of messages `chain.n .. until` and the chain positioned at `until`.
 /// Refuses to skip more than [`MAX_SKIP`] keys (`Nr + MAX_SKIP < until`).
+///
+/// The `Vec` is allocated at its final length and its keys are only ever copied out of it
+/// ([`SkippedKeys::extend`]), so that dropping it zeroizes every key in place.
 fn skip_keys(chain: Chain, until: u32) -> Result<(Vec<(u32, MessageKey)>, Chain), SessionError> {
     if u64::from(chain.n) + u64::from(MAX_SKIP) < u64::from(until) {
         return Err(SessionError::TooManySkipped);

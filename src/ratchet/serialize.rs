@@ -95,7 +95,7 @@ impl RatchetState {
             let dh = DhPublicKey(r.array()?);
             let n = r.u32()?;
             let key = MessageKey(Secret32(r.array()?));
-            skipped.extend(dh, [(n, key)]);
+            skipped.extend(dh, &[(n, key)]);
         }
         Ok(Self {
             associated_data,

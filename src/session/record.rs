@@ -18,10 +18,14 @@ const WHAT: &str = "session record";
 
 impl Session {
     /// Serializes the whole session state. The bytes contain secret keys: store them encrypted
-    /// (the store does); they are zeroized when dropped.
+    /// (the store does); they are zeroized when dropped. The buffer is allocated once, at exactly
+    /// their length, so no partial copy is left behind in freed memory.
     #[must_use]
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
-        let mut w = Writer::new(256);
+        Writer::encode(|w| self.write(w))
+    }
+
+    fn write(&self, w: &mut Writer) {
         w.u8(SESSION_FORMAT_VERSION);
         w.bytes(self.local_identity.as_bytes());
         w.bytes(self.remote_identity.as_bytes());
@@ -49,8 +53,7 @@ impl Session {
                 w.bytes(digest);
             }
         }
-        self.ratchet.write(&mut w);
-        w.finish()
+        self.ratchet.write(w);
     }
 
     /// Restores a session from [`Session::to_bytes`], exactly.
