@@ -98,7 +98,7 @@ mod floor {
     const PQXDH_INFO: &[u8] = b"confidant-v1 pqxdh";
 
     fn hmac(key: &[u8; 32], byte: u8) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap();
+        let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key).unwrap();
         mac.update(&[byte]);
         mac.finalize().into_bytes().into()
     }

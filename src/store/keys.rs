@@ -6,7 +6,7 @@
 //! no record is re-encrypted.
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use chacha20poly1305::ChaCha20Poly1305;
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 
@@ -154,12 +154,12 @@ pub(crate) fn wrap<R: RngCore + CryptoRng>(
     let header = source.new_header(rng)?;
     let kdf = header.encode();
     let kek = source.kek(&header)?;
-    let cipher = ChaCha20Poly1305::new(Key::from_slice(kek.as_bytes()));
+    let cipher = ChaCha20Poly1305::new(kek.as_bytes().into());
     let mut nonce = [0u8; NONCE_LEN];
     rng.fill_bytes(&mut nonce);
     let aad = wrap_aad(&kdf);
     let sealed = cipher
-        .encrypt(Nonce::from_slice(&nonce), Payload { msg: store_key.0.as_bytes(), aad: &aad })
+        .encrypt((&nonce).into(), Payload { msg: store_key.0.as_bytes(), aad: &aad })
         .map_err(|_| StoreError::InvalidInput("store key"))?;
     let mut key = Vec::with_capacity(WRAPPED_LEN);
     key.extend_from_slice(&nonce);
@@ -170,17 +170,15 @@ pub(crate) fn wrap<R: RngCore + CryptoRng>(
 /// Unwraps the store key; [`StoreError::WrongKey`] if `source` does not open it.
 pub(crate) fn unwrap(source: &StoreKeySource, wrapped: &Wrapped) -> Result<StoreKey, StoreError> {
     let header = KdfHeader::decode(&wrapped.kdf)?;
-    if wrapped.key.len() != WRAPPED_LEN {
-        return Err(StoreError::Corrupt { table: "store_header" });
-    }
-    let (nonce, sealed) = wrapped.key.split_at(NONCE_LEN);
+    let (nonce, sealed) = match wrapped.key.split_first_chunk::<NONCE_LEN>() {
+        Some(parts) if wrapped.key.len() == WRAPPED_LEN => parts,
+        _ => return Err(StoreError::Corrupt { table: "store_header" }),
+    };
     let kek = source.kek(&header)?;
-    let cipher = ChaCha20Poly1305::new(Key::from_slice(kek.as_bytes()));
+    let cipher = ChaCha20Poly1305::new(kek.as_bytes().into());
     let aad = wrap_aad(&wrapped.kdf);
     let plain = Zeroizing::new(
-        cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad: &aad })
-            .map_err(|_| StoreError::WrongKey)?,
+        cipher.decrypt(nonce.into(), Payload { msg: sealed, aad: &aad }).map_err(|_| StoreError::WrongKey)?,
     );
     let bytes = <[u8; 32]>::try_from(plain.as_slice()).map_err(|_| StoreError::WrongKey)?;
     Ok(StoreKey(Secret32(bytes)))
