@@ -88,7 +88,7 @@ mod floor {
     use hmac::{Hmac, Mac};
     use ml_kem::kem::{Decapsulate, EncapsulationKey};
     use ml_kem::{EncapsulateDeterministic, EncodedSizeUser, KemCore, MlKem768, MlKem768Params};
-    use rand_chacha::rand_core::RngCore;
+    use rand::Rng;
     use rand_chacha::ChaCha20Rng;
     use sha2::{Digest, Sha256, Sha512};
     use x25519_dalek::{PublicKey, StaticSecret};

@@ -23,7 +23,7 @@ pub use types::{Draft, EndpointError, HistoryEntry, Incoming, Outgoing, Received
 use std::path::Path;
 use std::sync::Mutex;
 
-use rand_core::{CryptoRng, RngCore};
+use rand_core::CryptoRng;
 
 use crate::error::Result;
 use crate::store::{PeerId, SqliteStore, Store, StoreKeySource, StoredMessage, WriteBatch};
@@ -63,7 +63,7 @@ impl Endpoint<SqliteStore, SystemClock> {
     /// # Errors
     /// [`crate::store::StoreError`] if the file cannot be opened or created (for example
     /// [`crate::store::StoreError::WrongKey`]).
-    pub fn open<R: RngCore + CryptoRng>(
+    pub fn open<R: CryptoRng + ?Sized>(
         rng: &mut R,
         path: impl AsRef<Path>,
         key: &StoreKeySource,
@@ -85,7 +85,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ///
     /// # Errors
     /// [`crate::store::StoreError`] if the store cannot be read or written.
-    pub fn new<R: RngCore + CryptoRng>(
+    pub fn new<R: CryptoRng + ?Sized>(
         rng: &mut R,
         store: S,
         clock: C,
@@ -238,7 +238,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
 
     /// Encrypts `content` on `session` and adds the session state and the outbound message to
     /// `batch`. Returns the envelope bytes.
-    fn seal_outbound<R: RngCore + CryptoRng>(
+    fn seal_outbound<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         peer: &PeerId,

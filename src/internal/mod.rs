@@ -6,7 +6,7 @@
 
 pub mod fuzzing;
 
-use rand_core::{CryptoRng, RngCore};
+use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use crate::codec::{Reader, Writer};
@@ -64,7 +64,7 @@ impl Ratchet {
     ///
     /// # Errors
     /// As [`crate::Session::encrypt`].
-    pub fn encrypt<R: RngCore + CryptoRng>(
+    pub fn encrypt<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
         plaintext: &[u8],
@@ -77,7 +77,7 @@ impl Ratchet {
     ///
     /// # Errors
     /// As [`crate::Session::encrypt`].
-    pub fn encrypt_traced<R: RngCore + CryptoRng>(
+    pub fn encrypt_traced<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
         plaintext: &[u8],
@@ -156,7 +156,7 @@ pub struct InitiatorResult {
 ///
 /// # Errors
 /// As [`crate::Session::initiate`].
-pub fn initiate<R: RngCore + CryptoRng>(
+pub fn initiate<R: CryptoRng + ?Sized>(
     rng: &mut R,
     identity: &IdentityKeyPair,
     bundle: &PrekeyBundle,

@@ -2,7 +2,7 @@
 
 use ml_kem::kem::{Decapsulate, DecapsulationKey, EncapsulationKey};
 use ml_kem::{EncapsulateDeterministic, EncodedSizeUser, KemCore, MlKem768, MlKem768Params};
-use rand_core::{CryptoRng, RngCore};
+use rand_core::CryptoRng;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::Secret32;
@@ -41,7 +41,7 @@ impl KemEncapsulationKey {
     }
 
     /// `(SS, CT) = ML-KEM.Encaps_internal(ek, m)` with `m` drawn as 32 bytes from `rng`.
-    pub(crate) fn encapsulate<R: RngCore + CryptoRng>(
+    pub(crate) fn encapsulate<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
     ) -> Result<(KemCiphertext, KemSharedSecret), HandshakeError> {
@@ -128,7 +128,7 @@ impl std::fmt::Debug for KemSharedSecret {
 pub(crate) struct KemSeed(pub(crate) [u8; 64]);
 
 impl KemSeed {
-    pub(crate) fn from_rng<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
+    pub(crate) fn from_rng<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
         let mut seed = Self([0u8; 64]);
         rng.fill_bytes(&mut seed.0);
         seed
@@ -178,7 +178,7 @@ mod tests {
 
     #[test]
     fn modulus_check_rejects_coefficient_at_q() {
-        let mut rng = rand::thread_rng();
+        let mut rng = rand::rng();
         let ek = KemSeed::from_rng(&mut rng).encapsulation_key();
         assert!(KemEncapsulationKey::from_slice(ek.as_bytes()).is_ok());
         let mut bad = ek.as_bytes().to_vec();
@@ -192,7 +192,7 @@ mod tests {
 
     #[test]
     fn implicit_rejection_gives_a_different_secret() {
-        let mut rng = rand::thread_rng();
+        let mut rng = rand::rng();
         let seed = KemSeed::from_rng(&mut rng);
         let ek = seed.encapsulation_key();
         let (ct, ss) = ek.encapsulate(&mut rng).unwrap();

@@ -7,7 +7,7 @@
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::ChaCha20Poly1305;
-use rand_core::{CryptoRng, RngCore};
+use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use super::consts::{KDF_SALT_LEN, MAX_PASSPHRASE_LEN, STORE_FORMAT_VERSION, WRAP_AAD_LABEL};
@@ -100,7 +100,7 @@ impl StoreKeySource {
     }
 
     /// A fresh KDF header for a new wrap: a new salt for a passphrase.
-    fn new_header<R: RngCore + CryptoRng>(&self, rng: &mut R) -> Result<KdfHeader, StoreError> {
+    fn new_header<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> Result<KdfHeader, StoreError> {
         match self {
             Self::Key(_) => Ok(KdfHeader::AppKey),
             Self::Passphrase { passphrase, params } => {
@@ -120,7 +120,7 @@ impl StoreKeySource {
 pub(crate) struct StoreKey(pub(crate) Secret32);
 
 impl StoreKey {
-    pub(crate) fn generate<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
+    pub(crate) fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
         Self(Secret32::from_rng(rng))
     }
 }
@@ -146,7 +146,7 @@ fn wrap_aad(kdf: &[u8]) -> Vec<u8> {
 }
 
 /// Wraps `store_key` under the KEK from `source`, with a fresh salt and nonce.
-pub(crate) fn wrap<R: RngCore + CryptoRng>(
+pub(crate) fn wrap<R: CryptoRng + ?Sized>(
     source: &StoreKeySource,
     store_key: &StoreKey,
     rng: &mut R,

@@ -10,7 +10,7 @@
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::XChaCha20Poly1305;
-use rand_core::{CryptoRng, RngCore};
+use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use super::consts::{LOOKUP_KEY_INFO, RECORD_AAD_LABEL, RECORD_VERSION, SEAL_KEY_INFO};
@@ -45,7 +45,7 @@ impl RecordKeys {
     }
 
     /// Seals `plaintext` for the row of `table` whose clear columns are `row`.
-    pub(crate) fn seal<R: RngCore + CryptoRng>(
+    pub(crate) fn seal<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         table: &'static str,
