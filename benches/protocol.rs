@@ -86,9 +86,8 @@ mod floor {
     use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
     use hkdf::Hkdf;
     use hmac::{Hmac, Mac};
-    use ml_kem::kem::{Decapsulate, EncapsulationKey};
-    use ml_kem::{EncapsulateDeterministic, EncodedSizeUser, KemCore, MlKem768, MlKem768Params};
-    use rand_chacha::rand_core::RngCore;
+    use ml_kem::{Decapsulate, DecapsulationKey, EncapsulationKey, KeyExport, MlKem768, B32};
+    use rand::Rng;
     use rand_chacha::ChaCha20Rng;
     use sha2::{Digest, Sha256, Sha512};
     use x25519_dalek::{PublicKey, StaticSecret};
@@ -98,7 +97,7 @@ mod floor {
     const PQXDH_INFO: &[u8] = b"confidant-v1 pqxdh";
 
     fn hmac(key: &[u8; 32], byte: u8) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap();
+        let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key).unwrap();
         mac.update(&[byte]);
         mac.finalize().into_bytes().into()
     }
@@ -270,8 +269,8 @@ mod floor {
             let mut z = [0u8; 32];
             rng.fill_bytes(&mut d);
             rng.fill_bytes(&mut z);
-            let (_, ek) = MlKem768::generate_deterministic(&d.into(), &z.into());
-            let kem_public = ek.as_bytes().to_vec();
+            let dk = DecapsulationKey::<MlKem768>::from_seed(B32::from(d).concat(B32::from(z)));
+            let kem_public = dk.encapsulation_key().to_bytes().to_vec();
             Self {
                 identity_public: identity.verifying_key(),
                 identity_dh: identity_dh(&identity),
@@ -319,10 +318,8 @@ mod floor {
             let base_key = PublicKey::from(&ephemeral);
             let mut m = [0u8; 32];
             rng.fill_bytes(&mut m);
-            let encoded =
-                ml_kem::Encoded::<EncapsulationKey<MlKem768Params>>::try_from(&bob.kem_public[..]).unwrap();
-            let ek = EncapsulationKey::<MlKem768Params>::from_bytes(&encoded);
-            let (ct, ss) = ek.encapsulate_deterministic(&m.into()).unwrap();
+            let ek = EncapsulationKey::<MlKem768>::new(bob.kem_public[..].try_into().unwrap()).unwrap();
+            let (ct, ss) = ek.encapsulate_deterministic(&m.into());
             let bob_identity_dh = PublicKey::from(bob.identity_public.to_montgomery().to_bytes());
             let mut ikm = [0xffu8; 32 * 6];
             ikm[32..64].copy_from_slice(self.identity_dh.diffie_hellman(&bob.signed_public).as_bytes());
@@ -362,9 +359,11 @@ mod floor {
         ikm[64..96].copy_from_slice(bob.identity_dh.diffie_hellman(&first.base_key).as_bytes());
         ikm[96..128].copy_from_slice(bob.signed.diffie_hellman(&first.base_key).as_bytes());
         ikm[128..160].copy_from_slice(bob.one_time.diffie_hellman(&first.base_key).as_bytes());
-        let (dk, _) = MlKem768::generate_deterministic(&bob.kem_seed.0.into(), &bob.kem_seed.1.into());
+        let dk = DecapsulationKey::<MlKem768>::from_seed(
+            B32::from(bob.kem_seed.0).concat(B32::from(bob.kem_seed.1)),
+        );
         let ct = ml_kem::Ciphertext::<MlKem768>::try_from(&first.kem_ciphertext[..]).unwrap();
-        let ss = dk.decapsulate(&ct).unwrap();
+        let ss = dk.decapsulate(&ct);
         ikm[160..].copy_from_slice(ss.as_slice());
         let mut root = [0u8; 32];
         Hkdf::<Sha256>::new(Some(&[0u8; 32]), &ikm).expand(PQXDH_INFO, &mut root).unwrap();

@@ -12,7 +12,8 @@ use confidant::{
     AgreementTerms, AppointmentKind, Availability, Category, CategoryKind, Decision, Draft, Endpoint,
     ExpiryStart, Lifespan, ManualClock, Received, Role, Timestamp, Weekday, Window,
 };
-use rand::rngs::OsRng;
+use rand::rand_core::UnwrapErr;
+use rand::rngs::SysRng;
 
 type Device = Endpoint<SqliteStore, ManualClock>;
 
@@ -22,12 +23,12 @@ const DAY: u64 = 24 * HOUR;
 const MONDAY_10AM_NY: Timestamp = Timestamp(1_772_463_600_000);
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut rng = OsRng;
+    let mut rng = UnwrapErr(SysRng);
     let dir = tempfile::tempdir()?;
     let open = |file: &str, role, id: &str| -> Result<Device, confidant::Error> {
         let key = StoreKeySource::passphrase(format!("{id}'s device passphrase"));
-        let store = SqliteStore::create(dir.path().join(file), &key, &mut OsRng)?;
-        Endpoint::new(&mut OsRng, store, ManualClock::new(MONDAY_10AM_NY), role, id)
+        let store = SqliteStore::create(dir.path().join(file), &key, &mut UnwrapErr(SysRng))?;
+        Endpoint::new(&mut UnwrapErr(SysRng), store, ManualClock::new(MONDAY_10AM_NY), role, id)
     };
     let clinician = open("clinician.db", Role::Clinician, "dr-lee")?;
     let client = open("client.db", Role::Client, "sam")?;
@@ -132,7 +133,7 @@ fn terms(clinician: &Device, client: &Device) -> Result<AgreementTerms, confidan
 
 /// `from` sends `draft`; the relay carries it; `to` receives; replies travel back.
 fn exchange(
-    rng: &mut OsRng,
+    rng: &mut UnwrapErr<SysRng>,
     from: &Device,
     to: &Device,
     to_peer: &PeerId,
@@ -225,7 +226,7 @@ fn inspect(path: &Path, peer: &PeerId, phrases: &[&str]) -> Result<(), Box<dyn s
     let id = peer.as_str();
     let owner = if id == "sam" { "dr-lee" } else { "sam" };
     let key = StoreKeySource::passphrase(format!("{owner}'s device passphrase"));
-    let store = SqliteStore::open(path, &key, &mut OsRng)?;
+    let store = SqliteStore::open(path, &key, &mut UnwrapErr(SysRng))?;
     println!("      opened with the passphrase: {} messages stored", store.messages(peer)?.len());
     Ok(())
 }

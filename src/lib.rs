@@ -28,7 +28,7 @@
 //! };
 //!
 //! # fn main() -> Result<(), confidant::Error> {
-//! let mut rng = rand::rngs::OsRng;
+//! let mut rng = rand::rand_core::UnwrapErr(rand::rngs::SysRng);
 //! let monday_10am_new_york = Timestamp(1_772_463_600_000);
 //! // Each device has its own store: `SqliteStore` on a phone, `MemoryStore` here.
 //! let clinician = Endpoint::new(&mut rng, MemoryStore::new(), ManualClock::new(monday_10am_new_york), Role::Clinician, "dr-lee")?;

@@ -6,7 +6,7 @@
 //! for byte and sealed records can be forged and fuzzed. Apps use [`crate::Endpoint`] (or
 //! [`crate::Session`]).
 
-use rand_core::{CryptoRng, RngCore};
+use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use crate::codec::{Reader, Writer};
@@ -65,7 +65,7 @@ impl Ratchet {
     ///
     /// # Errors
     /// As [`crate::Session::encrypt`].
-    pub fn encrypt<R: RngCore + CryptoRng>(
+    pub fn encrypt<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
         plaintext: &[u8],
@@ -78,7 +78,7 @@ impl Ratchet {
     ///
     /// # Errors
     /// As [`crate::Session::encrypt`].
-    pub fn encrypt_traced<R: RngCore + CryptoRng>(
+    pub fn encrypt_traced<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
         plaintext: &[u8],
@@ -155,7 +155,7 @@ pub struct InitiatorResult {
 ///
 /// # Errors
 /// As [`crate::Session::initiate`].
-pub fn initiate<R: RngCore + CryptoRng>(
+pub fn initiate<R: CryptoRng + ?Sized>(
     rng: &mut R,
     identity: &IdentityKeyPair,
     bundle: &PrekeyBundle,
@@ -257,7 +257,7 @@ impl RecordSealer {
     ///
     /// # Errors
     /// [`StoreError::InvalidInput`] if the record is too large for the AEAD.
-    pub fn seal<R: RngCore + CryptoRng>(
+    pub fn seal<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         table: &'static str,

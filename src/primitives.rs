@@ -38,7 +38,7 @@ mod tests {
     #[test]
     fn padded_hmac_equals_hmac_of_the_short_key() {
         let key = [7u8; 32];
-        let mut reference = <Hmac<Sha256> as Mac>::new_from_slice(&key).unwrap();
+        let mut reference = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&key).unwrap();
         reference.update(b"ab");
         let expected: [u8; 32] = reference.finalize().into_bytes().into();
         assert_eq!(hmac_sha256(&key, &[b"a", b"b"]).0, expected);

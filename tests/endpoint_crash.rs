@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 use confidant::store::{Direction, MemoryStore, MessageId, PeerId, SqliteStore, Store, StoreKeySource};
 use confidant::{AppointmentKind, Category, Draft, Endpoint, ManualClock, Received, Role};
 use endpoint_common::{pair_with, MONDAY_10AM_NY};
-use rand::{Rng, SeedableRng};
+use rand::rand_core::UnwrapErr;
+use rand::rngs::SysRng;
+use rand::{Rng, RngExt, SeedableRng};
 
 const CHILD_ENV: &str = "CONFIDANT_ENDPOINT_CRASH_DIR";
 const STREAM: usize = 300;
@@ -32,8 +34,8 @@ fn client_id() -> PeerId {
 }
 
 fn open(dir: &Path) -> Endpoint<SqliteStore, ManualClock> {
-    let store = SqliteStore::open(dir.join("clinician.db"), &key(), &mut rand::rngs::OsRng).unwrap();
-    Endpoint::new(&mut rand::rngs::OsRng, store, ManualClock::new(MONDAY_10AM_NY), Role::Clinician, "dr-lee")
+    let store = SqliteStore::open(dir.join("clinician.db"), &key(), &mut UnwrapErr(SysRng)).unwrap();
+    Endpoint::new(&mut UnwrapErr(SysRng), store, ManualClock::new(MONDAY_10AM_NY), Role::Clinician, "dr-lee")
         .unwrap()
 }
 
@@ -79,7 +81,7 @@ fn receive_child() {
     let first = stored_prefix(&endpoint, &ids);
     let mut out = std::io::stdout().lock();
     for (i, envelope) in envelopes.iter().enumerate().skip(first) {
-        endpoint.receive(&mut rand::rngs::OsRng, &client_id(), envelope).unwrap();
+        endpoint.receive(&mut UnwrapErr(SysRng), &client_id(), envelope).unwrap();
         writeln!(out, "stored {i}").unwrap();
         out.flush().unwrap();
     }
@@ -95,7 +97,7 @@ fn run_child_and_kill(dir: &Path, r: &mut impl Rng) -> Option<usize> {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let wait_for = r.gen_range(1..12);
+    let wait_for = r.random_range(1..12);
     let mut last = None;
     let mut seen = 0;
     for line in lines.by_ref() {
@@ -107,7 +109,7 @@ fn run_child_and_kill(dir: &Path, r: &mut impl Rng) -> Option<usize> {
             }
         }
     }
-    std::thread::sleep(Duration::from_micros(r.gen_range(0..20_000)));
+    std::thread::sleep(Duration::from_micros(r.random_range(0..20_000)));
     child.kill().unwrap();
     child.wait().unwrap();
     for line in lines {
@@ -121,7 +123,7 @@ fn run_child_and_kill(dir: &Path, r: &mut impl Rng) -> Option<usize> {
 #[test]
 fn receive_path_survives_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::create(dir.path().join("clinician.db"), &key(), &mut rand::rngs::OsRng).unwrap();
+    let store = SqliteStore::create(dir.path().join("clinician.db"), &key(), &mut UnwrapErr(SysRng)).unwrap();
     let mut pair = pair_with(21, store, MemoryStore::new(), true);
     let mut stream = Vec::new();
     for i in 0..STREAM {

@@ -14,7 +14,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use confidant::store::{MessageId, SqliteStore, Store, StoredMessage, WriteBatch};
-use rand::{Rng, SeedableRng};
+use rand::rand_core::UnwrapErr;
+use rand::rngs::SysRng;
+use rand::{Rng, RngExt, SeedableRng};
 use store_common::{app_key, db_path, message, peer, rng};
 
 const CRASH_CHILD_ENV: &str = "CONFIDANT_STORE_CRASH_CHILD";
@@ -58,7 +60,7 @@ fn batch(i: u32) -> WriteBatch {
 fn crash_child() {
     let Ok(path) = std::env::var(CRASH_CHILD_ENV) else { return };
     let first: u32 = std::env::var(FIRST_BATCH_ENV).unwrap().parse().unwrap();
-    let store = SqliteStore::open(&path, &app_key(7), &mut rand::rngs::OsRng).unwrap();
+    let store = SqliteStore::open(&path, &app_key(7), &mut UnwrapErr(SysRng)).unwrap();
     let mut out = std::io::stdout().lock();
     for i in first.. {
         store.apply(batch(i)).unwrap();
@@ -79,7 +81,7 @@ fn run_child_and_kill(path: &Path, first: u32, r: &mut impl Rng) -> Option<u32> 
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let wait_for = r.gen_range(1..25);
+    let wait_for = r.random_range(1..25);
     let mut last = None;
     for line in lines.by_ref() {
         if let Some(n) = line.unwrap().strip_prefix("committed ") {
@@ -89,7 +91,7 @@ fn run_child_and_kill(path: &Path, first: u32, r: &mut impl Rng) -> Option<u32> 
             }
         }
     }
-    std::thread::sleep(Duration::from_micros(r.gen_range(0..3000)));
+    std::thread::sleep(Duration::from_micros(r.random_range(0..3000)));
     child.kill().unwrap();
     child.wait().unwrap();
     for line in lines {

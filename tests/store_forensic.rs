@@ -13,7 +13,7 @@ use confidant::store::{
 };
 use confidant::{AppointmentKind, Category, Clock, Draft, Received, Timestamp};
 use endpoint_common::{pair_with, HOUR};
-use rand::RngCore;
+use rand::Rng;
 use store_common::{create, db_path, message, passphrase, peer, raw_files, rng};
 
 /// The sealed values of a table, read from the file by a separate connection.

@@ -278,7 +278,7 @@ fn files_that_are_not_stores_are_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let random = dir.path().join("random.bin");
     let mut bytes = vec![0u8; 8192];
-    rand::RngCore::fill_bytes(&mut rng(3), &mut bytes);
+    rand::Rng::fill_bytes(&mut rng(3), &mut bytes);
     std::fs::write(&random, &bytes).unwrap();
     assert_eq!(open_with(&random, &passphrase("x")).err(), Some(StoreError::NotAStore));
     assert_eq!(std::fs::read(&random).unwrap(), bytes);

@@ -9,7 +9,7 @@ mod category;
 mod codec;
 mod padding;
 
-use rand_core::{CryptoRng, RngCore};
+use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 pub use category::{AppointmentKind, Category, CategoryKind, Receipt, ReceiptKind};
@@ -25,7 +25,7 @@ pub struct MessageId(pub [u8; 16]);
 
 impl MessageId {
     /// Draws a fresh id from `rng`.
-    pub fn random(rng: &mut (impl RngCore + CryptoRng)) -> Self {
+    pub fn random(rng: &mut (impl CryptoRng + ?Sized)) -> Self {
         let mut bytes = [0u8; 16];
         rng.fill_bytes(&mut bytes);
         Self(bytes)
@@ -112,7 +112,7 @@ impl Content {
     /// # Errors
     /// As [`Content::new`].
     pub fn compose(
-        rng: &mut (impl RngCore + CryptoRng),
+        rng: &mut (impl CryptoRng + ?Sized),
         agreement: &SignedAgreement,
         category: Category,
         text: String,

@@ -1,6 +1,6 @@
 //! The agreement flow: the clinician proposes, the client accepts, both sign.
 
-use rand_core::{CryptoRng, RngCore};
+use rand_core::CryptoRng;
 
 use super::{Endpoint, EndpointError};
 use crate::error::Result;
@@ -19,7 +19,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// [`EndpointError::WrongRole`] on a client's device; [`crate::AgreementError`] if the terms
     /// are invalid, name other parties, or do not replace the current agreement;
     /// [`EndpointError::NoSession`] without a session.
-    pub fn propose_agreement<R: RngCore + CryptoRng>(
+    pub fn propose_agreement<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         peer: &PeerId,
@@ -41,7 +41,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// [`EndpointError::WrongRole`] on a clinician's device; [`EndpointError::NotAProposal`] if
     /// the message is not a stored proposal; [`crate::AgreementError`] if it does not verify or
     /// does not replace the agreement in force.
-    pub fn accept_agreement<R: RngCore + CryptoRng>(
+    pub fn accept_agreement<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         peer: &PeerId,
@@ -79,7 +79,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         Ok(envelope)
     }
 
-    fn send_agreement_message<R: RngCore + CryptoRng>(
+    fn send_agreement_message<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         peer: &PeerId,
@@ -91,7 +91,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
 
     /// Sends an agreement message and saves, in the same transaction, the session, a copy of the
     /// message, and whatever `extra` adds.
-    fn send_agreement_message_with<R: RngCore + CryptoRng>(
+    fn send_agreement_message_with<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         peer: &PeerId,

@@ -23,7 +23,7 @@ pub use types::{Draft, EndpointError, HistoryEntry, Incoming, Outgoing, Received
 use std::path::Path;
 use std::sync::Mutex;
 
-use rand_core::{CryptoRng, RngCore};
+use rand_core::CryptoRng;
 
 use crate::error::Result;
 use crate::store::{Owner, PeerId, SqliteStore, Store, StoreKeySource, StoredMessage, WriteBatch};
@@ -71,7 +71,7 @@ impl Endpoint<SqliteStore, SystemClock> {
     /// id, in which case nothing was written to it; [`crate::store::StoreError::InvalidInput`] if
     /// `local_id` is empty or too long (see [`Owner::new`]), in which case no file was opened or
     /// created.
-    pub fn open<R: RngCore + CryptoRng>(
+    pub fn open<R: CryptoRng + ?Sized>(
         rng: &mut R,
         path: impl AsRef<Path>,
         key: &StoreKeySource,
@@ -103,7 +103,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// id (nothing was written); [`crate::store::StoreError::InvalidInput`] if `local_id` is
     /// empty or too long (see [`Owner::new`]); another [`crate::store::StoreError`] if the store
     /// cannot be read or written.
-    pub fn new<R: RngCore + CryptoRng>(
+    pub fn new<R: CryptoRng + ?Sized>(
         rng: &mut R,
         store: S,
         clock: C,
@@ -115,7 +115,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     }
 
     /// [`Self::new`] for an owner already checked for well-formedness.
-    fn with_owner<R: RngCore + CryptoRng>(rng: &mut R, store: S, clock: C, owner: Owner) -> Result<Self> {
+    fn with_owner<R: CryptoRng + ?Sized>(rng: &mut R, store: S, clock: C, owner: Owner) -> Result<Self> {
         store.set_owner(&owner)?;
         let identity = match store.local_identity()? {
             Some(identity) => identity,
@@ -264,7 +264,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
 
     /// Encrypts `content` on `session` and adds the session state and the outbound message to
     /// `batch`. Returns the envelope bytes.
-    fn seal_outbound<R: RngCore + CryptoRng>(
+    fn seal_outbound<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         peer: &PeerId,

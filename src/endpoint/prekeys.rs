@@ -1,6 +1,6 @@
 //! Publishing prekeys and starting sessions from a peer's bundle.
 
-use rand_core::{CryptoRng, RngCore};
+use rand_core::CryptoRng;
 
 use super::Endpoint;
 use crate::error::Result;
@@ -16,7 +16,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ///
     /// # Errors
     /// A store error; then nothing was saved.
-    pub fn prekey_bundle<R: RngCore + CryptoRng>(&self, rng: &mut R) -> Result<Vec<u8>> {
+    pub fn prekey_bundle<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> Result<Vec<u8>> {
         let id = self.unused_prekey_id(rng)?;
         let signed = SignedPrekey::generate(rng, id, &self.identity);
         let one_time = OneTimePrekey::generate(rng, id);
@@ -28,7 +28,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     }
 
     /// A random prekey id that no stored prekey uses.
-    fn unused_prekey_id<R: RngCore + CryptoRng>(&self, rng: &mut R) -> Result<PrekeyId> {
+    fn unused_prekey_id<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> Result<PrekeyId> {
         loop {
             let id = PrekeyId(rng.next_u32());
             let taken = self.store.signed_prekey(id)?.is_some()
@@ -49,7 +49,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// [`crate::DecodeError`] for a malformed bundle, [`crate::HandshakeError`] for a bad
     /// signature or key, [`crate::store::StoreError::IdentityChanged`] if `peer` presented another
     /// identity before.
-    pub fn start_session<R: RngCore + CryptoRng>(
+    pub fn start_session<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         peer: &PeerId,

@@ -1,6 +1,6 @@
 //! Reading: the user opened a message.
 
-use rand_core::{CryptoRng, RngCore};
+use rand_core::CryptoRng;
 
 use super::{Endpoint, EndpointError};
 use crate::error::Result;
@@ -16,7 +16,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// # Errors
     /// [`StoreError::UnknownMessage`] if `id` is not a stored message from `peer`;
     /// [`EndpointError::NoSession`] if a receipt is due but there is no session; a store error.
-    pub fn mark_read<R: RngCore + CryptoRng>(
+    pub fn mark_read<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         peer: &PeerId,

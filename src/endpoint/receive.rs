@@ -1,7 +1,7 @@
 //! Receiving: envelope bytes → decode → session decrypt (on a copy) → policy and expiry check →
 //! store (session + message, one transaction) → the app.
 
-use rand_core::{CryptoRng, RngCore};
+use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use super::{Endpoint, EndpointError, Incoming, Received, ReceivedMessage};
@@ -41,7 +41,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// handshake comes with another identity; [`crate::ContentError`] or
     /// [`crate::AgreementError`] for authentic content that does not decode or verify. On any
     /// error the session and the store are exactly as they were.
-    pub fn receive<R: RngCore + CryptoRng>(
+    pub fn receive<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         peer: &PeerId,
@@ -59,7 +59,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ///
     /// # Errors
     /// A store error while loading or saving; then nothing was saved.
-    pub fn receive_batch<R: RngCore + CryptoRng, B: AsRef<[u8]>>(
+    pub fn receive_batch<R: CryptoRng + ?Sized, B: AsRef<[u8]>>(
         &self,
         rng: &mut R,
         peer: &PeerId,
@@ -103,7 +103,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
 
     /// Processes one envelope. On success its writes are in `batch` and `conversation` holds the
     /// new state; on error neither changed.
-    fn receive_one<R: RngCore + CryptoRng>(
+    fn receive_one<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         peer: &PeerId,
@@ -224,7 +224,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn receive_message<R: RngCore + CryptoRng>(
+    fn receive_message<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         peer: &PeerId,
@@ -297,7 +297,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
 
     /// The clinician's automatic answer outside hours, unless one went out within the window.
     #[allow(clippy::too_many_arguments)]
-    fn auto_reply<R: RngCore + CryptoRng>(
+    fn auto_reply<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         peer: &PeerId,

@@ -1,6 +1,6 @@
 //! Sending: policy check → compose content → session encrypt → envelope → store.
 
-use rand_core::{CryptoRng, RngCore};
+use rand_core::CryptoRng;
 
 use super::{Draft, Endpoint, EndpointError, Outgoing};
 use crate::error::Result;
@@ -22,7 +22,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// itself is sent before an agreement is in force), [`crate::ContentError`] for an invalid draft (for
     /// example, system categories are sent by the endpoint itself), or a store error. Nothing is
     /// saved on error.
-    pub fn send<R: RngCore + CryptoRng>(&self, rng: &mut R, peer: &PeerId, draft: Draft) -> Result<Outgoing> {
+    pub fn send<R: CryptoRng + ?Sized>(&self, rng: &mut R, peer: &PeerId, draft: Draft) -> Result<Outgoing> {
         if Self::is_system(&draft.category) {
             return Err(crate::ContentError::InvalidField("category").into());
         }

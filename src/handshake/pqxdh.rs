@@ -5,7 +5,7 @@
 //! [‖ DH4] [‖ SS], info, 32)` with `info = "confidant-v1 pqxdh"` (or `"confidant-v1 x3dh"`
 //! without the KEM); `AD = IK_A ‖ IK_B` (raw Ed25519 public keys).
 
-use rand_core::{CryptoRng, RngCore};
+use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use super::PrekeyBundle;
@@ -69,7 +69,7 @@ fn derive(dhs: &[Secret32], kem: Option<&KemSharedSecret>, identities: [&Identit
 ///
 /// Randomness is drawn in this order: `EK_A` (32 bytes), then the ML-KEM message `m` (32 bytes).
 /// Both signatures are checked before anything is drawn.
-pub(crate) fn initiate<R: RngCore + CryptoRng>(
+pub(crate) fn initiate<R: CryptoRng + ?Sized>(
     rng: &mut R,
     identity: &IdentityKeyPair,
     bundle: &PrekeyBundle,

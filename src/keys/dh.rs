@@ -1,6 +1,6 @@
 //! X25519 key pairs for the handshake and the Diffie-Hellman ratchet.
 
-use rand_core::{CryptoRng, RngCore};
+use rand_core::CryptoRng;
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -46,7 +46,7 @@ impl std::fmt::Debug for DhPublicKey {
 }
 
 /// An X25519 private scalar. Zeroized on drop; clamped by X25519 at use.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+#[derive(Clone, ZeroizeOnDrop)]
 pub(crate) struct DhSecret(StaticSecret);
 
 impl DhSecret {
@@ -90,7 +90,7 @@ pub struct DhKeyPair {
 
 impl DhKeyPair {
     /// Draws a new key pair: 32 bytes from `rng` become the private scalar.
-    pub fn generate<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
+    pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
         let bytes = Secret32::from_rng(rng);
         Self::from_private_bytes(*bytes.as_bytes())
     }

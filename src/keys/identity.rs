@@ -2,7 +2,7 @@
 //! Diffie-Hellman operations with the standard birational map.
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
-use rand_core::{CryptoRng, RngCore};
+use rand_core::CryptoRng;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
@@ -49,7 +49,7 @@ pub struct IdentityKeyPair {
 
 impl IdentityKeyPair {
     /// Draws a new identity: 32 bytes from `rng` become the RFC 8032 secret key (seed).
-    pub fn generate<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
+    pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
         let seed = Secret32::from_rng(rng);
         Self::from_seed(seed.as_bytes())
     }

@@ -1,8 +1,7 @@
 //! ML-KEM-768 (FIPS 203) keys for the post-quantum part of the handshake.
 
-use ml_kem::kem::{Decapsulate, DecapsulationKey, EncapsulationKey};
-use ml_kem::{EncapsulateDeterministic, EncodedSizeUser, KemCore, MlKem768, MlKem768Params};
-use rand_core::{CryptoRng, RngCore};
+use ml_kem::{Decapsulate, DecapsulationKey, EncapsulationKey, KeyExport, KeyInit, MlKem768};
+use rand_core::CryptoRng;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::Secret32;
@@ -41,7 +40,7 @@ impl KemEncapsulationKey {
     }
 
     /// `(SS, CT) = ML-KEM.Encaps_internal(ek, m)` with `m` drawn as 32 bytes from `rng`.
-    pub(crate) fn encapsulate<R: RngCore + CryptoRng>(
+    pub(crate) fn encapsulate<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
     ) -> Result<(KemCiphertext, KemSharedSecret), HandshakeError> {
@@ -53,17 +52,14 @@ impl KemEncapsulationKey {
         &self,
         m: &Secret32,
     ) -> Result<(KemCiphertext, KemSharedSecret), HandshakeError> {
-        let encoded = ml_kem::Encoded::<EncapsulationKey<MlKem768Params>>::try_from(&self.0[..])
+        // `new` applies the FIPS 203 section 7.2 input check again (`from_slice` already did).
+        let ek = EncapsulationKey::<MlKem768>::new((&*self.0).into())
             .map_err(|_| HandshakeError::InvalidKemKey)?;
-        let ek = EncapsulationKey::<MlKem768Params>::from_bytes(&encoded);
-        let (ct, ss) = ek
-            .encapsulate_deterministic(&ml_kem::B32::from(*m.as_bytes()))
-            .map_err(|()| HandshakeError::InvalidKemKey)?;
+        let (ct, mut ss) = ek.encapsulate_deterministic(m.as_bytes().into());
         let mut ct_bytes = [0u8; KEM_CIPHERTEXT_LEN];
         ct_bytes.copy_from_slice(ct.as_slice());
         let mut ss_bytes = [0u8; 32];
         ss_bytes.copy_from_slice(ss.as_slice());
-        let mut ss = ss;
         ss.as_mut_slice().zeroize();
         Ok((KemCiphertext(Box::new(ct_bytes)), KemSharedSecret(Secret32(ss_bytes))))
     }
@@ -128,37 +124,30 @@ impl std::fmt::Debug for KemSharedSecret {
 pub(crate) struct KemSeed(pub(crate) [u8; 64]);
 
 impl KemSeed {
-    pub(crate) fn from_rng<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
+    pub(crate) fn from_rng<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
         let mut seed = Self([0u8; 64]);
         rng.fill_bytes(&mut seed.0);
         seed
     }
 
-    fn expand(&self) -> (DecapsulationKey<MlKem768Params>, EncapsulationKey<MlKem768Params>) {
-        let mut d = [0u8; 32];
-        let mut z = [0u8; 32];
-        d.copy_from_slice(&self.0[..32]);
-        z.copy_from_slice(&self.0[32..]);
-        let keys = MlKem768::generate_deterministic(&d.into(), &z.into());
-        d.zeroize();
-        z.zeroize();
-        keys
+    /// `ML-KEM.KeyGen_internal(d, z)` with `d` the first 32 bytes of the seed and `z` the rest.
+    /// The key zeroizes on drop.
+    fn expand(&self) -> DecapsulationKey<MlKem768> {
+        DecapsulationKey::<MlKem768>::new((&self.0).into())
     }
 
     /// `ML-KEM.KeyGen_internal(d, z)`: the encapsulation key of this seed.
     pub(crate) fn encapsulation_key(&self) -> KemEncapsulationKey {
-        let (_dk, ek) = self.expand();
+        let dk = self.expand();
         let mut bytes = [0u8; KEM_PUBLIC_KEY_LEN];
-        bytes.copy_from_slice(ek.as_bytes().as_slice());
+        bytes.copy_from_slice(dk.encapsulation_key().to_bytes().as_slice());
         KemEncapsulationKey(Box::new(bytes))
     }
 
     /// `ML-KEM.Decaps(dk, ct)`, with implicit rejection.
     pub(crate) fn decapsulate(&self, ct: &KemCiphertext) -> Result<KemSharedSecret, HandshakeError> {
-        let (dk, _ek) = self.expand();
-        let encoded = ml_kem::Ciphertext::<MlKem768>::try_from(&ct.0[..])
-            .map_err(|_| HandshakeError::InvalidKemCiphertext)?;
-        let mut ss = dk.decapsulate(&encoded).map_err(|()| HandshakeError::InvalidKemCiphertext)?;
+        let dk = self.expand();
+        let mut ss = dk.decapsulate((&*ct.0).into());
         let mut bytes = [0u8; 32];
         bytes.copy_from_slice(ss.as_slice());
         ss.as_mut_slice().zeroize();
@@ -178,7 +167,7 @@ mod tests {
 
     #[test]
     fn modulus_check_rejects_coefficient_at_q() {
-        let mut rng = rand::thread_rng();
+        let mut rng = rand::rng();
         let ek = KemSeed::from_rng(&mut rng).encapsulation_key();
         assert!(KemEncapsulationKey::from_slice(ek.as_bytes()).is_ok());
         let mut bad = ek.as_bytes().to_vec();
@@ -186,13 +175,16 @@ mod tests {
         bad[0] = 0x01;
         bad[1] = (bad[1] & 0xf0) | 0x0d;
         assert!(KemEncapsulationKey::from_slice(&bad).is_err());
+        // ml-kem's own check agrees.
+        assert!(EncapsulationKey::<MlKem768>::new(bad.as_slice().try_into().unwrap()).is_err());
         bad[0] = 0x00; // 3328 (0xD00) is allowed
         assert!(KemEncapsulationKey::from_slice(&bad).is_ok());
+        assert!(EncapsulationKey::<MlKem768>::new(bad.as_slice().try_into().unwrap()).is_ok());
     }
 
     #[test]
     fn implicit_rejection_gives_a_different_secret() {
-        let mut rng = rand::thread_rng();
+        let mut rng = rand::rng();
         let seed = KemSeed::from_rng(&mut rng);
         let ek = seed.encapsulation_key();
         let (ct, ss) = ek.encapsulate(&mut rng).unwrap();

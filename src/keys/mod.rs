@@ -20,7 +20,7 @@ pub use prekeys::{KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
 pub(crate) struct Secret32(pub(crate) [u8; 32]);
 
 impl Secret32 {
-    pub(crate) fn from_rng<R: rand_core::RngCore + rand_core::CryptoRng>(rng: &mut R) -> Self {
+    pub(crate) fn from_rng<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Self {
         let mut bytes = Self([0u8; 32]);
         rng.fill_bytes(&mut bytes.0);
         bytes

@@ -1,6 +1,6 @@
 //! The prekeys a device publishes so that others can start sessions with it while it is offline.
 
-use rand_core::{CryptoRng, RngCore};
+use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use super::{DhKeyPair, DhPublicKey, IdentityKeyPair, KemEncapsulationKey, KemSeed, Signature};
@@ -35,7 +35,7 @@ impl SignedPrekey {
     const ENCODED_LEN: usize = 4 + 32 + 64;
 
     /// Draws a new signed prekey: the signature is Ed25519 over the raw 32-byte public key.
-    pub fn generate<R: RngCore + CryptoRng>(rng: &mut R, id: PrekeyId, identity: &IdentityKeyPair) -> Self {
+    pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R, id: PrekeyId, identity: &IdentityKeyPair) -> Self {
         let key_pair = DhKeyPair::generate(rng);
         let signature = identity.sign(key_pair.public.as_bytes());
         Self { id, key_pair, signature }
@@ -115,7 +115,7 @@ impl OneTimePrekey {
     const ENCODED_LEN: usize = 4 + 32;
 
     /// Draws a new one-time prekey.
-    pub fn generate<R: RngCore + CryptoRng>(rng: &mut R, id: PrekeyId) -> Self {
+    pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R, id: PrekeyId) -> Self {
         Self { id, key_pair: DhKeyPair::generate(rng) }
     }
 
@@ -188,7 +188,7 @@ impl KemPrekey {
 
     /// Draws a new post-quantum prekey: 64 bytes from `rng` are the seed `d ‖ z`, and the
     /// signature is Ed25519 over the raw 1184-byte encapsulation key.
-    pub fn generate<R: RngCore + CryptoRng>(rng: &mut R, id: PrekeyId, identity: &IdentityKeyPair) -> Self {
+    pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R, id: PrekeyId, identity: &IdentityKeyPair) -> Self {
         let seed = KemSeed::from_rng(rng);
         let encapsulation_key = seed.encapsulation_key();
         let signature = identity.sign(encapsulation_key.as_bytes());

@@ -12,7 +12,7 @@ mod skipped;
 
 use std::collections::VecDeque;
 
-use rand_core::{CryptoRng, RngCore};
+use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use kdf::{ChainKey, MessageKey, RootKey};
@@ -129,7 +129,7 @@ impl RatchetState {
 
     /// `RatchetEncrypt`. Draws a new ratchet key pair from `rng` when a new sending chain is due.
     /// On error the state is unchanged.
-    pub(crate) fn encrypt<R: RngCore + CryptoRng>(
+    pub(crate) fn encrypt<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
         plaintext: &[u8],
@@ -138,7 +138,7 @@ impl RatchetState {
     }
 
     /// [`Self::encrypt`], also returning the message key `mk` it used (for test vectors).
-    pub(crate) fn encrypt_traced<R: RngCore + CryptoRng>(
+    pub(crate) fn encrypt_traced<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
         plaintext: &[u8],
@@ -169,7 +169,7 @@ impl RatchetState {
 
     /// The sending half of the specification's `DHRatchet`: `DHs = GENERATE_DH()`,
     /// `RK, CKs = KDF_RK(RK, DH(DHs, DHr))`. Returns the new values without installing them.
-    fn derive_sending_chain<R: RngCore + CryptoRng>(
+    fn derive_sending_chain<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
     ) -> Result<(DhKeyPair, RootKey, Chain), SessionError> {

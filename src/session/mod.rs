@@ -10,7 +10,7 @@
 
 mod record;
 
-use rand_core::{CryptoRng, RngCore};
+use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use crate::error::{HandshakeError, Result, SessionError};
@@ -54,7 +54,7 @@ impl Session {
     /// # Errors
     /// [`HandshakeError`]: a prekey signature does not verify, the ML-KEM key is invalid, a key is
     /// of low order, or the bundle is the caller's own.
-    pub fn initiate<R: RngCore + CryptoRng>(
+    pub fn initiate<R: CryptoRng + ?Sized>(
         rng: &mut R,
         identity: &IdentityKeyPair,
         bundle: &PrekeyBundle,
@@ -139,7 +139,7 @@ impl Session {
     /// [`SessionError::PlaintextTooLarge`], [`SessionError::NotReady`] (a responder session
     /// cannot send before it received), or [`SessionError::CounterExhausted`]. The session is
     /// unchanged on error.
-    pub fn encrypt<R: RngCore + CryptoRng>(&mut self, rng: &mut R, plaintext: &[u8]) -> Result<Envelope> {
+    pub fn encrypt<R: CryptoRng + ?Sized>(&mut self, rng: &mut R, plaintext: &[u8]) -> Result<Envelope> {
         let (header, ciphertext) = self.ratchet.encrypt(rng, plaintext)?;
         let message = RatchetMessage { header, ciphertext };
         Ok(match &self.pending {

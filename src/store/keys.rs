@@ -6,8 +6,8 @@
 //! no record is re-encrypted.
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
-use rand_core::{CryptoRng, RngCore};
+use chacha20poly1305::ChaCha20Poly1305;
+use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use super::consts::{KDF_SALT_LEN, MAX_PASSPHRASE_LEN, STORE_FORMAT_VERSION, WRAP_AAD_LABEL};
@@ -100,7 +100,7 @@ impl StoreKeySource {
     }
 
     /// A fresh KDF header for a new wrap: a new salt for a passphrase.
-    fn new_header<R: RngCore + CryptoRng>(&self, rng: &mut R) -> Result<KdfHeader, StoreError> {
+    fn new_header<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> Result<KdfHeader, StoreError> {
         match self {
             Self::Key(_) => Ok(KdfHeader::AppKey),
             Self::Passphrase { passphrase, params } => {
@@ -120,7 +120,7 @@ impl StoreKeySource {
 pub(crate) struct StoreKey(pub(crate) Secret32);
 
 impl StoreKey {
-    pub(crate) fn generate<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
+    pub(crate) fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
         Self(Secret32::from_rng(rng))
     }
 }
@@ -146,7 +146,7 @@ fn wrap_aad(kdf: &[u8]) -> Vec<u8> {
 }
 
 /// Wraps `store_key` under the KEK from `source`, with a fresh salt and nonce.
-pub(crate) fn wrap<R: RngCore + CryptoRng>(
+pub(crate) fn wrap<R: CryptoRng + ?Sized>(
     source: &StoreKeySource,
     store_key: &StoreKey,
     rng: &mut R,
@@ -154,12 +154,12 @@ pub(crate) fn wrap<R: RngCore + CryptoRng>(
     let header = source.new_header(rng)?;
     let kdf = header.encode();
     let kek = source.kek(&header)?;
-    let cipher = ChaCha20Poly1305::new(Key::from_slice(kek.as_bytes()));
+    let cipher = ChaCha20Poly1305::new(kek.as_bytes().into());
     let mut nonce = [0u8; NONCE_LEN];
     rng.fill_bytes(&mut nonce);
     let aad = wrap_aad(&kdf);
     let sealed = cipher
-        .encrypt(Nonce::from_slice(&nonce), Payload { msg: store_key.0.as_bytes(), aad: &aad })
+        .encrypt((&nonce).into(), Payload { msg: store_key.0.as_bytes(), aad: &aad })
         .map_err(|_| StoreError::InvalidInput("store key"))?;
     let mut key = Vec::with_capacity(WRAPPED_LEN);
     key.extend_from_slice(&nonce);
@@ -170,17 +170,15 @@ pub(crate) fn wrap<R: RngCore + CryptoRng>(
 /// Unwraps the store key; [`StoreError::WrongKey`] if `source` does not open it.
 pub(crate) fn unwrap(source: &StoreKeySource, wrapped: &Wrapped) -> Result<StoreKey, StoreError> {
     let header = KdfHeader::decode(&wrapped.kdf)?;
-    if wrapped.key.len() != WRAPPED_LEN {
-        return Err(StoreError::Corrupt { table: "store_header" });
-    }
-    let (nonce, sealed) = wrapped.key.split_at(NONCE_LEN);
+    let (nonce, sealed) = match wrapped.key.split_first_chunk::<NONCE_LEN>() {
+        Some(parts) if wrapped.key.len() == WRAPPED_LEN => parts,
+        _ => return Err(StoreError::Corrupt { table: "store_header" }),
+    };
     let kek = source.kek(&header)?;
-    let cipher = ChaCha20Poly1305::new(Key::from_slice(kek.as_bytes()));
+    let cipher = ChaCha20Poly1305::new(kek.as_bytes().into());
     let aad = wrap_aad(&wrapped.kdf);
     let plain = Zeroizing::new(
-        cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad: &aad })
-            .map_err(|_| StoreError::WrongKey)?,
+        cipher.decrypt(nonce.into(), Payload { msg: sealed, aad: &aad }).map_err(|_| StoreError::WrongKey)?,
     );
     let bytes = <[u8; 32]>::try_from(plain.as_slice()).map_err(|_| StoreError::WrongKey)?;
     Ok(StoreKey(Secret32(bytes)))

@@ -9,8 +9,8 @@
 //! indexed column holds an identity, and the same peer hashes differently in each table.
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use rand_core::{CryptoRng, RngCore};
+use chacha20poly1305::XChaCha20Poly1305;
+use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use super::consts::{LOOKUP_KEY_INFO, RECORD_AAD_LABEL, RECORD_VERSION, SEAL_KEY_INFO};
@@ -45,7 +45,7 @@ impl RecordKeys {
     }
 
     /// Seals `plaintext` for the row of `table` whose clear columns are `row`.
-    pub(crate) fn seal<R: RngCore + CryptoRng>(
+    pub(crate) fn seal<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         table: &'static str,
@@ -57,7 +57,7 @@ impl RecordKeys {
         rng.fill_bytes(&mut nonce);
         let aad = record_aad(table, row);
         let sealed = cipher
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad })
+            .encrypt((&nonce).into(), Payload { msg: plaintext, aad: &aad })
             .map_err(|_| StoreError::InvalidInput("record too large"))?;
         let mut out = Vec::with_capacity(SEAL_OVERHEAD + plaintext.len());
         out.push(RECORD_VERSION);
@@ -78,11 +78,13 @@ impl RecordKeys {
         if sealed.len() < SEAL_OVERHEAD || sealed.first() != Some(&RECORD_VERSION) {
             return Err(corrupt);
         }
-        let (nonce, body) = sealed[1..].split_at(NONCE_LEN);
+        let Some((nonce, body)) = sealed[1..].split_first_chunk::<NONCE_LEN>() else {
+            return Err(corrupt);
+        };
         let cipher = XChaCha20Poly1305::new(self.seal.as_bytes().into());
         let aad = record_aad(table, row);
         cipher
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: body, aad: &aad })
+            .decrypt(nonce.into(), Payload { msg: body, aad: &aad })
             .map(Zeroizing::new)
             .map_err(|_| corrupt)
     }

@@ -6,7 +6,7 @@ use confidant::{
     SignedPrekey,
 };
 use rand_chacha::ChaCha20Rng;
-use rand_core::{CryptoRng, RngCore};
+use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 pub use crate::rng::seeded as rng;
@@ -28,7 +28,7 @@ pub struct Device {
 impl Device {
     /// A new device whose keys are drawn from `rng`, in a fixed order (identity, signed prekey,
     /// one-time prekey, post-quantum prekey), so a seeded `rng` always gives the same device.
-    pub fn new<R: RngCore + CryptoRng>(rng: &mut R, with_one_time: bool) -> Self {
+    pub fn new<R: CryptoRng + ?Sized>(rng: &mut R, with_one_time: bool) -> Self {
         let identity = IdentityKeyPair::generate(rng);
         let signed = SignedPrekey::generate(rng, PrekeyId(1), &identity);
         let one_time = with_one_time.then(|| OneTimePrekey::generate(rng, PrekeyId(7)));

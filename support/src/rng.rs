@@ -3,7 +3,9 @@
 //! Their output is as predictable as their seed: they exist so that runs are reproducible, and
 //! they live here, in a crate that is never published, so that no app can reach them.
 
-use rand_core::{CryptoRng, RngCore};
+use std::convert::Infallible;
+
+use rand_core::{TryCryptoRng, TryRng};
 use sha2::{Digest, Sha256};
 
 /// A deterministic generator for fixtures and seeds: SHA-256 in counter mode over a label.
@@ -27,16 +29,18 @@ impl DeterministicRng {
     }
 }
 
-impl RngCore for DeterministicRng {
-    fn next_u32(&mut self) -> u32 {
-        rand_core::impls::next_u32_via_fill(self)
+impl TryRng for DeterministicRng {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        rand_core::utils::next_word_via_fill(self)
     }
 
-    fn next_u64(&mut self) -> u64 {
-        rand_core::impls::next_u64_via_fill(self)
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        rand_core::utils::next_word_via_fill(self)
     }
 
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), Infallible> {
         for byte in dest {
             if self.used == self.block.len() {
                 let mut h = Sha256::new();
@@ -49,15 +53,11 @@ impl RngCore for DeterministicRng {
             *byte = self.block[self.used];
             self.used += 1;
         }
-    }
-
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.fill_bytes(dest);
         Ok(())
     }
 }
 
-impl CryptoRng for DeterministicRng {}
+impl TryCryptoRng for DeterministicRng {}
 
 /// A seeded ChaCha20 generator, as the integration tests use.
 #[must_use]

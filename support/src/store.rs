@@ -28,7 +28,7 @@ pub fn message(id: u8, peer: &PeerId, at: u64, expires_at: Option<u64>, body: &[
     StoredMessage {
         id: MessageId([id; 16]),
         peer: peer.clone(),
-        direction: if id % 2 == 0 { Direction::Inbound } else { Direction::Outbound },
+        direction: if id.is_multiple_of(2) { Direction::Inbound } else { Direction::Outbound },
         at: Timestamp(at),
         expires_at: expires_at.map(Timestamp),
         read_at: None,

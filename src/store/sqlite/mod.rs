@@ -26,7 +26,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use rand_core::{CryptoRng, RngCore};
+use rand_core::CryptoRng;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use zeroize::Zeroize;
 
@@ -72,7 +72,7 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 /// Seeds the generator of record nonces from the caller's generator.
-fn nonce_rng<R: RngCore + CryptoRng>(rng: &mut R) -> StdRng {
+fn nonce_rng<R: CryptoRng + ?Sized>(rng: &mut R) -> StdRng {
     let mut seed = [0u8; 32];
     rng.fill_bytes(&mut seed);
     let out = StdRng::from_seed(seed);
@@ -145,7 +145,7 @@ impl SqliteStore {
     /// [`StoreError::AlreadyExists`] if a file is at `path`; [`StoreError::InvalidInput`] if the
     /// passphrase is empty or the KDF parameters are out of bounds; [`StoreError::Io`] or
     /// [`StoreError::Database`] if the file cannot be written (then no file is left behind).
-    pub fn create<R: RngCore + CryptoRng>(
+    pub fn create<R: CryptoRng + ?Sized>(
         path: impl AsRef<Path>,
         source: &StoreKeySource,
         rng: &mut R,
@@ -157,7 +157,7 @@ impl SqliteStore {
     ///
     /// # Errors
     /// As [`Self::create`].
-    pub fn create_with<R: RngCore + CryptoRng>(
+    pub fn create_with<R: CryptoRng + ?Sized>(
         path: impl AsRef<Path>,
         source: &StoreKeySource,
         rng: &mut R,
@@ -209,7 +209,7 @@ impl SqliteStore {
     /// it; [`StoreError::WrongKey`] if `source` does not open it; [`StoreError::Corrupt`] naming
     /// `store_header` if the header row is damaged. In each of these cases the file was not
     /// modified.
-    pub fn open<R: RngCore + CryptoRng>(
+    pub fn open<R: CryptoRng + ?Sized>(
         path: impl AsRef<Path>,
         source: &StoreKeySource,
         rng: &mut R,
@@ -221,7 +221,7 @@ impl SqliteStore {
     ///
     /// # Errors
     /// As [`Self::open`].
-    pub fn open_with<R: RngCore + CryptoRng>(
+    pub fn open_with<R: CryptoRng + ?Sized>(
         path: impl AsRef<Path>,
         source: &StoreKeySource,
         rng: &mut R,
@@ -281,7 +281,7 @@ impl SqliteStore {
         keys::unwrap(source, &Wrapped { kdf, key })
     }
 
-    fn from_parts<R: RngCore + CryptoRng>(
+    fn from_parts<R: CryptoRng + ?Sized>(
         conn: Connection,
         store_key: StoreKey,
         rng: &mut R,
@@ -344,7 +344,7 @@ impl SqliteStore {
     /// [`StoreError::InvalidInput`] if the passphrase is empty or the KDF parameters are out of
     /// bounds; [`StoreError::Database`] if the file cannot be written, in which case the old
     /// passphrase still opens it.
-    pub fn change_passphrase<R: RngCore + CryptoRng>(
+    pub fn change_passphrase<R: CryptoRng + ?Sized>(
         &self,
         new: &StoreKeySource,
         rng: &mut R,

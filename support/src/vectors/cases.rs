@@ -1,12 +1,11 @@
 //! The ratchet case catalogue (VECTORS.md 3.6): one script per case, run by [`Sim`].
 
-use rand::seq::SliceRandom;
-use rand::Rng;
+use rand::RngExt;
 use rand_chacha::ChaCha20Rng;
 
 use super::json::J;
 use super::sim::{Sim, ALICE, BOB};
-use super::{case_rng, Links};
+use super::{case_rng, shuffle, uniform_u32, Links};
 
 type Script = fn(&mut Sim) -> Result<(), String>;
 
@@ -115,7 +114,7 @@ fn three_turns(sim: &mut Sim) -> Result<(), String> {
 
 fn large_plaintext(sim: &mut Sim) -> Result<(), String> {
     for (p, len) in [(ALICE, 65536), (BOB, 65535)] {
-        let plaintext: Vec<u8> = (0..len).map(|_| sim.rng.gen()).collect();
+        let plaintext: Vec<u8> = (0..len).map(|_| sim.rng.random()).collect();
         let id = sim.send(p, &plaintext)?;
         sim.accept(id)?;
     }
@@ -207,20 +206,20 @@ fn max_skip_pn(sim: &mut Sim) -> Result<(), String> {
 fn random_network(sim: &mut Sim) -> Result<(), String> {
     let mut in_flight: Vec<usize> = Vec::new();
     for _ in 0..240 {
-        if in_flight.is_empty() || sim.rng.gen_bool(0.5) {
-            let from = if sim.can_send(BOB) && sim.rng.gen_bool(0.5) { BOB } else { ALICE };
+        if in_flight.is_empty() || sim.rng.random_bool(0.5) {
+            let from = if sim.can_send(BOB) && sim.rng.random_bool(0.5) { BOB } else { ALICE };
             let id = sim.send_random(from)?;
-            if !sim.rng.gen_bool(0.05) {
+            if !sim.rng.random_bool(0.05) {
                 in_flight.push(id);
             }
         } else {
             // Mostly in order: one of the four oldest messages in flight.
             let window = in_flight.len().min(4) as u32;
-            let id = in_flight.remove(sim.rng.gen_range(0..window) as usize);
+            let id = in_flight.remove(uniform_u32(&mut sim.rng, 0, window - 1) as usize);
             sim.accept(id)?;
         }
     }
-    in_flight.shuffle(&mut sim.rng);
+    shuffle(&mut sim.rng, &mut in_flight);
     accept_all(sim, &in_flight)
 }
 

@@ -2,9 +2,8 @@
 
 use confidant::low_level::{self, Ratchet, TracedMessage};
 use confidant::{DhKeyPair, IdentityKeyPair, KemPrekey, PrekeyId, Signature};
-use rand::Rng;
+use rand::{Rng, RngExt};
 use rand_chacha::ChaCha20Rng;
-use rand_core::RngCore;
 
 use super::handshake::{dhs, run_alice, run_bob, Kind, Material, PqMaterial};
 use super::json::{hexj, s, Fieldset, J};
@@ -95,7 +94,7 @@ fn ek_of(seed: &[u8; 64]) -> Vec<u8> {
 
 /// Draws a case's secrets and signs its prekeys, honestly or as `variant` requires.
 fn material(kind: Kind, variant: Variant, rng: &mut ChaCha20Rng) -> Material {
-    let (alice_seed, bob_seed): ([u8; 32], [u8; 32]) = (rng.gen(), rng.gen());
+    let (alice_seed, bob_seed): ([u8; 32], [u8; 32]) = (rng.random(), rng.random());
     let (alice, bob) = (IdentityKeyPair::from_seed(&alice_seed), IdentityKeyPair::from_seed(&bob_seed));
     let public_of = |private: [u8; 32]| DhKeyPair::from_private_bytes(private).public_key().to_bytes();
     let spk_private = clamped(rng);
@@ -105,7 +104,7 @@ fn material(kind: Kind, variant: Variant, rng: &mut ChaCha20Rng) -> Material {
     rng.fill_bytes(&mut genuine);
     rng.fill_bytes(&mut swapped);
     let ephemeral_private = clamped(rng);
-    let kem_randomness: [u8; 32] = rng.gen();
+    let kem_randomness: [u8; 32] = rng.random();
     let spk_signature = match variant {
         Variant::SpkBitflip => flipped(bob.sign(&spk_public)),
         Variant::SpkPrefixed => bob.sign(&[&[0x05][..], &spk_public].concat()).to_bytes(),
@@ -204,7 +203,7 @@ fn agreement_fields(
         fields.push(("bob_kem_shared_secret", hexj(&bob_ss[..])));
         fields.push(("bob_shared_secret", hexj(&bob.shared_secret)));
         let ratchet_private = clamped(rng);
-        let plaintext: [u8; 32] = rng.gen();
+        let plaintext: [u8; 32] = rng.random();
         let mut sender = Ratchet::init_alice(sk, m.spk_public, &ad);
         let TracedMessage { header, ciphertext: ct, message_key: mk } = sender
             .encrypt_traced(&mut KeyStream::new(&[&ratchet_private]), &plaintext)

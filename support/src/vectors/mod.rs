@@ -16,9 +16,11 @@ mod sim;
 use std::collections::HashMap;
 
 use confidant::consts;
-use rand::{Rng, SeedableRng};
+use std::convert::Infallible;
+
+use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
-use rand_core::{CryptoRng, RngCore};
+use rand_core::{TryCryptoRng, TryRng};
 use serde_json::Value;
 
 use json::{hexj, s, Fields, J};
@@ -120,16 +122,18 @@ impl KeyStream {
     }
 }
 
-impl RngCore for KeyStream {
-    fn next_u32(&mut self) -> u32 {
-        rand_core::impls::next_u32_via_fill(self)
+impl TryRng for KeyStream {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        rand_core::utils::next_word_via_fill(self)
     }
 
-    fn next_u64(&mut self) -> u64 {
-        rand_core::impls::next_u64_via_fill(self)
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        rand_core::utils::next_word_via_fill(self)
     }
 
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), Infallible> {
         for byte in dest {
             match self.bytes.get(self.pos) {
                 Some(b) => {
@@ -142,20 +146,16 @@ impl RngCore for KeyStream {
                 }
             }
         }
-    }
-
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.fill_bytes(dest);
         Ok(())
     }
 }
 
 // Test-only: the stream replays keys fixed by a vector file or by the generator's seed.
-impl CryptoRng for KeyStream {}
+impl TryCryptoRng for KeyStream {}
 
 /// An X25519 private key as vectors store it: 32 random bytes, clamped (RFC 7748).
-pub(crate) fn clamped<R: RngCore>(rng: &mut R) -> [u8; 32] {
-    let mut key: [u8; 32] = rng.gen();
+pub(crate) fn clamped<R: Rng + ?Sized>(rng: &mut R) -> [u8; 32] {
+    let mut key: [u8; 32] = rng.random();
     key[0] &= 248;
     key[31] &= 127;
     key[31] |= 64;
@@ -297,5 +297,32 @@ pub fn generate(seed: u64) -> Result<String, String> {
 
 /// A fresh RNG for one case, drawn from the file's master RNG.
 pub(crate) fn case_rng(master: &mut ChaCha20Rng) -> ChaCha20Rng {
-    ChaCha20Rng::from_seed(master.gen())
+    ChaCha20Rng::from_seed(master.random())
+}
+
+/// A uniform integer in `low..=high`, drawn as rand 0.8's `gen_range` drew a `u32` (widening
+/// multiply, rejecting above a conservative zone). Later rand versions sample ranges differently;
+/// the generator keeps this one so that the committed generated file stays reproducible.
+pub(crate) fn uniform_u32<R: Rng + ?Sized>(rng: &mut R, low: u32, high: u32) -> u32 {
+    let range = high.wrapping_sub(low).wrapping_add(1);
+    if range == 0 {
+        return rng.next_u32();
+    }
+    let zone = (range << range.leading_zeros()).wrapping_sub(1);
+    loop {
+        let wide = u64::from(rng.next_u32()) * u64::from(range);
+        let (hi, lo) = ((wide >> 32) as u32, wide as u32);
+        if lo <= zone {
+            return low.wrapping_add(hi);
+        }
+    }
+}
+
+/// Fisher-Yates shuffle from the last element down, each index drawn with [`uniform_u32`]: the
+/// order rand 0.8's `SliceRandom::shuffle` gave, for the same reason.
+pub(crate) fn shuffle<T, R: Rng + ?Sized>(rng: &mut R, items: &mut [T]) {
+    for i in (1..items.len()).rev() {
+        let j = uniform_u32(rng, 0, u32::try_from(i).unwrap_or(u32::MAX));
+        items.swap(i, j as usize);
+    }
 }

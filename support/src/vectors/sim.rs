@@ -3,11 +3,11 @@
 
 use confidant::low_level::{Header, Ratchet, TracedMessage};
 use confidant::{DhKeyPair, DhPublicKey};
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
 use super::json::{hexj, s, J};
-use super::{clamped, KeyStream, PARTIES};
+use super::{clamped, uniform_u32, KeyStream, PARTIES};
 
 pub(crate) const ALICE: usize = 0;
 pub(crate) const BOB: usize = 1;
@@ -46,8 +46,8 @@ fn header_json(h: &Header) -> J {
 impl Sim {
     /// A session with random `SK`, `AD` of `ad_len` random bytes, and a random key for Bob.
     pub(crate) fn random(mut rng: ChaCha20Rng, ad_len: usize) -> Self {
-        let sk: [u8; 32] = rng.gen();
-        let ad: Vec<u8> = (0..ad_len).map(|_| rng.gen()).collect();
+        let sk: [u8; 32] = rng.random();
+        let ad: Vec<u8> = (0..ad_len).map(|_| rng.random()).collect();
         let bob_private = clamped(&mut rng);
         Self::new(rng, sk, ad, bob_private, None)
     }
@@ -62,7 +62,7 @@ impl Sim {
         link: Option<(&'static str, &'static str)>,
     ) -> Self {
         let mut key_list = || {
-            let mut stream = ChaCha20Rng::from_seed(rng.gen());
+            let mut stream = ChaCha20Rng::from_seed(rng.random());
             (0..KEYS_PER_PARTY).map(|_| clamped(&mut stream)).collect::<Vec<_>>()
         };
         let keys = [key_list(), key_list()];
@@ -122,8 +122,8 @@ impl Sim {
 
     /// `p` sends a random plaintext of 1 to 80 bytes.
     pub(crate) fn send_random(&mut self, p: usize) -> Result<usize, String> {
-        let len = self.rng.gen_range(1..=80u32);
-        let plaintext: Vec<u8> = (0..len).map(|_| self.rng.gen()).collect();
+        let len = uniform_u32(&mut self.rng, 1, 80);
+        let plaintext: Vec<u8> = (0..len).map(|_| self.rng.random()).collect();
         self.send(p, &plaintext)
     }
 
