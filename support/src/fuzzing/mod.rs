@@ -49,7 +49,6 @@ fn setup<T>(what: &str, result: confidant::Result<T>) -> Result<T, Violation> {
     result.map_err(|e| Violation::new(format!("fixture: {what}: {e}")))
 }
 
-
 /// The fuzz targets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
