@@ -95,3 +95,16 @@ impl<'a> Reader<'a> {
         }
     }
 }
+
+/// The first bytes of a public value in hex, for `Debug` output of public keys.
+pub(crate) fn hex_prefix(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(19);
+    for b in bytes.iter().take(8) {
+        let _ = write!(out, "{b:02x}");
+    }
+    if bytes.len() > 8 {
+        out.push('…');
+    }
+    out
+}

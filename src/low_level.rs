@@ -131,7 +131,7 @@ pub struct Agreement {
 impl std::fmt::Debug for Agreement {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Agreement")
-            .field("associated_data", &crate::hex_prefix(&self.associated_data))
+            .field("associated_data", &crate::codec::hex_prefix(&self.associated_data))
             .finish_non_exhaustive()
     }
 }
@@ -273,7 +273,12 @@ impl RecordSealer {
     ///
     /// # Errors
     /// [`StoreError::Corrupt`] naming `table` if it does not authenticate for this row.
-    pub fn open(&self, table: &'static str, row: &[&[u8]], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+    pub fn open(
+        &self,
+        table: &'static str,
+        row: &[&[u8]],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, StoreError> {
         self.0.open(table, row, sealed)
     }
 }

@@ -13,7 +13,7 @@ use prost::Message;
 use super::{AgreementError, AgreementTerms, Availability, Weekday, Window};
 use crate::content::CategoryKind;
 use crate::expiry::{ExpiryStart, Lifespan};
-use crate::IdentityKey;
+use crate::keys::IdentityKey;
 
 #[allow(unreachable_pub, missing_docs, clippy::all, clippy::pedantic)]
 pub(super) mod proto {

@@ -9,7 +9,7 @@ use crate::consts::{
 };
 use crate::content::CategoryKind;
 use crate::expiry::Lifespan;
-use crate::IdentityKey;
+use crate::keys::IdentityKey;
 
 /// Which side of the conversation a party is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -6,10 +6,11 @@ use rand_chacha::ChaCha20Rng;
 
 use super::canonical::proto;
 use super::*;
+use crate::clock::Timestamp;
 use crate::consts::AGREEMENT_FORMAT_VERSION;
 use crate::content::{Category, CategoryKind, Content, MessageId};
 use crate::expiry::{ExpiryStart, Lifespan};
-use crate::{IdentityKeyPair, Timestamp};
+use crate::keys::IdentityKeyPair;
 
 fn parties() -> (IdentityKeyPair, IdentityKeyPair) {
     let mut rng = ChaCha20Rng::seed_from_u64(7);

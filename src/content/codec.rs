@@ -8,9 +8,9 @@ use super::{
     AppointmentKind, Category, CategoryKind, Content, ContentError, MessageId, Receipt, ReceiptKind,
 };
 use crate::agreement::{expiry_start_from_wire, expiry_start_to_wire, UnverifiedAgreement};
+use crate::clock::Timestamp;
 use crate::consts::{CONTENT_VERSION, MAX_RECEIPT_IDS};
 use crate::expiry::Lifespan;
-use crate::Timestamp;
 
 #[allow(unreachable_pub, missing_docs, clippy::all, clippy::pedantic)]
 mod proto {

@@ -15,9 +15,9 @@ use zeroize::Zeroizing;
 pub use category::{AppointmentKind, Category, CategoryKind, Receipt, ReceiptKind};
 
 use crate::agreement::SignedAgreement;
+use crate::clock::Timestamp;
 use crate::consts::{MAX_RECEIPT_IDS, MAX_TEXT_BYTES};
 use crate::expiry::Lifespan;
-use crate::Timestamp;
 
 /// A message's random 16-byte identifier.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
@@ -34,7 +34,7 @@ impl MessageId {
 
 impl std::fmt::Debug for MessageId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "MessageId({})", crate::hex_prefix(&self.0))
+        write!(f, "MessageId({})", crate::codec::hex_prefix(&self.0))
     }
 }
 

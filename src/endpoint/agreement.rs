@@ -3,11 +3,12 @@
 use rand_core::{CryptoRng, RngCore};
 
 use super::{Endpoint, EndpointError};
+use crate::agreement::{AgreementTerms, ProposedAgreement, Role, UnverifiedAgreement};
+use crate::clock::Clock;
+use crate::content::{Category, Content};
 use crate::error::Result;
+use crate::expiry::Lifespan;
 use crate::store::{MessageId, PeerId, Store, StoredAgreement, WriteBatch};
-use crate::{
-    AgreementTerms, Category, Clock, Content, Lifespan, ProposedAgreement, Role, UnverifiedAgreement,
-};
 
 impl<S: Store, C: Clock> Endpoint<S, C> {
     /// Proposes `terms` to the client `peer` (clinician only): signs them and returns the

@@ -25,17 +25,19 @@ use std::sync::Mutex;
 
 use rand_core::{CryptoRng, RngCore};
 
+use crate::agreement::{Role, SignedAgreement};
+use crate::clock::{Clock, SystemClock, Timestamp};
+use crate::content::{Category, Content};
 use crate::error::Result;
+use crate::keys::{IdentityKey, IdentityKeyPair};
+use crate::safety_number::SafetyNumber;
+use crate::session::Session;
 use crate::store::{PeerId, SqliteStore, Store, StoreKeySource, StoredMessage, WriteBatch};
-use crate::{
-    Category, Clock, Content, IdentityKey, IdentityKeyPair, Role, SafetyNumber, Session, SignedAgreement,
-    SystemClock, Timestamp,
-};
 
 /// One device's end of its conversations: its identity, its store, its clock and its role.
 ///
 /// `S` is the store (usually [`SqliteStore`]) and `C` the clock (usually [`SystemClock`];
-/// tests use [`crate::ManualClock`]).
+/// tests use [`crate::clock::ManualClock`]).
 pub struct Endpoint<S: Store = SqliteStore, C: Clock = SystemClock> {
     store: S,
     clock: C,

@@ -3,9 +3,12 @@
 use rand_core::{CryptoRng, RngCore};
 
 use super::Endpoint;
+use crate::clock::Clock;
 use crate::error::Result;
+use crate::handshake::PrekeyBundle;
+use crate::keys::{KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
+use crate::session::Session;
 use crate::store::{PeerId, Store, WriteBatch};
-use crate::{Clock, KemPrekey, OneTimePrekey, PrekeyBundle, PrekeyId, Session, SignedPrekey};
 
 impl<S: Store, C: Clock> Endpoint<S, C> {
     /// Makes a fresh prekey bundle to publish: a new signed prekey, a new post-quantum prekey and

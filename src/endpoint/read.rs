@@ -3,9 +3,10 @@
 use rand_core::{CryptoRng, RngCore};
 
 use super::{Endpoint, EndpointError};
+use crate::clock::Clock;
+use crate::content::{Category, Content, Receipt, ReceiptKind};
 use crate::error::Result;
 use crate::store::{Direction, MessageId, PeerId, Store, StoreError, WriteBatch};
-use crate::{Category, Clock, Content, Receipt, ReceiptKind};
 
 impl<S: Store, C: Clock> Endpoint<S, C> {
     /// Records that the user read message `id` from `peer`. A message whose lifespan runs from

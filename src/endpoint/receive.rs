@@ -5,13 +5,16 @@ use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 
 use super::{Endpoint, EndpointError, Incoming, Received, ReceivedMessage};
+use crate::agreement::{Role, SignedAgreement, UnverifiedAgreement};
+use crate::clock::{Clock, Timestamp};
+use crate::content::{Category, Content, Receipt, ReceiptKind};
 use crate::error::Result;
+use crate::expiry::Arrival;
+use crate::policy::{classify_content, AutoReplyLimiter, Decision, OutOfScopeReason};
+use crate::preview::notification_preview;
+use crate::session::Session;
 use crate::store::{Direction, PeerId, Store, StoredAgreement, StoredMessage, WriteBatch};
-use crate::{
-    classify_content, notification_preview, Arrival, AutoReplyLimiter, Category, Clock, Content, Decision,
-    Envelope, OutOfScopeReason, Receipt, ReceiptKind, Role, Session, SignedAgreement, Timestamp,
-    UnverifiedAgreement,
-};
+use crate::wire::Envelope;
 
 /// What one conversation's receive path reads and changes; saved once at the end.
 #[derive(Clone)]

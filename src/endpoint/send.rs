@@ -3,9 +3,11 @@
 use rand_core::{CryptoRng, RngCore};
 
 use super::{Draft, Endpoint, EndpointError, Outgoing};
+use crate::clock::Clock;
+use crate::content::{Content, ContentError, MessageId};
 use crate::error::Result;
+use crate::policy::{classify, Decision};
 use crate::store::{PeerId, Store, WriteBatch};
-use crate::{classify, Clock, Content, Decision, MessageId};
 
 impl<S: Store, C: Clock> Endpoint<S, C> {
     /// Sends `draft` to `peer`, if the agreement allows it.
@@ -24,7 +26,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// saved on error.
     pub fn send<R: RngCore + CryptoRng>(&self, rng: &mut R, peer: &PeerId, draft: Draft) -> Result<Outgoing> {
         if Self::is_system(&draft.category) {
-            return Err(crate::ContentError::InvalidField("category").into());
+            return Err(ContentError::InvalidField("category").into());
         }
         let mut session = self.session(peer)?.ok_or(EndpointError::NoSession)?;
         let now = self.now();

@@ -13,7 +13,8 @@ use zeroize::Zeroizing;
 use super::consts::MESSAGE_PADDING;
 use super::types::{Direction, MessageId, PeerId, PeerRecord, StoredAgreement, StoredMessage, Verification};
 use super::StoreError;
-use crate::{IdentityKey, Timestamp};
+use crate::clock::Timestamp;
+use crate::keys::IdentityKey;
 
 /// Reads fields off a record's plaintext; any shortfall is [`StoreError::Corrupt`].
 struct Reader<'a> {

@@ -66,7 +66,8 @@ pub use types::{Direction, MessageId, PeerId, PeerRecord, StoredAgreement, Store
 
 use zeroize::Zeroizing;
 
-use crate::{IdentityKey, IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey, Timestamp};
+use crate::clock::Timestamp;
+use crate::keys::{IdentityKey, IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
 
 /// Storage for everything a device keeps between runs.
 ///

@@ -4,7 +4,8 @@ use zeroize::Zeroizing;
 
 use super::consts::{MAX_AGREEMENT_LEN, MAX_BODY_LEN, MAX_PEER_ID_LEN};
 use super::StoreError;
-use crate::{IdentityKey, Timestamp};
+use crate::clock::Timestamp;
+use crate::keys::IdentityKey;
 
 /// A peer, named by a stable identifier the application chooses (for example an account id).
 ///
