@@ -74,6 +74,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod agreement;
+mod category;
 pub mod clock;
 mod codec;
 pub mod consts;
@@ -106,9 +107,8 @@ pub use agreement::{
     AgreementError, AgreementTerms, Availability, ProposedAgreement, Role, SignedAgreement,
     UnverifiedAgreement, Weekday, Window, MINUTES_PER_DAY,
 };
-pub use content::{
-    AppointmentKind, Category, CategoryKind, Content, ContentError, MessageId, Receipt, ReceiptKind,
-};
+pub use category::CategoryKind;
+pub use content::{AppointmentKind, Category, Content, ContentError, MessageId, Receipt, ReceiptKind};
 pub use expiry::{Arrival, ExpiryError, ExpiryStart, Lifespan};
 pub use keys::{
     DhKeyPair, DhPublicKey, IdentityKey, IdentityKeyPair, KemCiphertext, KemEncapsulationKey, KemPrekey,

@@ -17,6 +17,13 @@ mod proto {
     include!(concat!(env!("OUT_DIR"), "/confidant.agreement.rs"));
 }
 
+/// The enums `proto/agreement.proto` imports from `proto/common.proto`, where the generated code
+/// above looks for them (`super::common`).
+#[allow(clippy::all, dead_code, unreachable_pub, missing_docs)]
+mod common {
+    include!(concat!(env!("OUT_DIR"), "/confidant.common.rs"));
+}
+
 struct Parties {
     clinician: IdentityKeyPair,
     client: IdentityKeyPair,

@@ -12,7 +12,7 @@ mod padding;
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 
-pub use category::{AppointmentKind, Category, CategoryKind, Receipt, ReceiptKind};
+pub use category::{AppointmentKind, Category, Receipt, ReceiptKind};
 
 use crate::agreement::SignedAgreement;
 use crate::clock::Timestamp;

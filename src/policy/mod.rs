@@ -8,8 +8,9 @@ mod hours;
 pub use auto_reply::AutoReplyLimiter;
 
 use crate::agreement::{Role, SignedAgreement};
+use crate::category::CategoryKind;
 use crate::clock::Timestamp;
-use crate::content::{CategoryKind, Content};
+use crate::content::Content;
 
 /// Why a message is out of scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
