@@ -98,9 +98,10 @@ mod wire;
 // The public API.
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use endpoint::{
-    Draft, Endpoint, EndpointError, HistoryEntry, Incoming, Outgoing, Received, ReceivedMessage,
+    Draft, Endpoint, EndpointError, Error, HistoryEntry, Incoming, Outgoing, Received, ReceivedMessage,
+    Result,
 };
-pub use error::{DecodeError, Error, HandshakeError, Result, SessionError};
+pub use error::{DecodeError, HandshakeError};
 pub use handshake::PrekeyBundle;
 // The clinician-client layer: agreement, message content, boundaries, expiry, notifications.
 pub use agreement::{
@@ -118,7 +119,7 @@ pub use policy::{classify, classify_content, AutoReplyLimiter, Decision, OutOfSc
 pub use preview::{notification_preview, PREVIEW_FROM_CLIENT, PREVIEW_FROM_CLINICIAN};
 pub use ratchet::Header;
 pub use safety_number::{SafetyNumber, SCANNABLE_LEN};
-pub use session::Session;
+pub use session::{Session, SessionError};
 pub use wire::{Envelope, PrekeyMessage, RatchetMessage};
 
 /// The README's example, compiled and run as a doctest.

@@ -10,13 +10,14 @@ use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 
 use crate::codec::{Reader, Writer};
-use crate::error::{DecodeError, HandshakeError, SessionError};
+use crate::error::{DecodeError, HandshakeError};
 use crate::handshake::{self, PrekeyBundle, ResponderKeys};
 use crate::keys::{
     DhKeyPair, DhPublicKey, IdentityKey, IdentityKeyPair, KemCiphertext, KemEncapsulationKey, KemPrekey,
     KemSeed, OneTimePrekey, Secret32, SignedPrekey,
 };
 use crate::ratchet::RatchetState;
+use crate::session::SessionError;
 use crate::store::{RecordKeys, StoreError, StoreKey};
 
 pub use crate::ratchet::Header;
@@ -70,7 +71,7 @@ impl Ratchet {
         rng: &mut R,
         plaintext: &[u8],
     ) -> Result<(Header, Vec<u8>), SessionError> {
-        self.0.encrypt(rng, plaintext)
+        self.0.encrypt(rng, plaintext).map_err(SessionError::from)
     }
 
     /// [`Self::encrypt`], also returning the message key `mk` that encrypted the message, so
@@ -96,7 +97,7 @@ impl Ratchet {
         header: &Header,
         ciphertext: &[u8],
     ) -> Result<(Zeroizing<Vec<u8>>, bool), SessionError> {
-        self.0.decrypt(header, ciphertext).map(|d| (d.plaintext, d.dh_ratchet))
+        self.0.decrypt(header, ciphertext).map(|d| (d.plaintext, d.dh_ratchet)).map_err(SessionError::from)
     }
 
     /// The serialized state (as inside a session record).

@@ -2,11 +2,11 @@
 
 use rand_core::{CryptoRng, RngCore};
 
+use super::error::Result;
 use super::{Endpoint, EndpointError};
 use crate::agreement::{AgreementTerms, ProposedAgreement, Role, UnverifiedAgreement};
 use crate::clock::Clock;
 use crate::content::{Category, Content};
-use crate::error::Result;
 use crate::expiry::Lifespan;
 use crate::store::{MessageId, PeerId, Store, StoredAgreement, WriteBatch};
 

@@ -12,12 +12,14 @@
 //! opens a socket.
 
 mod agreement;
+mod error;
 mod prekeys;
 mod read;
 mod receive;
 mod send;
 mod types;
 
+pub use error::{Error, Result};
 pub use types::{Draft, EndpointError, HistoryEntry, Incoming, Outgoing, Received, ReceivedMessage};
 
 use std::path::Path;
@@ -28,7 +30,6 @@ use rand_core::{CryptoRng, RngCore};
 use crate::agreement::{Role, SignedAgreement};
 use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::content::{Category, Content};
-use crate::error::Result;
 use crate::keys::{IdentityKey, IdentityKeyPair};
 use crate::safety_number::SafetyNumber;
 use crate::session::Session;
@@ -235,7 +236,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     }
 
     fn session(&self, peer: &PeerId) -> Result<Option<Session>> {
-        self.store.session(peer)?.map(|bytes| Session::from_bytes(&bytes)).transpose()
+        Ok(self.store.session(peer)?.map(|bytes| Session::from_bytes(&bytes)).transpose()?)
     }
 
     /// Encrypts `content` on `session` and adds the session state and the outbound message to

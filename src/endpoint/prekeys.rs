@@ -2,9 +2,9 @@
 
 use rand_core::{CryptoRng, RngCore};
 
+use super::error::Result;
 use super::Endpoint;
 use crate::clock::Clock;
-use crate::error::Result;
 use crate::handshake::PrekeyBundle;
 use crate::keys::{KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
 use crate::session::Session;

@@ -2,10 +2,10 @@
 
 use rand_core::{CryptoRng, RngCore};
 
+use super::error::Result;
 use super::{Endpoint, EndpointError};
 use crate::clock::Clock;
 use crate::content::{Category, Content, Receipt, ReceiptKind};
-use crate::error::Result;
 use crate::store::{Direction, MessageId, PeerId, Store, StoreError, WriteBatch};
 
 impl<S: Store, C: Clock> Endpoint<S, C> {

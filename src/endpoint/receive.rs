@@ -4,11 +4,11 @@
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 
+use super::error::Result;
 use super::{Endpoint, EndpointError, Incoming, Received, ReceivedMessage};
 use crate::agreement::{Role, SignedAgreement, UnverifiedAgreement};
 use crate::clock::{Clock, Timestamp};
 use crate::content::{Category, Content, Receipt, ReceiptKind};
-use crate::error::Result;
 use crate::expiry::Arrival;
 use crate::policy::{classify_content, AutoReplyLimiter, Decision, OutOfScopeReason};
 use crate::preview::notification_preview;

@@ -2,10 +2,10 @@
 
 use rand_core::{CryptoRng, RngCore};
 
+use super::error::Result;
 use super::{Draft, Endpoint, EndpointError, Outgoing};
 use crate::clock::Clock;
 use crate::content::{Content, ContentError, MessageId};
-use crate::error::Result;
 use crate::policy::{classify, Decision};
 use crate::store::{PeerId, Store, WriteBatch};
 

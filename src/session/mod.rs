@@ -8,12 +8,15 @@
 //! * The initiator sends [`PrekeyMessage`]s until it has decrypted a reply, so the responder can
 //!   complete the handshake from whichever of them arrives first.
 
+mod error;
 mod record;
 
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 
-use crate::error::{HandshakeError, Result, SessionError};
+pub use error::SessionError;
+
+use crate::error::HandshakeError;
 use crate::handshake::{self, PrekeyBundle, ResponderKeys};
 use crate::keys::{
     DhPublicKey, IdentityKey, IdentityKeyPair, KemCiphertext, KemPrekey, OneTimePrekey, PrekeyId,
@@ -21,6 +24,9 @@ use crate::keys::{
 };
 use crate::ratchet::RatchetState;
 use crate::wire::{Envelope, PrekeyMessage, RatchetMessage};
+
+/// What every session call returns.
+type Result<T, E = SessionError> = std::result::Result<T, E>;
 
 /// The handshake values the initiator attaches to its messages until it receives a reply.
 #[derive(Clone, Debug)]
@@ -52,8 +58,8 @@ impl Session {
     /// the first ratchet key is drawn by the first [`Session::encrypt`].
     ///
     /// # Errors
-    /// [`HandshakeError`]: a prekey signature does not verify, the ML-KEM key is invalid, a key is
-    /// of low order, or the bundle is the caller's own.
+    /// [`SessionError::Handshake`]: a prekey signature does not verify, the ML-KEM key is invalid,
+    /// a key is of low order, or the bundle is the caller's own.
     pub fn initiate<R: RngCore + CryptoRng>(
         rng: &mut R,
         identity: &IdentityKeyPair,
@@ -88,8 +94,9 @@ impl Session {
     /// one-time prekey only after this call succeeded (the store does both in one transaction).
     ///
     /// # Errors
-    /// [`HandshakeError::PrekeyMismatch`] if the keys are not the ones the message names; another
-    /// [`HandshakeError`] if a stored signature does not verify or a key is of low order;
+    /// [`SessionError::Handshake`] with [`HandshakeError::PrekeyMismatch`] if the keys are not the
+    /// ones the message names, or with another [`HandshakeError`] if a stored signature does not
+    /// verify or a key is of low order;
     /// [`SessionError::Decrypt`] if the message does not authenticate (for example, a modified
     /// ML-KEM ciphertext, which decapsulates to a different secret).
     pub fn respond(
@@ -173,7 +180,7 @@ impl Session {
             Envelope::Message(m) => m,
             Envelope::Prekey(p) => {
                 if self.handshake_digest != Some(p.handshake_digest()) {
-                    return Err(SessionError::ForeignHandshake.into());
+                    return Err(SessionError::ForeignHandshake);
                 }
                 &p.message
             }

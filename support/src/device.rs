@@ -3,7 +3,7 @@
 
 use confidant::{
     Envelope, IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyBundle, PrekeyId, PrekeyMessage, Session,
-    SignedPrekey,
+    SessionError, SignedPrekey,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRng, RngCore};
@@ -47,7 +47,7 @@ impl Device {
     ///
     /// # Errors
     /// As [`Session::respond`].
-    pub fn respond(&self, message: &PrekeyMessage) -> confidant::Result<(Session, Zeroizing<Vec<u8>>)> {
+    pub fn respond(&self, message: &PrekeyMessage) -> Result<(Session, Zeroizing<Vec<u8>>), SessionError> {
         let one_time = message.one_time_prekey_id().and(self.one_time.as_ref());
         Session::respond(&self.identity, message, &self.signed, one_time, &self.kem)
     }

@@ -309,7 +309,7 @@ impl World {
                     }
                     Err(e) => Err(e),
                 },
-                Envelope::Message(_) => Err(confidant::Error::Session(confidant::SessionError::NotReady)),
+                Envelope::Message(_) => Err(confidant::SessionError::NotReady),
             },
         };
         if result.is_ok() {

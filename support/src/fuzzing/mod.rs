@@ -45,7 +45,7 @@ impl std::fmt::Debug for Violation {
 impl std::error::Error for Violation {}
 
 /// Turns a library error met while building a fixture into a [`Violation`].
-fn setup<T>(what: &str, result: confidant::Result<T>) -> Result<T, Violation> {
+fn setup<T, E: std::fmt::Display>(what: &str, result: Result<T, E>) -> Result<T, Violation> {
     result.map_err(|e| Violation::new(format!("fixture: {what}: {e}")))
 }
 
