@@ -63,21 +63,19 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         let current = self.agreement(peer)?;
         let signed =
             unverified.verify_proposal(&clinician, &client)?.accept(&self.identity, current.as_ref())?;
-        let envelope = self.send_agreement_message_with(
+        let mut batch = WriteBatch::new();
+        batch.put_agreement(
+            peer,
+            StoredAgreement { version: signed.version(), bytes: signed.to_bytes().into() },
+        )?;
+        let version_in_force = current.map_or(0, |a| a.version());
+        self.send_agreement_message_with(
             rng,
             peer,
             UnverifiedAgreement::from(&signed),
-            current.map_or(0, |a| a.version()),
-            |batch| {
-                batch
-                    .put_agreement(
-                        peer,
-                        StoredAgreement { version: signed.version(), bytes: signed.to_bytes().into() },
-                    )
-                    .map(|_| ())
-            },
-        )?;
-        Ok(envelope)
+            version_in_force,
+            batch,
+        )
     }
 
     fn send_agreement_message<R: RngCore + CryptoRng>(
@@ -87,20 +85,20 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         agreement: UnverifiedAgreement,
         version_in_force: u32,
     ) -> Result<Vec<u8>> {
-        self.send_agreement_message_with(rng, peer, agreement, version_in_force, |_| Ok(()))
+        self.send_agreement_message_with(rng, peer, agreement, version_in_force, WriteBatch::new())
     }
 
-    /// Sends an agreement message and saves, in the same transaction, the session, a copy of the
-    /// message, and whatever `extra` adds.
+    /// Sends an agreement message and saves, in the same transaction, the writes already in
+    /// `batch`, a copy of the message and the session.
     fn send_agreement_message_with<R: RngCore + CryptoRng>(
         &self,
         rng: &mut R,
         peer: &PeerId,
         agreement: UnverifiedAgreement,
         version_in_force: u32,
-        extra: impl FnOnce(&mut WriteBatch) -> Result<(), crate::store::StoreError>,
+        batch: WriteBatch,
     ) -> Result<Vec<u8>> {
-        let mut session = self.session(peer)?.ok_or(EndpointError::NoSession)?;
+        let session = self.session(peer)?.ok_or(EndpointError::NoSession)?;
         let content = Content::new(
             MessageId::random(rng),
             Category::Agreement(Box::new(agreement)),
@@ -109,11 +107,6 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             Lifespan::DEFAULT,
             version_in_force,
         )?;
-        let mut batch = WriteBatch::new();
-        let envelope = self.seal_outbound(rng, peer, &mut session, &content, true, &mut batch)?;
-        batch.put_session(peer, &session.to_bytes())?;
-        extra(&mut batch)?;
-        self.store.apply(batch)?;
-        Ok(envelope)
+        self.send_sealed(rng, peer, session, &content, true, batch)
     }
 }

@@ -44,11 +44,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         // read and merely no receipt goes out.
         self.store.mark_read(&id, now, expires_at)?;
         let Some(receipt) = receipt else { return Ok(None) };
-        let mut session = self.session(peer)?.ok_or(EndpointError::NoSession)?;
-        let mut batch = WriteBatch::new();
-        let envelope = self.seal_outbound(rng, peer, &mut session, &receipt, false, &mut batch)?;
-        batch.put_session(peer, &session.to_bytes())?;
-        self.store.apply(batch)?;
-        Ok(Some(envelope))
+        let session = self.session(peer)?.ok_or(EndpointError::NoSession)?;
+        Ok(Some(self.send_sealed(rng, peer, session, &receipt, false, WriteBatch::new())?))
     }
 }

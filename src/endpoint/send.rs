@@ -7,6 +7,7 @@ use super::{Draft, Endpoint, EndpointError, Outgoing};
 use crate::clock::Clock;
 use crate::content::{Content, ContentError, MessageId};
 use crate::policy::{classify, Decision};
+use crate::session::Session;
 use crate::store::{PeerId, Store, WriteBatch};
 
 impl<S: Store, C: Clock> Endpoint<S, C> {
@@ -28,7 +29,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         if Self::is_system(&draft.category) {
             return Err(ContentError::InvalidField("category").into());
         }
-        let mut session = self.session(peer)?.ok_or(EndpointError::NoSession)?;
+        let session = self.session(peer)?.ok_or(EndpointError::NoSession)?;
         let now = self.now();
         let agreement = self.agreement(peer)?;
         let kind = draft.category.kind();
@@ -54,10 +55,29 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         if let Some(reply_to) = draft.reply_to {
             content = content.in_reply_to(reply_to);
         }
-        let mut batch = WriteBatch::new();
-        let envelope = self.seal_outbound(rng, peer, &mut session, &content, true, &mut batch)?;
+        let envelope = self.send_sealed(rng, peer, session, &content, true, WriteBatch::new())?;
+        Ok(Outgoing { decision, envelope: Some(envelope), message_id: Some(content.id()) })
+    }
+
+    /// The tail every message this device sends on its own goes through (a message, an agreement
+    /// proposal or acceptance, a read receipt): encrypts `content` on `session`, then saves in one
+    /// transaction the writes already in `batch`, a copy of the message if `store_copy`, and the
+    /// new session state. Returns the envelope bytes. Nothing is saved on error.
+    ///
+    /// (Auto-replies and delivery receipts go out while a message is received: they are sealed
+    /// into the receive path's batch, which saves the session once for everything it holds.)
+    pub(super) fn send_sealed<R: RngCore + CryptoRng>(
+        &self,
+        rng: &mut R,
+        peer: &PeerId,
+        mut session: Session,
+        content: &Content,
+        store_copy: bool,
+        mut batch: WriteBatch,
+    ) -> Result<Vec<u8>> {
+        let envelope = self.seal_outbound(rng, peer, &mut session, content, store_copy, &mut batch)?;
         batch.put_session(peer, &session.to_bytes())?;
         self.store.apply(batch)?;
-        Ok(Outgoing { decision, envelope: Some(envelope), message_id: Some(content.id()) })
+        Ok(envelope)
     }
 }
