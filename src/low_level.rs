@@ -3,8 +3,8 @@
 //!
 //! Not part of the stable API: these run the same code the sessions and the store use, with the
 //! keys and randomness supplied by the caller, so that vectors can be generated and verified byte
-//! for byte and sealed records can be forged and fuzzed. Apps use [`crate::Endpoint`] (or
-//! [`crate::Session`]).
+//! for byte and sealed records can be forged and fuzzed. Apps use [`crate::endpoint::Endpoint`] (or
+//! [`crate::session::Session`]).
 
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
@@ -65,7 +65,7 @@ impl Ratchet {
     /// `RatchetEncrypt`; a new ratchet key, when due, is 32 bytes from `rng`.
     ///
     /// # Errors
-    /// As [`crate::Session::encrypt`].
+    /// As [`crate::session::Session::encrypt`].
     pub fn encrypt<R: RngCore + CryptoRng>(
         &mut self,
         rng: &mut R,
@@ -78,7 +78,7 @@ impl Ratchet {
     /// that vectors can record it.
     ///
     /// # Errors
-    /// As [`crate::Session::encrypt`].
+    /// As [`crate::session::Session::encrypt`].
     pub fn encrypt_traced<R: RngCore + CryptoRng>(
         &mut self,
         rng: &mut R,
@@ -91,7 +91,7 @@ impl Ratchet {
     /// `RatchetDecrypt`: the plaintext, and whether a DH ratchet step happened.
     ///
     /// # Errors
-    /// As [`crate::Session::decrypt`]; the state is unchanged on error.
+    /// As [`crate::session::Session::decrypt`]; the state is unchanged on error.
     pub fn decrypt(
         &mut self,
         header: &Header,
@@ -157,7 +157,7 @@ pub struct InitiatorResult {
 /// The initiator's side: PQXDH with `use_kem`, classical X3DH without. Draws `EK_A` then `m`.
 ///
 /// # Errors
-/// As [`crate::Session::initiate`].
+/// As [`crate::session::Session::initiate`].
 pub fn initiate<R: RngCore + CryptoRng>(
     rng: &mut R,
     identity: &IdentityKeyPair,
@@ -178,7 +178,7 @@ pub fn initiate<R: RngCore + CryptoRng>(
 /// The responder's side: PQXDH when `kem` is given, classical X3DH without.
 ///
 /// # Errors
-/// As [`crate::Session::respond`].
+/// As [`crate::session::Session::respond`].
 pub fn respond(
     identity: &IdentityKeyPair,
     initiator: &IdentityKey,

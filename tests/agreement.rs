@@ -3,11 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use confidant::agreement::{AgreementError, ProposedAgreement, SignedAgreement, UnverifiedAgreement};
 use confidant::consts::{AGREEMENT_CLINICIAN_LABEL, AGREEMENT_FORMAT_VERSION, MAX_AGREEMENT_LEN};
-use confidant::{
-    AgreementError, AgreementTerms, Availability, CategoryKind, IdentityKeyPair, ProposedAgreement, Role,
-    SignedAgreement, UnverifiedAgreement, Weekday, Window,
-};
+use confidant::content::CategoryKind;
+use confidant::keys::IdentityKeyPair;
+use confidant::{AgreementTerms, Availability, Role, Weekday, Window};
 use prost::Message;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;

@@ -4,7 +4,7 @@
 use confidant_support::device as common;
 
 use common::{established, rng, Device};
-use confidant::{Session, SessionError};
+use confidant::session::{Session, SessionError};
 
 #[test]
 fn forward_secrecy_a_later_copy_cannot_decrypt_a_read_message() {
@@ -95,7 +95,7 @@ fn debug_output_holds_no_key_material() {
     for (debug, secret) in secrets {
         assert_no_secret(&debug, &secret);
     }
-    let pair = confidant::DhKeyPair::generate(&mut rng);
+    let pair = confidant::keys::DhKeyPair::generate(&mut rng);
     assert_no_secret(&format!("{pair:?}"), &pair.private_bytes()[..]);
     let ratchet = confidant::low_level::Ratchet::init_bob([7; 32], [9; 32], b"ad");
     assert_no_secret(&format!("{ratchet:?}"), &[7; 32]);

@@ -4,7 +4,7 @@
 use confidant_support::device as common;
 
 use common::{established, rng, Device};
-use confidant::{DecodeError, Envelope, HandshakeError, Session, SessionError};
+use confidant::session::{DecodeError, Envelope, HandshakeError, Session, SessionError};
 
 fn wire(envelope: &Envelope) -> Envelope {
     Envelope::from_bytes(&envelope.to_bytes()).unwrap()
@@ -15,7 +15,7 @@ fn handshake_then_conversation_over_the_wire() {
     let mut rng = rng(1);
     let clinician = Device::new(&mut rng, true);
     let client = Device::new(&mut rng, false);
-    let bundle = confidant::PrekeyBundle::from_bytes(&clinician.bundle().to_bytes()).unwrap();
+    let bundle = confidant::session::PrekeyBundle::from_bytes(&clinician.bundle().to_bytes()).unwrap();
     let mut c = Session::initiate(&mut rng, &client.identity, &bundle).unwrap();
 
     // The initiator attaches the handshake until it hears back.
@@ -68,7 +68,7 @@ fn bundle_with_bad_signature_is_refused() {
     // The last field is the KEM prekey signature: flip a bit in its last byte.
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
-    let bundle = confidant::PrekeyBundle::from_bytes(&bytes).unwrap();
+    let bundle = confidant::session::PrekeyBundle::from_bytes(&bytes).unwrap();
     let err = Session::initiate(&mut rng, &alice.identity, &bundle).unwrap_err();
     assert_eq!(err, SessionError::Handshake(HandshakeError::BadKemPrekeySignature));
 }

@@ -10,11 +10,12 @@ use confidant_support::store as store_common;
 
 use std::path::{Path, PathBuf};
 
+use confidant::keys::{IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
 use confidant::store::{
     MessageId, PeerId, SqliteStore, Store, StoreError, StoredAgreement, StoredMessage, Verification,
     WriteBatch,
 };
-use confidant::{IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey, Timestamp};
+use confidant::Timestamp;
 use store_common::{message, passphrase, peer, rng};
 
 const PASSPHRASE: &str = "confidant fixture v1";

@@ -13,6 +13,8 @@ use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 
 pub use category::{AppointmentKind, Category, Receipt, ReceiptKind};
+// Defined below content and agreements, which both use it.
+pub use crate::category::CategoryKind;
 
 use crate::agreement::SignedAgreement;
 use crate::clock::Timestamp;

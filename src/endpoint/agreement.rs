@@ -17,7 +17,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// agreement in force.
     ///
     /// # Errors
-    /// [`EndpointError::WrongRole`] on a client's device; [`crate::AgreementError`] if the terms
+    /// [`EndpointError::WrongRole`] on a client's device; [`crate::agreement::AgreementError`] if the terms
     /// are invalid, name other parties, or do not replace the current agreement;
     /// [`EndpointError::NoSession`] without a session.
     pub fn propose_agreement<R: RngCore + CryptoRng>(
@@ -40,7 +40,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ///
     /// # Errors
     /// [`EndpointError::WrongRole`] on a clinician's device; [`EndpointError::NotAProposal`] if
-    /// the message is not a stored proposal; [`crate::AgreementError`] if it does not verify or
+    /// the message is not a stored proposal; [`crate::agreement::AgreementError`] if it does not verify or
     /// does not replace the agreement in force.
     pub fn accept_agreement<R: RngCore + CryptoRng>(
         &self,

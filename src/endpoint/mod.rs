@@ -30,8 +30,7 @@ use rand_core::{CryptoRng, RngCore};
 use crate::agreement::{Role, SignedAgreement};
 use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::content::{Category, Content};
-use crate::keys::{IdentityKey, IdentityKeyPair};
-use crate::safety_number::SafetyNumber;
+use crate::keys::{IdentityKey, IdentityKeyPair, SafetyNumber};
 use crate::session::Session;
 use crate::store::{PeerId, SqliteStore, Store, StoreKeySource, StoredMessage, WriteBatch};
 
@@ -162,7 +161,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// The agreement in force with `peer`, if any.
     ///
     /// # Errors
-    /// A store error, or [`crate::AgreementError`] if the stored agreement does not verify.
+    /// A store error, or [`crate::agreement::AgreementError`] if the stored agreement does not verify.
     pub fn agreement(&self, peer: &PeerId) -> Result<Option<SignedAgreement>> {
         let Some(stored) = self.store.agreement(peer)? else { return Ok(None) };
         let record = self.store.peer(peer)?.ok_or(crate::store::StoreError::UnknownPeer)?;
@@ -188,7 +187,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// before [`Self::purge_expired`] deletes them.
     ///
     /// # Errors
-    /// A store error, or [`crate::ContentError`] if a stored message does not decode.
+    /// A store error, or [`crate::content::ContentError`] if a stored message does not decode.
     pub fn history(&self, peer: &PeerId) -> Result<Vec<HistoryEntry>> {
         let now = self.clock.now();
         let mut entries = Vec::new();

@@ -49,7 +49,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// sent on it carries the handshake.
     ///
     /// # Errors
-    /// [`crate::DecodeError`] for a malformed bundle, [`crate::HandshakeError`] for a bad
+    /// [`crate::session::DecodeError`] for a malformed bundle, [`crate::session::HandshakeError`] for a bad
     /// signature or key, [`crate::store::StoreError::IdentityChanged`] if `peer` presented another
     /// identity before.
     pub fn start_session<R: RngCore + CryptoRng>(

@@ -13,7 +13,7 @@ use crate::store::{PeerId, Store, WriteBatch};
 impl<S: Store, C: Clock> Endpoint<S, C> {
     /// Sends `draft` to `peer`, if the agreement allows it.
     ///
-    /// The boundary decision comes first ([`crate::classify`]): a message out of scope is not
+    /// The boundary decision comes first ([`crate::policy::classify`]): a message out of scope is not
     /// sent ([`Outgoing::envelope`] is `None`, and the decision says why and what is allowed
     /// instead); a client's message outside the clinician's hours is sent, and the decision
     /// carries when to expect a reply and the crisis resources to show at once; a crisis message
@@ -22,7 +22,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ///
     /// # Errors
     /// [`EndpointError::NoSession`], [`EndpointError::NoAgreement`] (nothing but the agreement
-    /// itself is sent before an agreement is in force), [`crate::ContentError`] for an invalid draft (for
+    /// itself is sent before an agreement is in force), [`crate::content::ContentError`] for an invalid draft (for
     /// example, system categories are sent by the endpoint itself), or a store error. Nothing is
     /// saved on error.
     pub fn send<R: RngCore + CryptoRng>(&self, rng: &mut R, peer: &PeerId, draft: Draft) -> Result<Outgoing> {

@@ -1,11 +1,15 @@
 //! Boundaries: whether a message fits the agreement in force.
 //!
-//! [`classify`] decides for one message; its documentation gives the rules.
+//! [`classify`] decides for one message; its documentation gives the rules. Outside the
+//! clinician's hours, [`AutoReplyLimiter`] spaces the auto-replies; [`notification_preview`] says
+//! what a notification may show (nothing of the message).
 
 mod auto_reply;
 mod hours;
+mod preview;
 
 pub use auto_reply::AutoReplyLimiter;
+pub use preview::{notification_preview, PREVIEW_FROM_CLIENT, PREVIEW_FROM_CLINICIAN};
 
 use crate::agreement::{Role, SignedAgreement};
 use crate::category::CategoryKind;

@@ -1,5 +1,9 @@
 //! Sessions: the handshake and the Double Ratchet together, with the guarantees an app relies on.
 //!
+//! A [`Session`] is what an app uses directly when it brings its own storage and rules: it starts
+//! from a peer's [`PrekeyBundle`], encrypts to and decrypts from [`Envelope`]s, serializes to a
+//! session record, and reports every failure as a [`SessionError`].
+//!
 //! * A decryption that fails changes nothing: the ratchet computes on the side and commits only
 //!   once the message has authenticated.
 //! * A duplicate or replayed message is rejected with [`SessionError::Duplicate`].
@@ -15,15 +19,19 @@ use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
 
 pub use error::SessionError;
+// The layer under the session, as its callers meet it: the bundle a session starts from, the
+// envelopes it encrypts to and decrypts from, and the errors of decoding and key agreement.
+pub use crate::error::{DecodeError, HandshakeError};
+pub use crate::handshake::PrekeyBundle;
+pub use crate::ratchet::Header;
+pub use crate::wire::{Envelope, PrekeyMessage, RatchetMessage};
 
-use crate::error::HandshakeError;
-use crate::handshake::{self, PrekeyBundle, ResponderKeys};
+use crate::handshake::{self, ResponderKeys};
 use crate::keys::{
     DhPublicKey, IdentityKey, IdentityKeyPair, KemCiphertext, KemPrekey, OneTimePrekey, PrekeyId,
     SignedPrekey,
 };
 use crate::ratchet::RatchetState;
-use crate::wire::{Envelope, PrekeyMessage, RatchetMessage};
 
 /// What every session call returns.
 type Result<T, E = SessionError> = std::result::Result<T, E>;

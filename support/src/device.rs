@@ -1,10 +1,8 @@
 //! A device's identity and private prekeys, and two established sessions.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use confidant::{
-    Envelope, IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyBundle, PrekeyId, PrekeyMessage, Session,
-    SessionError, SignedPrekey,
-};
+use confidant::keys::{IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
+use confidant::session::{Envelope, PrekeyBundle, PrekeyMessage, Session, SessionError};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;

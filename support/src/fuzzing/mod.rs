@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use crate::rng::DeterministicRng;
 
 use confidant::low_level::Ratchet;
-use confidant::{Envelope, PrekeyBundle, PrekeyMessage, Session};
+use confidant::session::{Envelope, PrekeyBundle, PrekeyMessage, Session};
 use fixtures::{DecryptFixture, Genuine, RespondFixture};
 
 /// A property that does not hold, with what was observed.
