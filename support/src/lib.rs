@@ -10,6 +10,8 @@
 //! * [`fuzzing`]: the properties behind the fuzz targets and their seed corpora;
 //! * [`vectors`]: the confidant-v1 test-vector generator and verifier.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 pub mod device;
 pub mod fuzzing;
 pub mod pair;
