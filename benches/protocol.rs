@@ -9,10 +9,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use confidant::{
-    Envelope, IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyBundle, PrekeyId, PrekeyMessage, Session,
-    SignedPrekey,
-};
+use confidant::keys::{IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
+use confidant::session::{Envelope, PrekeyBundle, PrekeyMessage, Session};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;

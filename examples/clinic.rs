@@ -7,10 +7,12 @@
 
 use std::path::Path;
 
+use confidant::content::CategoryKind;
+use confidant::expiry::{ExpiryStart, Lifespan};
 use confidant::store::{PeerId, SqliteStore, Store, StoreKeySource};
 use confidant::{
-    AgreementTerms, AppointmentKind, Availability, Category, CategoryKind, Decision, Draft, Endpoint,
-    ExpiryStart, Lifespan, ManualClock, Received, Role, Timestamp, Weekday, Window,
+    AgreementTerms, AppointmentKind, Availability, Category, Decision, Draft, Endpoint, ManualClock,
+    Received, Role, Timestamp, Weekday, Window,
 };
 use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;

@@ -1,6 +1,7 @@
 //! A small fixed-layout binary codec for serialized state (big-endian integers, length-prefixed
 //! byte strings). Used for session records, which hold secrets and therefore are written into
-//! zeroizing buffers rather than through generated protobuf types.
+//! zeroizing buffers rather than through generated protobuf types; its [`Reader`] reads every
+//! hand-written byte layout of the library.
 
 use zeroize::Zeroizing;
 
@@ -74,22 +75,37 @@ fn move_to_larger(out: &mut Zeroizing<Vec<u8>>, additional: usize) {
     *out = larger;
 }
 
-/// Reads fields in order; every failure is `DecodeError::InvalidField(what)`.
-pub(crate) struct Reader<'a> {
+/// Reads the fields of a fixed byte layout in order, checking every bound: the one reader of the
+/// library's hand-written layouts (session records, ratchet states, stored prekeys, the store's
+/// records and file headers).
+///
+/// Every failure, a field running past the end or bytes left over, is the one error `E` the
+/// caller chose, so that each layer reports its own: `DecodeError::InvalidField(what)` for
+/// [`Reader::new`], a store error for the store's records.
+pub(crate) struct Reader<'a, E = DecodeError> {
     input: &'a [u8],
-    what: &'static str,
+    error: E,
 }
 
 impl<'a> Reader<'a> {
+    /// A reader whose every failure is `DecodeError::InvalidField(what)`.
     pub(crate) fn new(input: &'a [u8], what: &'static str) -> Self {
-        Self { input, what }
+        Self::with_error(input, DecodeError::InvalidField(what))
+    }
+}
+
+impl<'a, E: Clone> Reader<'a, E> {
+    /// A reader whose every failure is `error`.
+    pub(crate) fn with_error(input: &'a [u8], error: E) -> Self {
+        Self { input, error }
     }
 
-    fn error(&self) -> DecodeError {
-        DecodeError::InvalidField(self.what)
+    /// The error this reader reports, for checks the caller makes on the values it read.
+    pub(crate) fn error(&self) -> E {
+        self.error.clone()
     }
 
-    pub(crate) fn take(&mut self, len: usize) -> Result<&'a [u8], DecodeError> {
+    pub(crate) fn take(&mut self, len: usize) -> Result<&'a [u8], E> {
         if self.input.len() < len {
             return Err(self.error());
         }
@@ -98,21 +114,29 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
-    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], E> {
         let slice = self.take(N)?;
         <[u8; N]>::try_from(slice).map_err(|_| self.error())
     }
 
-    pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
+    pub(crate) fn u8(&mut self) -> Result<u8, E> {
         Ok(self.array::<1>()?[0])
     }
 
-    pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
+    pub(crate) fn u16(&mut self) -> Result<u16, E> {
+        Ok(u16::from_be_bytes(self.array()?))
+    }
+
+    pub(crate) fn u32(&mut self) -> Result<u32, E> {
         Ok(u32::from_be_bytes(self.array::<4>()?))
     }
 
+    pub(crate) fn u64(&mut self) -> Result<u64, E> {
+        Ok(u64::from_be_bytes(self.array()?))
+    }
+
     /// A `u32` length of at most `max`, then that many bytes.
-    pub(crate) fn var_bytes(&mut self, max: usize) -> Result<&'a [u8], DecodeError> {
+    pub(crate) fn var_bytes(&mut self, max: usize) -> Result<&'a [u8], E> {
         let len = self.u32()? as usize;
         if len > max {
             return Err(self.error());
@@ -120,14 +144,32 @@ impl<'a> Reader<'a> {
         self.take(len)
     }
 
+    /// Every byte not read yet; the reader is then at the end.
+    pub(crate) fn rest(&mut self) -> &'a [u8] {
+        std::mem::take(&mut self.input)
+    }
+
     /// Fails unless every byte was read.
-    pub(crate) fn finish(self) -> Result<(), DecodeError> {
+    pub(crate) fn finish(self) -> Result<(), E> {
         if self.input.is_empty() {
             Ok(())
         } else {
             Err(self.error())
         }
     }
+}
+
+/// The first bytes of a public value in hex, for `Debug` output of public keys.
+pub(crate) fn hex_prefix(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(19);
+    for b in bytes.iter().take(8) {
+        let _ = write!(out, "{b:02x}");
+    }
+    if bytes.len() > 8 {
+        out.push('…');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -170,5 +212,23 @@ mod tests {
         move_to_larger(&mut out, 3);
         assert_eq!(&out[..], &[1, 2]);
         assert_eq!(out.capacity(), 5);
+    }
+
+    #[test]
+    fn reads_in_order_and_refuses_shortfalls_and_leftovers() {
+        let bytes = [1, 0, 2, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 2, 5, 6, 7];
+        let mut r = Reader::new(&bytes, "test");
+        assert_eq!(r.u8(), Ok(1));
+        assert_eq!(r.u16(), Ok(2));
+        assert_eq!(r.u32(), Ok(3));
+        assert_eq!(r.u64(), Ok(4));
+        assert_eq!(r.var_bytes(2), Ok(&[5, 6][..]));
+        assert_eq!(Reader::new(&bytes, "test").take(23), Err(DecodeError::InvalidField("test")));
+        assert_eq!(r.finish(), Err(DecodeError::InvalidField("test")));
+        let mut r = Reader::with_error(&[0, 0, 0, 9, 1], "too long");
+        assert_eq!(r.var_bytes(8), Err("too long"));
+        let mut r = Reader::with_error(&[1, 2], ());
+        assert_eq!(r.rest(), [1, 2]);
+        assert_eq!(r.finish(), Ok(()));
     }
 }

@@ -32,7 +32,7 @@ pub const MAX_PLAINTEXT_LEN: usize = 64 * 1024;
 pub const MAX_ENVELOPE_LEN: usize = MAX_PLAINTEXT_LEN + 4096;
 /// Largest encoded prekey bundle accepted by the decoder, in bytes.
 pub const MAX_BUNDLE_LEN: usize = 4096;
-/// Largest serialized session accepted by [`crate::Session::from_bytes`], in bytes.
+/// Largest serialized session (a session record) accepted by the decoder, in bytes.
 pub const MAX_SESSION_LEN: usize = 512 * 1024;
 
 /// Version byte that starts every envelope.

@@ -21,8 +21,8 @@
 //! stay on a device indefinitely.
 //! The sender's own copy of any message expires at `sent_at + duration` by the sender's clock.
 
+use crate::clock::Timestamp;
 use crate::consts::{DEFAULT_LIFESPAN_MS, MAX_LIFESPAN_MS, MAX_UNREAD_MS, MIN_LIFESPAN_MS};
-use crate::Timestamp;
 
 /// When a lifespan starts to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

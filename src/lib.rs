@@ -3,22 +3,22 @@
 //! End-to-end encrypted messaging between a clinician (therapist, counsellor, psychiatrist) and
 //! their clients, for apps to embed.
 //!
-//! * **Sessions** ([`Session`]): a PQXDH handshake (X25519 + ML-KEM-768) and the Signal Double
+//! * **Sessions** ([`session::Session`]): a PQXDH handshake (X25519 + ML-KEM-768) and the Signal Double
 //!   Ratchet: forward secrecy, recovery after compromise, out-of-order and lost messages.
 //!   `PROTOCOL.md` specifies the protocol (profile `confidant-v1`) byte for byte.
 //! * **An encrypted on-device store** ([`store`]): one SQLite file in which every value is sealed;
 //!   session state and messages are saved in one transaction; deleted and expired messages leave
 //!   no copy behind.
 //! * **The clinician–client layer**: a communication agreement both parties sign
-//!   ([`AgreementTerms`], [`SignedAgreement`]) that says which kinds of messages each may send,
+//!   ([`AgreementTerms`], [`agreement::SignedAgreement`]) that says which kinds of messages each may send,
 //!   when the clinician is available, the crisis resources and how long messages live; enforced
-//!   on both devices ([`classify`]), with auto-replies outside hours and message expiry.
+//!   on both devices ([`policy::classify`]), with auto-replies outside hours and message expiry.
 //! * **[`Endpoint`]**, the one entry point an app needs, tying these together. Transport stays the
 //!   app's: the endpoint returns opaque envelope bytes and takes them back; it never opens a socket.
 //!
 //! Bad input never panics and never changes state: every failure is a typed [`Error`], and a
 //! message that fails to decrypt leaves the session and the store exactly as they were. Time and
-//! randomness are injected ([`Clock`], `&mut impl CryptoRng`), so tests are deterministic.
+//! randomness are injected ([`clock::Clock`], `&mut impl CryptoRng`), so tests are deterministic.
 //!
 //! ```
 //! use confidant::store::{MemoryStore, PeerId};
@@ -68,72 +68,59 @@
 //! # }
 //! ```
 //!
-//! Lower layers are public too: [`Session`] for apps that bring their own storage and rules,
-//! [`store::Store`] for other storage back ends.
+//! The crate root holds the [`Endpoint`] API and the types its first example needs. The layers
+//! under it are public modules, each with its own types and its own error: [`clock`] and
+//! [`consts`]; [`keys`]; [`session`] (for apps that bring their own storage and rules);
+//! [`expiry`], [`agreement`], [`content`] and [`policy`] (the clinician–client rules); [`store`]
+//! (for other storage back ends). `ARCHITECTURE.md` draws the layers and the data flow.
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-mod agreement;
+// The modules, one group per layer from the bottom up: a module names only modules of its own
+// group or of the groups before it (ARCHITECTURE.md draws the layers).
+// Foundations: limits, time, the low-level errors, the byte codec.
 pub mod clock;
 mod codec;
 pub mod consts;
-mod content;
-mod endpoint;
 mod error;
-mod expiry;
-mod handshake;
-mod keys;
-#[cfg(feature = "low-level")]
-pub mod low_level;
-mod policy;
-mod preview;
-mod primitives;
-mod ratchet;
 mod role;
-mod safety_number;
-mod session;
-pub mod store;
+
+// Keys, and the key derivations over their secrets.
+pub mod keys;
+mod primitives;
+
+// The protocol: the ratchet, the wire format and the handshake, and the session over them.
+mod handshake;
+mod ratchet;
+pub mod session;
 mod wire;
 
-// The public API.
-pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use endpoint::{
-    Draft, Endpoint, EndpointError, HistoryEntry, Incoming, Outgoing, Received, ReceivedMessage,
-};
-pub use error::{DecodeError, Error, HandshakeError, Result, SessionError};
-pub use handshake::PrekeyBundle;
-// The clinician-client layer: agreement, message content, boundaries, expiry, notifications.
-pub use agreement::{
-    AgreementError, AgreementTerms, Availability, ProposedAgreement, Role, SignedAgreement,
-    UnverifiedAgreement, Weekday, Window, MINUTES_PER_DAY,
-};
-pub use content::{
-    AppointmentKind, Category, CategoryKind, Content, ContentError, MessageId, Receipt, ReceiptKind,
-};
-pub use expiry::{Arrival, ExpiryError, ExpiryStart, Lifespan};
-pub use keys::{
-    DhKeyPair, DhPublicKey, IdentityKey, IdentityKeyPair, KemCiphertext, KemEncapsulationKey, KemPrekey,
-    KemSharedSecret, OneTimePrekey, PrekeyId, Signature, SignedPrekey,
-};
-pub use policy::{classify, classify_content, AutoReplyLimiter, Decision, OutOfScopeReason};
-pub use preview::{notification_preview, PREVIEW_FROM_CLIENT, PREVIEW_FROM_CLINICIAN};
-pub use ratchet::Header;
-pub use safety_number::{SafetyNumber, SCANNABLE_LEN};
-pub use session::Session;
-pub use wire::{Envelope, PrekeyMessage, RatchetMessage};
+// The clinician-client layer: expiry, message categories, the agreement, message content, and
+// the boundaries both devices enforce.
+pub mod agreement;
+mod category;
+pub mod content;
+pub mod expiry;
+pub mod policy;
 
-/// The first bytes of a public value in hex, for `Debug` output of public keys.
-pub(crate) fn hex_prefix(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(19);
-    for b in bytes.iter().take(8) {
-        let _ = write!(out, "{b:02x}");
-    }
-    if bytes.len() > 8 {
-        out.push('…');
-    }
-    out
-}
+// The encrypted store, and the endpoint that ties the layers together.
+mod endpoint;
+pub mod store;
+
+// Raw entry points for the test vectors, the fuzz targets and the benchmarks; never for apps.
+#[cfg(feature = "low-level")]
+pub mod low_level;
+
+// The public API at the root: the endpoint, the error every endpoint call returns, and what the
+// crate's first example names besides them. Everything else is reached through its layer's module.
+pub use agreement::{AgreementTerms, Availability, Role, Weekday, Window};
+pub use clock::{ManualClock, Timestamp};
+pub use content::{AppointmentKind, Category};
+pub use endpoint::{
+    Draft, Endpoint, EndpointError, Error, HistoryEntry, Incoming, Outgoing, Received, ReceivedMessage,
+    Result,
+};
+pub use policy::Decision;
 
 /// The README's example, compiled and run as a doctest.
 #[cfg(doctest)]

@@ -3,20 +3,21 @@
 //!
 //! Not part of the stable API: these run the same code the sessions and the store use, with the
 //! keys and randomness supplied by the caller, so that vectors can be generated and verified byte
-//! for byte and sealed records can be forged and fuzzed. Apps use [`crate::Endpoint`] (or
-//! [`crate::Session`]).
+//! for byte and sealed records can be forged and fuzzed. Apps use [`crate::endpoint::Endpoint`] (or
+//! [`crate::session::Session`]).
 
 use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use crate::codec::{Reader, Writer};
-use crate::error::{DecodeError, HandshakeError, SessionError};
+use crate::error::{DecodeError, HandshakeError};
 use crate::handshake::{self, PrekeyBundle, ResponderKeys};
 use crate::keys::{
     DhKeyPair, DhPublicKey, IdentityKey, IdentityKeyPair, KemCiphertext, KemEncapsulationKey, KemPrekey,
     KemSeed, OneTimePrekey, Secret32, SignedPrekey,
 };
 use crate::ratchet::RatchetState;
+use crate::session::SessionError;
 use crate::store::{RecordKeys, StoreError, StoreKey};
 
 pub use crate::ratchet::Header;
@@ -64,20 +65,20 @@ impl Ratchet {
     /// `RatchetEncrypt`; a new ratchet key, when due, is 32 bytes from `rng`.
     ///
     /// # Errors
-    /// As [`crate::Session::encrypt`].
+    /// As [`crate::session::Session::encrypt`].
     pub fn encrypt<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
         plaintext: &[u8],
     ) -> Result<(Header, Vec<u8>), SessionError> {
-        self.0.encrypt(rng, plaintext)
+        self.0.encrypt(rng, plaintext).map_err(SessionError::from)
     }
 
     /// [`Self::encrypt`], also returning the message key `mk` that encrypted the message, so
     /// that vectors can record it.
     ///
     /// # Errors
-    /// As [`crate::Session::encrypt`].
+    /// As [`crate::session::Session::encrypt`].
     pub fn encrypt_traced<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
@@ -90,13 +91,13 @@ impl Ratchet {
     /// `RatchetDecrypt`: the plaintext, and whether a DH ratchet step happened.
     ///
     /// # Errors
-    /// As [`crate::Session::decrypt`]; the state is unchanged on error.
+    /// As [`crate::session::Session::decrypt`]; the state is unchanged on error.
     pub fn decrypt(
         &mut self,
         header: &Header,
         ciphertext: &[u8],
     ) -> Result<(Zeroizing<Vec<u8>>, bool), SessionError> {
-        self.0.decrypt(header, ciphertext).map(|d| (d.plaintext, d.dh_ratchet))
+        self.0.decrypt(header, ciphertext).map(|d| (d.plaintext, d.dh_ratchet)).map_err(SessionError::from)
     }
 
     /// The serialized state (as inside a session record), in a buffer of exactly its length.
@@ -129,7 +130,7 @@ pub struct Agreement {
 impl std::fmt::Debug for Agreement {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Agreement")
-            .field("associated_data", &crate::hex_prefix(&self.associated_data))
+            .field("associated_data", &crate::codec::hex_prefix(&self.associated_data))
             .finish_non_exhaustive()
     }
 }
@@ -154,7 +155,7 @@ pub struct InitiatorResult {
 /// The initiator's side: PQXDH with `use_kem`, classical X3DH without. Draws `EK_A` then `m`.
 ///
 /// # Errors
-/// As [`crate::Session::initiate`].
+/// As [`crate::session::Session::initiate`].
 pub fn initiate<R: CryptoRng + ?Sized>(
     rng: &mut R,
     identity: &IdentityKeyPair,
@@ -175,7 +176,7 @@ pub fn initiate<R: CryptoRng + ?Sized>(
 /// The responder's side: PQXDH when `kem` is given, classical X3DH without.
 ///
 /// # Errors
-/// As [`crate::Session::respond`].
+/// As [`crate::session::Session::respond`].
 pub fn respond(
     identity: &IdentityKeyPair,
     initiator: &IdentityKey,

@@ -8,7 +8,7 @@
 
 use confidant_support::device as common;
 
-use confidant::{Envelope, Session};
+use confidant::session::{Envelope, Session};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]

@@ -3,11 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use confidant::agreement::{AgreementError, ProposedAgreement, SignedAgreement, UnverifiedAgreement};
 use confidant::consts::{AGREEMENT_CLINICIAN_LABEL, AGREEMENT_FORMAT_VERSION, MAX_AGREEMENT_LEN};
-use confidant::{
-    AgreementError, AgreementTerms, Availability, CategoryKind, IdentityKeyPair, ProposedAgreement, Role,
-    SignedAgreement, UnverifiedAgreement, Weekday, Window,
-};
+use confidant::content::CategoryKind;
+use confidant::keys::IdentityKeyPair;
+use confidant::{AgreementTerms, Availability, Role, Weekday, Window};
 use prost::Message;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -15,6 +15,13 @@ use rand_chacha::ChaCha20Rng;
 #[allow(clippy::all, dead_code, unreachable_pub, missing_docs)]
 mod proto {
     include!(concat!(env!("OUT_DIR"), "/confidant.agreement.rs"));
+}
+
+/// The enums `proto/agreement.proto` imports from `proto/common.proto`, where the generated code
+/// above looks for them (`super::common`).
+#[allow(clippy::all, dead_code, unreachable_pub, missing_docs)]
+mod common {
+    include!(concat!(env!("OUT_DIR"), "/confidant.common.rs"));
 }
 
 struct Parties {

@@ -6,10 +6,14 @@ use confidant_support::pair as endpoint_common;
 
 use std::path::Path;
 
+use confidant::agreement::AgreementError;
+use confidant::content::{CategoryKind, Content, ReceiptKind};
+use confidant::policy::{OutOfScopeReason, PREVIEW_FROM_CLIENT};
+use confidant::session::{Envelope, Session, SessionError};
 use confidant::store::{MemoryStore, Owner, SqliteStore, Store, StoreError, StoreKeySource, WriteBatch};
 use confidant::{
-    AgreementError, AppointmentKind, Category, Content, Decision, Draft, Endpoint, EndpointError, Error,
-    ManualClock, OutOfScopeReason, ReceiptKind, Received, Role, Session, Timestamp, PREVIEW_FROM_CLIENT,
+    AppointmentKind, Category, Decision, Draft, Endpoint, EndpointError, Error, ManualClock, Received, Role,
+    Timestamp,
 };
 use endpoint_common::{pair, pair_with, Pair, HOUR, MINUTE, MONDAY_10AM_NY, MONDAY_6_30PM_NY};
 use rand_chacha::rand_core::SeedableRng;
@@ -34,7 +38,7 @@ fn send_bypassing_policy(pair: &mut Pair<MemoryStore>, category: Category, text:
     envelope
 }
 
-use confidant::Clock;
+use confidant::clock::Clock;
 
 #[test]
 fn agreement_is_signed_by_both_and_renegotiated_with_a_higher_version() {
@@ -83,7 +87,7 @@ fn half_signed_or_tampered_agreements_are_refused_and_change_nothing() {
     let mut bytes = half_signed.to_bytes();
     let at = bytes.windows(b"business".len()).position(|w| w == b"business").unwrap();
     bytes[at] = b'B';
-    let tampered = confidant::UnverifiedAgreement::from_bytes(&bytes).unwrap();
+    let tampered = confidant::agreement::UnverifiedAgreement::from_bytes(&bytes).unwrap();
     let err =
         tampered.verify_proposal(&pair.clinician.identity_key(), &pair.client.identity_key()).unwrap_err();
     assert!(matches!(err, AgreementError::BadSignature(_)), "{err:?}");
@@ -105,7 +109,7 @@ fn client_decisions_allowed_out_of_scope_outside_hours_and_crisis() {
     assert!(sent.envelope.is_none());
     let Decision::OutOfScope { reason, allowed_categories } = sent.decision else { panic!() };
     assert_eq!(reason, OutOfScopeReason::CategoryNotAgreed);
-    assert!(allowed_categories.contains(&confidant::CategoryKind::CheckIn));
+    assert!(allowed_categories.contains(&CategoryKind::CheckIn));
 
     // Outside hours: delivered; the client learns when to expect a reply and sees the resources.
     pair.set_time(MONDAY_6_30PM_NY);
@@ -300,13 +304,13 @@ fn batched_receive_keeps_the_good_and_skips_the_bad() {
     let results = pair.clinician.receive_batch(&mut pair.rng, &pair.client_id, &envelopes).unwrap();
     let oks = results.iter().filter(|r| r.is_ok()).count();
     assert_eq!(oks, 4);
-    assert!(matches!(results[2], Err(Error::Session(confidant::SessionError::Decrypt))));
+    assert!(matches!(results[2], Err(Error::Session(SessionError::Decrypt))));
     let texts: Vec<String> = pair
         .clinician
         .history(&pair.client_id)
         .unwrap()
         .iter()
-        .filter(|e| e.category.kind() == confidant::CategoryKind::AppointmentConfirm)
+        .filter(|e| e.category.kind() == CategoryKind::AppointmentConfirm)
         .map(|e| e.text.to_string())
         .collect();
     assert_eq!(texts.len(), 4);
@@ -368,9 +372,7 @@ fn bundles_are_single_use_and_a_replayed_handshake_is_refused() {
     let mut pair = endpoint_common::pair_with(15, MemoryStore::new(), MemoryStore::new(), false);
     let terms = pair.terms(1);
     let proposal = pair.clinician.propose_agreement(&mut pair.rng, &pair.client_id, terms).unwrap();
-    let confidant::Envelope::Prekey(first) = confidant::Envelope::from_bytes(&proposal).unwrap() else {
-        panic!()
-    };
+    let Envelope::Prekey(first) = Envelope::from_bytes(&proposal).unwrap() else { panic!() };
     assert!(pair.client.store().signed_prekey(first.signed_prekey_id()).unwrap().is_some());
     pair.deliver_to_client(&proposal);
     // All three private prekeys of the bundle are gone once the session exists.
@@ -379,7 +381,7 @@ fn bundles_are_single_use_and_a_replayed_handshake_is_refused() {
     assert_eq!(pair.client.store().one_time_prekey_count().unwrap(), 0);
     // The same envelope again is a duplicate of the session's first message.
     let err = pair.client.receive(&mut pair.rng, &pair.clinician_id, &proposal).unwrap_err();
-    assert_eq!(err, Error::Session(confidant::SessionError::Duplicate));
+    assert_eq!(err, Error::Session(SessionError::Duplicate));
 }
 
 #[test]

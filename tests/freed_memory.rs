@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use confidant::low_level::{self, Header, Ratchet};
-use confidant::{Envelope, Session};
+use confidant::session::{Envelope, Session};
 use confidant_support::device::{established, rng, Device};
 use zeroize::Zeroizing;
 

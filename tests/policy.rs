@@ -3,10 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use confidant::agreement::{ProposedAgreement, SignedAgreement};
+use confidant::content::{CategoryKind, Content, MessageId, Receipt, ReceiptKind};
+use confidant::expiry::Lifespan;
+use confidant::keys::IdentityKeyPair;
+use confidant::policy::{classify, classify_content, notification_preview, OutOfScopeReason};
 use confidant::{
-    classify, classify_content, notification_preview, AgreementTerms, AppointmentKind, Availability,
-    Category, CategoryKind, Content, Decision, IdentityKeyPair, Lifespan, MessageId, OutOfScopeReason,
-    ProposedAgreement, Receipt, ReceiptKind, Role, SignedAgreement, Timestamp, Weekday, Window,
+    AgreementTerms, AppointmentKind, Availability, Category, Decision, Role, Timestamp, Weekday, Window,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;

@@ -4,7 +4,7 @@
 use confidant_support::device as common;
 
 use common::{established, rng, Device};
-use confidant::{DecodeError, Envelope, Error, HandshakeError, Session, SessionError};
+use confidant::session::{DecodeError, Envelope, HandshakeError, Session, SessionError};
 
 fn wire(envelope: &Envelope) -> Envelope {
     Envelope::from_bytes(&envelope.to_bytes()).unwrap()
@@ -15,7 +15,7 @@ fn handshake_then_conversation_over_the_wire() {
     let mut rng = rng(1);
     let clinician = Device::new(&mut rng, true);
     let client = Device::new(&mut rng, false);
-    let bundle = confidant::PrekeyBundle::from_bytes(&clinician.bundle().to_bytes()).unwrap();
+    let bundle = confidant::session::PrekeyBundle::from_bytes(&clinician.bundle().to_bytes()).unwrap();
     let mut c = Session::initiate(&mut rng, &client.identity, &bundle).unwrap();
 
     // The initiator attaches the handshake until it hears back.
@@ -49,7 +49,7 @@ fn self_sessions_are_refused_and_the_responder_can_reply() {
     let mut rng = rng(2);
     let dev = Device::new(&mut rng, false);
     let err = Session::initiate(&mut rng, &dev.identity, &dev.bundle()).unwrap_err();
-    assert_eq!(err, Error::Handshake(HandshakeError::SelfSession));
+    assert_eq!(err, SessionError::Handshake(HandshakeError::SelfSession));
     let mut rng2 = rng;
     let bob = Device::new(&mut rng2, false);
     let carol = Device::new(&mut rng2, false);
@@ -68,9 +68,9 @@ fn bundle_with_bad_signature_is_refused() {
     // The last field is the KEM prekey signature: flip a bit in its last byte.
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
-    let bundle = confidant::PrekeyBundle::from_bytes(&bytes).unwrap();
+    let bundle = confidant::session::PrekeyBundle::from_bytes(&bytes).unwrap();
     let err = Session::initiate(&mut rng, &alice.identity, &bundle).unwrap_err();
-    assert_eq!(err, Error::Handshake(HandshakeError::BadKemPrekeySignature));
+    assert_eq!(err, SessionError::Handshake(HandshakeError::BadKemPrekeySignature));
 }
 
 #[test]
@@ -81,7 +81,7 @@ fn wrong_prekeys_and_modified_kem_ciphertext_fail_cleanly() {
     let mut a = Session::initiate(&mut rng, &alice.identity, &bob.bundle()).unwrap();
     let Envelope::Prekey(p) = a.encrypt(&mut rng, b"hi").unwrap() else { panic!() };
     let err = Session::respond(&bob.identity, &p, &bob.signed, None, &bob.kem).unwrap_err();
-    assert_eq!(err, Error::Handshake(HandshakeError::PrekeyMismatch));
+    assert_eq!(err, SessionError::Handshake(HandshakeError::PrekeyMismatch));
 
     // Flip one bit of the ML-KEM ciphertext on the wire: implicit rejection, then AEAD failure.
     let mut bytes = Envelope::Prekey(p.clone()).to_bytes();
@@ -92,7 +92,7 @@ fn wrong_prekeys_and_modified_kem_ciphertext_fail_cleanly() {
     assert_ne!(tampered.kem_ciphertext(), p.kem_ciphertext());
     let err =
         Session::respond(&bob.identity, &tampered, &bob.signed, bob.one_time.as_ref(), &bob.kem).unwrap_err();
-    assert_eq!(err, Error::Session(SessionError::Decrypt));
+    assert_eq!(err, SessionError::Decrypt);
     // The genuine message still completes the handshake afterwards.
     assert!(Session::respond(&bob.identity, &p, &bob.signed, bob.one_time.as_ref(), &bob.kem).is_ok());
 }
@@ -111,10 +111,16 @@ fn session_record_round_trips_exactly() {
     assert_eq!(restored.skipped_keys(), 1);
     let mut truncated = a.to_bytes().to_vec();
     truncated.pop();
-    assert!(matches!(Session::from_bytes(&truncated), Err(Error::Decode(DecodeError::InvalidField(_)))));
+    assert!(matches!(
+        Session::from_bytes(&truncated),
+        Err(SessionError::Decode(DecodeError::InvalidField(_)))
+    ));
     let mut newer = a.to_bytes().to_vec();
     newer[0] = 2;
-    assert_eq!(Session::from_bytes(&newer).unwrap_err(), Error::Decode(DecodeError::UnsupportedVersion(2)));
+    assert_eq!(
+        Session::from_bytes(&newer).unwrap_err(),
+        SessionError::Decode(DecodeError::UnsupportedVersion(2))
+    );
 }
 
 #[test]
@@ -123,7 +129,7 @@ fn duplicate_is_its_own_error_and_changes_nothing() {
     let e = b.encrypt(&mut rng, b"once").unwrap();
     assert_eq!(&a.decrypt(&e).unwrap()[..], b"once");
     let before = a.to_bytes();
-    assert_eq!(a.decrypt(&e).unwrap_err(), Error::Session(SessionError::Duplicate));
+    assert_eq!(a.decrypt(&e).unwrap_err(), SessionError::Duplicate);
     assert_eq!(a.to_bytes(), before);
 }
 

@@ -3,10 +3,11 @@
 
 use confidant_support::store as store_common;
 
+use confidant::keys::{IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
 use confidant::store::{
     MemoryStore, MessageId, Owner, PeerRecord, Store, StoreError, StoredAgreement, Verification, WriteBatch,
 };
-use confidant::{IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, Role, SignedPrekey, Timestamp};
+use confidant::{Role, Timestamp};
 use store_common::{create, db_path, message, peer, rng};
 
 type Check = fn(&dyn Store);

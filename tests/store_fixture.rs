@@ -11,13 +11,12 @@ use confidant_support::store as store_common;
 
 use std::path::{Path, PathBuf};
 
+use confidant::keys::{IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
 use confidant::store::{
     MessageId, Owner, PeerId, SqliteStore, Store, StoreError, StoredAgreement, StoredMessage, Verification,
     WriteBatch,
 };
-use confidant::{
-    Endpoint, IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, Role, SignedPrekey, Timestamp,
-};
+use confidant::{Endpoint, Role, Timestamp};
 use store_common::{message, passphrase, peer, rng};
 
 const PASSPHRASE: &str = "confidant fixture v1";

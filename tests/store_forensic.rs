@@ -8,10 +8,11 @@ use confidant_support::store as store_common;
 use std::collections::HashSet;
 use std::path::Path;
 
+use confidant::clock::Clock;
 use confidant::store::{
     MemoryStore, MessageId, PeerId, SqliteOptions, SqliteStore, Store, WipePolicy, WriteBatch,
 };
-use confidant::{AppointmentKind, Category, Clock, Draft, Received, Timestamp};
+use confidant::{AppointmentKind, Category, Draft, Received, Timestamp};
 use endpoint_common::{pair_with, HOUR};
 use rand::Rng;
 use store_common::{create, db_path, message, passphrase, peer, raw_files, rng};

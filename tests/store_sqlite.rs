@@ -5,8 +5,9 @@ use confidant_support::store as store_common;
 
 use std::path::Path;
 
+use confidant::keys::IdentityKeyPair;
 use confidant::store::{KdfParams, Owner, SqliteStore, Store, StoreError, WriteBatch};
-use confidant::{IdentityKeyPair, Role};
+use confidant::Role;
 use rusqlite::Connection;
 use store_common::{app_key, create, db_path, message, open, passphrase, peer, raw_files, rng};
 

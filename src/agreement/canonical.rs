@@ -11,31 +11,17 @@ use std::collections::BTreeMap;
 use prost::Message;
 
 use super::{AgreementError, AgreementTerms, Availability, Weekday, Window};
-use crate::content::CategoryKind;
-use crate::expiry::{ExpiryStart, Lifespan};
-use crate::IdentityKey;
+use crate::category::{expiry_start_from_wire, expiry_start_to_wire, CategoryKind};
+use crate::expiry::Lifespan;
+use crate::keys::IdentityKey;
 
 #[allow(unreachable_pub, missing_docs, clippy::all, clippy::pedantic)]
 pub(super) mod proto {
     include!(concat!(env!("OUT_DIR"), "/confidant.agreement.rs"));
 }
 
-/// The wire number of an expiry start (shared with message content).
-pub(crate) fn expiry_start_to_wire(start: ExpiryStart) -> i32 {
-    match start {
-        ExpiryStart::FromSend => 1,
-        ExpiryStart::FromRead => 2,
-    }
-}
-
-/// The expiry start a wire number stands for, if any.
-pub(crate) fn expiry_start_from_wire(value: i32) -> Option<ExpiryStart> {
-    match value {
-        1 => Some(ExpiryStart::FromSend),
-        2 => Some(ExpiryStart::FromRead),
-        _ => None,
-    }
-}
+/// The shared enums, where the generated code above looks for them (`super::common`).
+use crate::category::proto as common;
 
 /// The canonical bytes of `terms`, which must already be validated (category lists sorted).
 pub(super) fn encode_terms(terms: &AgreementTerms) -> Vec<u8> {

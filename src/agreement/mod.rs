@@ -14,7 +14,6 @@ mod signed;
 mod terms;
 
 pub use crate::role::Role;
-pub(crate) use canonical::{expiry_start_from_wire, expiry_start_to_wire};
 pub use schedule::{Availability, Weekday, Window, MINUTES_PER_DAY};
 pub use signed::{ProposedAgreement, SignedAgreement, UnverifiedAgreement};
 pub use terms::AgreementTerms;

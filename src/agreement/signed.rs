@@ -13,7 +13,7 @@ use super::{AgreementError, AgreementTerms, Role};
 use crate::consts::{
     AGREEMENT_CLIENT_LABEL, AGREEMENT_CLINICIAN_LABEL, AGREEMENT_FORMAT_VERSION, MAX_AGREEMENT_LEN,
 };
-use crate::{IdentityKey, IdentityKeyPair, Signature};
+use crate::keys::{IdentityKey, IdentityKeyPair, Signature};
 
 /// Terms with their canonical bytes and whatever signatures came with them.
 #[derive(Debug, Clone)]

@@ -2,14 +2,15 @@
 
 use std::collections::BTreeMap;
 
-use super::{AgreementError, Availability, Role};
+use super::{AgreementError, Availability};
+use crate::category::CategoryKind;
 use crate::consts::{
     DEFAULT_AUTO_REPLY_WINDOW_MS, MAX_AUTO_REPLY_WINDOW_MS, MAX_CRISIS_RESOURCES, MAX_CRISIS_RESOURCE_LEN,
     MAX_MESSAGE_CHARS, MAX_RESPONSE_TIME_LEN, MIN_AUTO_REPLY_WINDOW_MS,
 };
-use crate::content::CategoryKind;
 use crate::expiry::Lifespan;
-use crate::IdentityKey;
+use crate::keys::IdentityKey;
+use crate::role::Role;
 
 /// What the clinician and the client agree about their messaging.
 ///

@@ -4,18 +4,20 @@ use prost::Message;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::padding::{pad, padded_len, unpad};
-use super::{
-    AppointmentKind, Category, CategoryKind, Content, ContentError, MessageId, Receipt, ReceiptKind,
-};
-use crate::agreement::{expiry_start_from_wire, expiry_start_to_wire, UnverifiedAgreement};
+use super::{AppointmentKind, Category, Content, ContentError, MessageId, Receipt, ReceiptKind};
+use crate::agreement::UnverifiedAgreement;
+use crate::category::{expiry_start_from_wire, expiry_start_to_wire, CategoryKind};
+use crate::clock::Timestamp;
 use crate::consts::{CONTENT_VERSION, MAX_RECEIPT_IDS};
 use crate::expiry::Lifespan;
-use crate::Timestamp;
 
 #[allow(unreachable_pub, missing_docs, clippy::all, clippy::pedantic)]
 mod proto {
     include!(concat!(env!("OUT_DIR"), "/confidant.content.rs"));
 }
+
+/// The shared enums, where the generated code above looks for them (`super::common`).
+use crate::category::proto as common;
 
 fn receipt_kind_to_wire(kind: ReceiptKind) -> i32 {
     match kind {

@@ -12,12 +12,14 @@ mod padding;
 use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
-pub use category::{AppointmentKind, Category, CategoryKind, Receipt, ReceiptKind};
+pub use category::{AppointmentKind, Category, Receipt, ReceiptKind};
+// Defined below content and agreements, which both use it.
+pub use crate::category::CategoryKind;
 
 use crate::agreement::SignedAgreement;
+use crate::clock::Timestamp;
 use crate::consts::{MAX_RECEIPT_IDS, MAX_TEXT_BYTES};
 use crate::expiry::Lifespan;
-use crate::Timestamp;
 
 /// A message's random 16-byte identifier.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
@@ -34,7 +36,7 @@ impl MessageId {
 
 impl std::fmt::Debug for MessageId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "MessageId({})", crate::hex_prefix(&self.0))
+        write!(f, "MessageId({})", crate::codec::hex_prefix(&self.0))
     }
 }
 

@@ -1,12 +1,17 @@
-//! Tests of message content: round trips, padding buckets, refusals, hostile bytes.
+//! Tests of message content: round trips, padding buckets, refusals, hostile bytes, and agreements
+//! carried inside content.
 
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 use super::*;
+use crate::agreement::{
+    AgreementTerms, Availability, ProposedAgreement, UnverifiedAgreement, Weekday, Window,
+};
 use crate::consts::{CONTENT_BUCKETS, MAX_RECEIPT_IDS, MAX_TEXT_BYTES};
 use crate::expiry::ExpiryStart;
+use crate::keys::IdentityKeyPair;
 
 const DAY: u64 = 24 * 60 * 60 * 1000;
 
@@ -177,4 +182,35 @@ fn serde_round_trips_and_validates() {
 fn random_ids_differ() {
     let mut rng = ChaCha20Rng::seed_from_u64(1);
     assert_ne!(MessageId::random(&mut rng), MessageId::random(&mut rng));
+}
+
+#[test]
+fn agreements_travel_inside_content() {
+    let mut rng = ChaCha20Rng::seed_from_u64(7);
+    let (clinician, client) = (IdentityKeyPair::generate(&mut rng), IdentityKeyPair::generate(&mut rng));
+    let weekdays = [Weekday::Monday, Weekday::Wednesday].map(|d| Window::new(d, (9, 0), (17, 0)));
+    let terms = AgreementTerms::new(
+        1,
+        clinician.public_key(),
+        client.public_key(),
+        Availability::new("America/New_York", weekdays.to_vec()).unwrap(),
+        "Within one business day".to_owned(),
+        vec!["Call or text 988 (Suicide & Crisis Lifeline)".to_owned()],
+    );
+    let proposal = ProposedAgreement::propose(terms, &clinician, None).unwrap();
+    let content = Content::new(
+        MessageId([3; 16]),
+        Category::Agreement(Box::new(UnverifiedAgreement::from(&proposal))),
+        "Our texting agreement, as discussed".to_owned(),
+        Timestamp(1),
+        Lifespan::DEFAULT,
+        0,
+    )
+    .unwrap();
+    let decoded = Content::decode(&content.encode_padded()).unwrap();
+    let Category::Agreement(carried) = decoded.category().clone() else { panic!("category changed") };
+    assert!(!carried.is_countersigned());
+    let received = carried.verify_proposal(&clinician.public_key(), &client.public_key()).unwrap();
+    let accepted = received.accept(&client, None).unwrap();
+    assert_eq!(accepted.terms(), proposal.terms());
 }

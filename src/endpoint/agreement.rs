@@ -2,12 +2,13 @@
 
 use rand_core::CryptoRng;
 
+use super::error::Result;
 use super::{Endpoint, EndpointError};
-use crate::error::Result;
+use crate::agreement::{AgreementTerms, ProposedAgreement, Role, UnverifiedAgreement};
+use crate::clock::Clock;
+use crate::content::{Category, Content};
+use crate::expiry::Lifespan;
 use crate::store::{MessageId, PeerId, Store, StoredAgreement, WriteBatch};
-use crate::{
-    AgreementTerms, Category, Clock, Content, Lifespan, ProposedAgreement, Role, UnverifiedAgreement,
-};
 
 impl<S: Store, C: Clock> Endpoint<S, C> {
     /// Proposes `terms` to the client `peer` (clinician only): signs them and returns the
@@ -16,7 +17,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// agreement in force.
     ///
     /// # Errors
-    /// [`EndpointError::WrongRole`] on a client's device; [`crate::AgreementError`] if the terms
+    /// [`EndpointError::WrongRole`] on a client's device; [`crate::agreement::AgreementError`] if the terms
     /// are invalid, name other parties, or do not replace the current agreement;
     /// [`EndpointError::NoSession`] without a session.
     pub fn propose_agreement<R: CryptoRng + ?Sized>(
@@ -39,7 +40,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ///
     /// # Errors
     /// [`EndpointError::WrongRole`] on a clinician's device; [`EndpointError::NotAProposal`] if
-    /// the message is not a stored proposal; [`crate::AgreementError`] if it does not verify or
+    /// the message is not a stored proposal; [`crate::agreement::AgreementError`] if it does not verify or
     /// does not replace the agreement in force.
     pub fn accept_agreement<R: CryptoRng + ?Sized>(
         &self,
@@ -62,21 +63,19 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         let current = self.agreement(peer)?;
         let signed =
             unverified.verify_proposal(&clinician, &client)?.accept(&self.identity, current.as_ref())?;
-        let envelope = self.send_agreement_message_with(
+        let mut batch = WriteBatch::new();
+        batch.put_agreement(
+            peer,
+            StoredAgreement { version: signed.version(), bytes: signed.to_bytes().into() },
+        )?;
+        let version_in_force = current.map_or(0, |a| a.version());
+        self.send_agreement_message_with(
             rng,
             peer,
             UnverifiedAgreement::from(&signed),
-            current.map_or(0, |a| a.version()),
-            |batch| {
-                batch
-                    .put_agreement(
-                        peer,
-                        StoredAgreement { version: signed.version(), bytes: signed.to_bytes().into() },
-                    )
-                    .map(|_| ())
-            },
-        )?;
-        Ok(envelope)
+            version_in_force,
+            batch,
+        )
     }
 
     fn send_agreement_message<R: CryptoRng + ?Sized>(
@@ -86,20 +85,20 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         agreement: UnverifiedAgreement,
         version_in_force: u32,
     ) -> Result<Vec<u8>> {
-        self.send_agreement_message_with(rng, peer, agreement, version_in_force, |_| Ok(()))
+        self.send_agreement_message_with(rng, peer, agreement, version_in_force, WriteBatch::new())
     }
 
-    /// Sends an agreement message and saves, in the same transaction, the session, a copy of the
-    /// message, and whatever `extra` adds.
+    /// Sends an agreement message and saves, in the same transaction, the writes already in
+    /// `batch`, a copy of the message and the session.
     fn send_agreement_message_with<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         peer: &PeerId,
         agreement: UnverifiedAgreement,
         version_in_force: u32,
-        extra: impl FnOnce(&mut WriteBatch) -> Result<(), crate::store::StoreError>,
+        batch: WriteBatch,
     ) -> Result<Vec<u8>> {
-        let mut session = self.session(peer)?.ok_or(EndpointError::NoSession)?;
+        let session = self.session(peer)?.ok_or(EndpointError::NoSession)?;
         let content = Content::new(
             MessageId::random(rng),
             Category::Agreement(Box::new(agreement)),
@@ -108,11 +107,6 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             Lifespan::DEFAULT,
             version_in_force,
         )?;
-        let mut batch = WriteBatch::new();
-        let envelope = self.seal_outbound(rng, peer, &mut session, &content, true, &mut batch)?;
-        batch.put_session(peer, &session.to_bytes())?;
-        extra(&mut batch)?;
-        self.store.apply(batch)?;
-        Ok(envelope)
+        self.send_sealed(rng, peer, session, &content, true, batch)
     }
 }

@@ -12,12 +12,14 @@
 //! opens a socket.
 
 mod agreement;
+mod error;
 mod prekeys;
 mod read;
 mod receive;
 mod send;
 mod types;
 
+pub use error::{Error, Result};
 pub use types::{Draft, EndpointError, HistoryEntry, Incoming, Outgoing, Received, ReceivedMessage};
 
 use std::path::Path;
@@ -25,17 +27,17 @@ use std::sync::Mutex;
 
 use rand_core::CryptoRng;
 
-use crate::error::Result;
+use crate::agreement::{Role, SignedAgreement};
+use crate::clock::{Clock, SystemClock, Timestamp};
+use crate::content::{Category, Content};
+use crate::keys::{IdentityKey, IdentityKeyPair, SafetyNumber};
+use crate::session::Session;
 use crate::store::{Owner, PeerId, SqliteStore, Store, StoreKeySource, StoredMessage, WriteBatch};
-use crate::{
-    Category, Clock, Content, IdentityKey, IdentityKeyPair, Role, SafetyNumber, Session, SignedAgreement,
-    SystemClock, Timestamp,
-};
 
 /// One device's end of its conversations: its identity, its store, its clock and its role.
 ///
 /// `S` is the store (usually [`SqliteStore`]) and `C` the clock (usually [`SystemClock`];
-/// tests use [`crate::ManualClock`]).
+/// tests use [`crate::clock::ManualClock`]).
 pub struct Endpoint<S: Store = SqliteStore, C: Clock = SystemClock> {
     store: S,
     clock: C,
@@ -185,7 +187,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// The agreement in force with `peer`, if any.
     ///
     /// # Errors
-    /// A store error, or [`crate::AgreementError`] if the stored agreement does not verify.
+    /// A store error, or [`crate::agreement::AgreementError`] if the stored agreement does not verify.
     pub fn agreement(&self, peer: &PeerId) -> Result<Option<SignedAgreement>> {
         let Some(stored) = self.store.agreement(peer)? else { return Ok(None) };
         let record = self.store.peer(peer)?.ok_or(crate::store::StoreError::UnknownPeer)?;
@@ -211,7 +213,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// before [`Self::purge_expired`] deletes them.
     ///
     /// # Errors
-    /// A store error, or [`crate::ContentError`] if a stored message does not decode.
+    /// A store error, or [`crate::content::ContentError`] if a stored message does not decode.
     pub fn history(&self, peer: &PeerId) -> Result<Vec<HistoryEntry>> {
         let now = self.clock.now();
         let mut entries = Vec::new();
@@ -259,7 +261,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     }
 
     fn session(&self, peer: &PeerId) -> Result<Option<Session>> {
-        self.store.session(peer)?.map(|bytes| Session::from_bytes(&bytes)).transpose()
+        Ok(self.store.session(peer)?.map(|bytes| Session::from_bytes(&bytes)).transpose()?)
     }
 
     /// Encrypts `content` on `session` and adds the session state and the outbound message to

@@ -2,10 +2,13 @@
 
 use rand_core::CryptoRng;
 
+use super::error::Result;
 use super::Endpoint;
-use crate::error::Result;
+use crate::clock::Clock;
+use crate::handshake::PrekeyBundle;
+use crate::keys::{KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
+use crate::session::Session;
 use crate::store::{PeerId, Store, WriteBatch};
-use crate::{Clock, KemPrekey, OneTimePrekey, PrekeyBundle, PrekeyId, Session, SignedPrekey};
 
 impl<S: Store, C: Clock> Endpoint<S, C> {
     /// Makes a fresh prekey bundle to publish: a new signed prekey, a new post-quantum prekey and
@@ -46,7 +49,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// sent on it carries the handshake.
     ///
     /// # Errors
-    /// [`crate::DecodeError`] for a malformed bundle, [`crate::HandshakeError`] for a bad
+    /// [`crate::session::DecodeError`] for a malformed bundle, [`crate::session::HandshakeError`] for a bad
     /// signature or key, [`crate::store::StoreError::IdentityChanged`] if `peer` presented another
     /// identity before.
     pub fn start_session<R: CryptoRng + ?Sized>(

@@ -2,10 +2,11 @@
 
 use rand_core::CryptoRng;
 
+use super::error::Result;
 use super::{Endpoint, EndpointError};
-use crate::error::Result;
+use crate::clock::Clock;
+use crate::content::{Category, Content, Receipt, ReceiptKind};
 use crate::store::{Direction, MessageId, PeerId, Store, StoreError, WriteBatch};
-use crate::{Category, Clock, Content, Receipt, ReceiptKind};
 
 impl<S: Store, C: Clock> Endpoint<S, C> {
     /// Records that the user read message `id` from `peer`. A message whose lifespan runs from
@@ -43,11 +44,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         // read and merely no receipt goes out.
         self.store.mark_read(&id, now, expires_at)?;
         let Some(receipt) = receipt else { return Ok(None) };
-        let mut session = self.session(peer)?.ok_or(EndpointError::NoSession)?;
-        let mut batch = WriteBatch::new();
-        let envelope = self.seal_outbound(rng, peer, &mut session, &receipt, false, &mut batch)?;
-        batch.put_session(peer, &session.to_bytes())?;
-        self.store.apply(batch)?;
-        Ok(Some(envelope))
+        let session = self.session(peer)?.ok_or(EndpointError::NoSession)?;
+        Ok(Some(self.send_sealed(rng, peer, session, &receipt, false, WriteBatch::new())?))
     }
 }

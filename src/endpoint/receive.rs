@@ -4,14 +4,16 @@
 use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
+use super::error::Result;
 use super::{Endpoint, EndpointError, Incoming, Received, ReceivedMessage};
-use crate::error::Result;
+use crate::agreement::{Role, SignedAgreement, UnverifiedAgreement};
+use crate::clock::{Clock, Timestamp};
+use crate::content::{Category, Content, Receipt, ReceiptKind};
+use crate::expiry::Arrival;
+use crate::policy::{classify_content, notification_preview, AutoReplyLimiter, Decision, OutOfScopeReason};
+use crate::session::Session;
 use crate::store::{Direction, PeerId, Store, StoredAgreement, StoredMessage, WriteBatch};
-use crate::{
-    classify_content, notification_preview, Arrival, AutoReplyLimiter, Category, Clock, Content, Decision,
-    Envelope, OutOfScopeReason, Receipt, ReceiptKind, Role, Session, SignedAgreement, Timestamp,
-    UnverifiedAgreement,
-};
+use crate::wire::Envelope;
 
 /// What one conversation's receive path reads and changes; saved once at the end.
 #[derive(Clone)]
@@ -26,7 +28,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// Receives one envelope from `peer`: decrypts it, applies the agreement and the expiry
     /// rules, and saves the new session state together with the message in one transaction.
     ///
-    /// The clinician's device classifies every message again ([`crate::classify_content`]), so
+    /// The clinician's device classifies every message again ([`crate::policy::classify_content`]), so
     /// a client app that skipped the check cannot step outside the agreement: such a message is
     /// [`Received::Refused`] and not stored. A message that arrives already expired is
     /// [`Received::Expired`]: not stored, but the session still advances. Outside the clinician's
@@ -35,11 +37,11 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// (both in [`Incoming::replies`]).
     ///
     /// # Errors
-    /// [`crate::DecodeError`] for malformed bytes; [`crate::SessionError`] for a message that
+    /// [`crate::session::DecodeError`] for malformed bytes; [`crate::session::SessionError`] for a message that
     /// does not decrypt (forged, replayed, too far ahead); [`EndpointError::NoSession`];
     /// [`EndpointError::UnknownPrekey`]; [`crate::store::StoreError::IdentityChanged`] if a new
-    /// handshake comes with another identity; [`crate::ContentError`] or
-    /// [`crate::AgreementError`] for authentic content that does not decode or verify. On any
+    /// handshake comes with another identity; [`crate::content::ContentError`] or
+    /// [`crate::agreement::AgreementError`] for authentic content that does not decode or verify. On any
     /// error the session and the store are exactly as they were.
     pub fn receive<R: CryptoRng + ?Sized>(
         &self,

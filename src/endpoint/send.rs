@@ -2,15 +2,18 @@
 
 use rand_core::CryptoRng;
 
+use super::error::Result;
 use super::{Draft, Endpoint, EndpointError, Outgoing};
-use crate::error::Result;
+use crate::clock::Clock;
+use crate::content::{Content, ContentError, MessageId};
+use crate::policy::{classify, Decision};
+use crate::session::Session;
 use crate::store::{PeerId, Store, WriteBatch};
-use crate::{classify, Clock, Content, Decision, MessageId};
 
 impl<S: Store, C: Clock> Endpoint<S, C> {
     /// Sends `draft` to `peer`, if the agreement allows it.
     ///
-    /// The boundary decision comes first ([`crate::classify`]): a message out of scope is not
+    /// The boundary decision comes first ([`crate::policy::classify`]): a message out of scope is not
     /// sent ([`Outgoing::envelope`] is `None`, and the decision says why and what is allowed
     /// instead); a client's message outside the clinician's hours is sent, and the decision
     /// carries when to expect a reply and the crisis resources to show at once; a crisis message
@@ -19,14 +22,14 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ///
     /// # Errors
     /// [`EndpointError::NoSession`], [`EndpointError::NoAgreement`] (nothing but the agreement
-    /// itself is sent before an agreement is in force), [`crate::ContentError`] for an invalid draft (for
+    /// itself is sent before an agreement is in force), [`crate::content::ContentError`] for an invalid draft (for
     /// example, system categories are sent by the endpoint itself), or a store error. Nothing is
     /// saved on error.
     pub fn send<R: CryptoRng + ?Sized>(&self, rng: &mut R, peer: &PeerId, draft: Draft) -> Result<Outgoing> {
         if Self::is_system(&draft.category) {
-            return Err(crate::ContentError::InvalidField("category").into());
+            return Err(ContentError::InvalidField("category").into());
         }
-        let mut session = self.session(peer)?.ok_or(EndpointError::NoSession)?;
+        let session = self.session(peer)?.ok_or(EndpointError::NoSession)?;
         let now = self.now();
         let agreement = self.agreement(peer)?;
         let kind = draft.category.kind();
@@ -52,10 +55,29 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         if let Some(reply_to) = draft.reply_to {
             content = content.in_reply_to(reply_to);
         }
-        let mut batch = WriteBatch::new();
-        let envelope = self.seal_outbound(rng, peer, &mut session, &content, true, &mut batch)?;
+        let envelope = self.send_sealed(rng, peer, session, &content, true, WriteBatch::new())?;
+        Ok(Outgoing { decision, envelope: Some(envelope), message_id: Some(content.id()) })
+    }
+
+    /// The tail every message this device sends on its own goes through (a message, an agreement
+    /// proposal or acceptance, a read receipt): encrypts `content` on `session`, then saves in one
+    /// transaction the writes already in `batch`, a copy of the message if `store_copy`, and the
+    /// new session state. Returns the envelope bytes. Nothing is saved on error.
+    ///
+    /// (Auto-replies and delivery receipts go out while a message is received: they are sealed
+    /// into the receive path's batch, which saves the session once for everything it holds.)
+    pub(super) fn send_sealed<R: CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        peer: &PeerId,
+        mut session: Session,
+        content: &Content,
+        store_copy: bool,
+        mut batch: WriteBatch,
+    ) -> Result<Vec<u8>> {
+        let envelope = self.seal_outbound(rng, peer, &mut session, content, store_copy, &mut batch)?;
         batch.put_session(peer, &session.to_bytes())?;
         self.store.apply(batch)?;
-        Ok(Outgoing { decision, envelope: Some(envelope), message_id: Some(content.id()) })
+        Ok(envelope)
     }
 }

@@ -2,8 +2,11 @@
 
 use zeroize::Zeroizing;
 
+use crate::agreement::AgreementTerms;
+use crate::clock::Timestamp;
+use crate::content::{Category, Receipt};
+use crate::policy::{Decision, OutOfScopeReason};
 use crate::store::{Direction, MessageId};
-use crate::{AgreementTerms, Category, Decision, OutOfScopeReason, Receipt, Timestamp};
 
 /// Why the endpoint refused an operation.
 #[derive(Debug, thiserror::Error, Clone, Copy, PartialEq, Eq)]

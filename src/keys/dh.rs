@@ -41,7 +41,7 @@ impl From<[u8; 32]> for DhPublicKey {
 
 impl std::fmt::Debug for DhPublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "DhPublicKey({})", crate::hex_prefix(&self.0))
+        write!(f, "DhPublicKey({})", crate::codec::hex_prefix(&self.0))
     }
 }
 

@@ -37,7 +37,7 @@ impl From<[u8; 64]> for Signature {
 
 impl std::fmt::Debug for Signature {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Signature({})", crate::hex_prefix(&self.0))
+        write!(f, "Signature({})", crate::codec::hex_prefix(&self.0))
     }
 }
 
@@ -165,7 +165,7 @@ impl std::hash::Hash for IdentityKey {
 
 impl std::fmt::Debug for IdentityKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "IdentityKey({})", crate::hex_prefix(self.as_bytes()))
+        write!(f, "IdentityKey({})", crate::codec::hex_prefix(self.as_bytes()))
     }
 }
 

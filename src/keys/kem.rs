@@ -67,7 +67,7 @@ impl KemEncapsulationKey {
 
 impl std::fmt::Debug for KemEncapsulationKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "KemEncapsulationKey({})", crate::hex_prefix(&self.0[..]))
+        write!(f, "KemEncapsulationKey({})", crate::codec::hex_prefix(&self.0[..]))
     }
 }
 
@@ -105,7 +105,7 @@ impl KemCiphertext {
 
 impl std::fmt::Debug for KemCiphertext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "KemCiphertext({})", crate::hex_prefix(&self.0[..]))
+        write!(f, "KemCiphertext({})", crate::codec::hex_prefix(&self.0[..]))
     }
 }
 

@@ -4,22 +4,12 @@ use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use super::{DhKeyPair, DhPublicKey, IdentityKeyPair, KemEncapsulationKey, KemSeed, Signature};
+use crate::codec::Reader;
 use crate::error::DecodeError;
 
 /// Identifies a prekey within one device's prekeys of the same kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct PrekeyId(pub u32);
-
-fn read_id(bytes: &[u8]) -> Result<PrekeyId, DecodeError> {
-    let id = bytes.get(..4).ok_or(DecodeError::InvalidField("prekey id"))?;
-    let mut be = [0u8; 4];
-    be.copy_from_slice(id);
-    Ok(PrekeyId(u32::from_be_bytes(be)))
-}
-
-fn read_array<const N: usize>(bytes: &[u8], at: usize, what: &'static str) -> Result<[u8; N], DecodeError> {
-    bytes.get(at..at + N).and_then(|s| <[u8; N]>::try_from(s).ok()).ok_or(DecodeError::InvalidField(what))
-}
 
 /// A medium-term X25519 prekey, signed by the identity key. It is also the responder's first
 /// ratchet key.
@@ -84,12 +74,11 @@ impl SignedPrekey {
     /// # Errors
     /// [`DecodeError::InvalidField`] if the length is wrong.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        if bytes.len() != Self::ENCODED_LEN {
-            return Err(DecodeError::InvalidField("signed prekey"));
-        }
-        let id = read_id(bytes)?;
-        let private = Zeroizing::new(read_array::<32>(bytes, 4, "signed prekey")?);
-        let signature = Signature(read_array::<64>(bytes, 36, "signed prekey")?);
+        let mut r = Reader::new(bytes, "signed prekey");
+        let id = PrekeyId(r.u32()?);
+        let private = Zeroizing::new(r.array::<32>()?);
+        let signature = Signature(r.array()?);
+        r.finish()?;
         Ok(Self { id, key_pair: DhKeyPair::from_private_bytes(*private), signature })
     }
 }
@@ -155,11 +144,10 @@ impl OneTimePrekey {
     /// # Errors
     /// [`DecodeError::InvalidField`] if the length is wrong.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        if bytes.len() != Self::ENCODED_LEN {
-            return Err(DecodeError::InvalidField("one-time prekey"));
-        }
-        let id = read_id(bytes)?;
-        let private = Zeroizing::new(read_array::<32>(bytes, 4, "one-time prekey")?);
+        let mut r = Reader::new(bytes, "one-time prekey");
+        let id = PrekeyId(r.u32()?);
+        let private = Zeroizing::new(r.array::<32>()?);
+        r.finish()?;
         Ok(Self { id, key_pair: DhKeyPair::from_private_bytes(*private) })
     }
 }
@@ -240,12 +228,11 @@ impl KemPrekey {
     /// # Errors
     /// [`DecodeError::InvalidField`] if the length is wrong.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        if bytes.len() != Self::ENCODED_LEN {
-            return Err(DecodeError::InvalidField("post-quantum prekey"));
-        }
-        let id = read_id(bytes)?;
-        let seed = Zeroizing::new(read_array::<64>(bytes, 4, "post-quantum prekey")?);
-        let signature = Signature(read_array::<64>(bytes, 68, "post-quantum prekey")?);
+        let mut r = Reader::new(bytes, "post-quantum prekey");
+        let id = PrekeyId(r.u32()?);
+        let seed = Zeroizing::new(r.array::<64>()?);
+        let signature = Signature(r.array()?);
+        r.finish()?;
         Ok(Self::from_seed(id, &seed, signature))
     }
 }

@@ -1,6 +1,6 @@
 //! At most one auto-reply per conversation per window.
 
-use crate::Timestamp;
+use crate::clock::Timestamp;
 
 /// The auto-reply state of one conversation: plain data, for the store to persist.
 ///

@@ -12,7 +12,7 @@ use jiff::civil::{Date, DateTime};
 use jiff::tz::AmbiguousOffset;
 
 use crate::agreement::{Availability, Weekday};
-use crate::Timestamp;
+use crate::clock::Timestamp;
 
 /// How many local days ahead the search for the next open instant looks. A weekly window recurs
 /// within 7 days; the margin covers a window lost in a skipped hour, whose next occurrence is the

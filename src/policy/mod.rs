@@ -1,15 +1,20 @@
 //! Boundaries: whether a message fits the agreement in force.
 //!
-//! [`classify`] decides for one message; its documentation gives the rules.
+//! [`classify`] decides for one message; its documentation gives the rules. Outside the
+//! clinician's hours, [`AutoReplyLimiter`] spaces the auto-replies; [`notification_preview`] says
+//! what a notification may show (nothing of the message).
 
 mod auto_reply;
 mod hours;
+mod preview;
 
 pub use auto_reply::AutoReplyLimiter;
+pub use preview::{notification_preview, PREVIEW_FROM_CLIENT, PREVIEW_FROM_CLINICIAN};
 
 use crate::agreement::{Role, SignedAgreement};
-use crate::content::{CategoryKind, Content};
-use crate::Timestamp;
+use crate::category::CategoryKind;
+use crate::clock::Timestamp;
+use crate::content::Content;
 
 /// Why a message is out of scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

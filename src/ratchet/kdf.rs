@@ -7,8 +7,8 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::ChaCha20Poly1305;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use super::RatchetError;
 use crate::consts::{KDF_RK_INFO, MESSAGE_KEY_INFO};
-use crate::error::SessionError;
 use crate::keys::Secret32;
 use crate::primitives::{hkdf_sha256, hmac_sha256};
 
@@ -58,21 +58,21 @@ impl MessageKey {
     }
 
     /// Encrypts `plaintext`; consumes the key, which may not be used again.
-    pub(crate) fn encrypt(self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, SessionError> {
+    pub(crate) fn encrypt(self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, RatchetError> {
         let (cipher, nonce) = self.cipher();
         cipher
             .encrypt(&(*nonce).into(), Payload { msg: plaintext, aad })
-            .map_err(|_| SessionError::PlaintextTooLarge)
+            .map_err(|_| RatchetError::PlaintextTooLarge)
     }
 
     /// Decrypts and authenticates `ciphertext`. Borrows the key, so that a stored skipped key
     /// survives a forgery that names it.
-    pub(crate) fn decrypt(&self, ciphertext: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, SessionError> {
+    pub(crate) fn decrypt(&self, ciphertext: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, RatchetError> {
         let (cipher, nonce) = self.cipher();
         cipher
             .decrypt(&(*nonce).into(), Payload { msg: ciphertext, aad })
             .map(Zeroizing::new)
-            .map_err(|_| SessionError::Decrypt)
+            .map_err(|_| RatchetError::Decrypt)
     }
 }
 
@@ -112,6 +112,6 @@ mod tests {
         let ct = mk.clone().encrypt(b"hello", b"aad").unwrap();
         assert_eq!(ct.len(), 5 + 16);
         assert_eq!(&mk.decrypt(&ct, b"aad").unwrap()[..], b"hello");
-        assert_eq!(mk.decrypt(&ct, b"aae"), Err(SessionError::Decrypt));
+        assert_eq!(mk.decrypt(&ct, b"aae"), Err(RatchetError::Decrypt));
     }
 }

@@ -6,6 +6,7 @@
 //! gives the same messages as the specification's eager step and keeps decryption free of
 //! randomness.
 
+mod error;
 mod kdf;
 mod serialize;
 mod skipped;
@@ -15,11 +16,11 @@ use std::collections::VecDeque;
 use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
+pub(crate) use error::RatchetError;
 use kdf::{ChainKey, MessageKey, RootKey};
 use skipped::SkippedKeys;
 
 use crate::consts::{MAX_PLAINTEXT_LEN, MAX_PREVIOUS_RECEIVING_KEYS, MAX_SKIP};
-use crate::error::SessionError;
 use crate::keys::{DhKeyPair, DhPublicKey, Secret32};
 
 /// A Double Ratchet message header: the sender's ratchet key, the length of its previous sending
@@ -133,7 +134,7 @@ impl RatchetState {
         &mut self,
         rng: &mut R,
         plaintext: &[u8],
-    ) -> Result<(Header, Vec<u8>), SessionError> {
+    ) -> Result<(Header, Vec<u8>), RatchetError> {
         self.encrypt_traced(rng, plaintext).map(|(header, ciphertext, _)| (header, ciphertext))
     }
 
@@ -142,9 +143,9 @@ impl RatchetState {
         &mut self,
         rng: &mut R,
         plaintext: &[u8],
-    ) -> Result<(Header, Vec<u8>, Secret32), SessionError> {
+    ) -> Result<(Header, Vec<u8>, Secret32), RatchetError> {
         if plaintext.len() > MAX_PLAINTEXT_LEN {
-            return Err(SessionError::PlaintextTooLarge);
+            return Err(RatchetError::PlaintextTooLarge);
         }
         let (new_chain, chain, dh) = match (&self.local_ratchet, &self.sending) {
             (Some(local), Some(chain)) => (None, chain.clone(), local.public_key()),
@@ -153,7 +154,7 @@ impl RatchetState {
                 let dh = local.public_key();
                 (Some((local, root_key)), chain.clone(), dh)
             }
-            (None, Some(_)) => return Err(SessionError::NotReady),
+            (None, Some(_)) => return Err(RatchetError::NotReady),
         };
         let header = Header { dh, pn: self.previous_counter, n: chain.n };
         let (next, message_key) = next_message_key(chain)?;
@@ -172,16 +173,16 @@ impl RatchetState {
     fn derive_sending_chain<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
-    ) -> Result<(DhKeyPair, RootKey, Chain), SessionError> {
-        let remote = self.remote_ratchet.ok_or(SessionError::NotReady)?;
+    ) -> Result<(DhKeyPair, RootKey, Chain), RatchetError> {
+        let remote = self.remote_ratchet.ok_or(RatchetError::NotReady)?;
         let local = DhKeyPair::generate(rng);
-        let dh_out = local.secret.agree(&remote).map_err(|_| SessionError::LowOrderKey)?;
+        let dh_out = local.secret.agree(&remote).map_err(|_| RatchetError::LowOrderKey)?;
         let (root_key, chain_key) = self.root_key.step(&dh_out);
         Ok((local, root_key, Chain { key: chain_key, n: 0 }))
     }
 
     /// `RatchetDecrypt`. On any error the state is unchanged.
-    pub(crate) fn decrypt(&mut self, header: &Header, ciphertext: &[u8]) -> Result<Decrypted, SessionError> {
+    pub(crate) fn decrypt(&mut self, header: &Header, ciphertext: &[u8]) -> Result<Decrypted, RatchetError> {
         let aad = header.aad(&self.associated_data);
         if let Some(key) = self.skipped.get(&header.dh, header.n) {
             let plaintext = key.decrypt(ciphertext, &aad)?;
@@ -194,7 +195,7 @@ impl RatchetState {
             }
         }
         if self.previous_remote.contains(&header.dh) {
-            return Err(SessionError::Duplicate);
+            return Err(RatchetError::Duplicate);
         }
         self.decrypt_new_chain(header, ciphertext, &aad)
     }
@@ -205,9 +206,9 @@ impl RatchetState {
         header: &Header,
         ciphertext: &[u8],
         aad: &[u8],
-    ) -> Result<Decrypted, SessionError> {
+    ) -> Result<Decrypted, RatchetError> {
         if header.n < chain.n {
-            return Err(SessionError::Duplicate);
+            return Err(RatchetError::Duplicate);
         }
         let (skipped, chain) = skip_keys(chain, header.n)?;
         let (next, message_key) = next_message_key(chain)?;
@@ -222,16 +223,16 @@ impl RatchetState {
         header: &Header,
         ciphertext: &[u8],
         aad: &[u8],
-    ) -> Result<Decrypted, SessionError> {
-        let local = self.local_ratchet.as_ref().ok_or(SessionError::NotReady)?;
+    ) -> Result<Decrypted, RatchetError> {
+        let local = self.local_ratchet.as_ref().ok_or(RatchetError::NotReady)?;
         // SkipMessageKeys(state, header.pn) on the current receiving chain (Nr = 0 without one).
         let old = match (&self.receiving, self.remote_ratchet) {
             (Some(chain), Some(remote)) => Some((remote, skip_keys(chain.clone(), header.pn)?.0)),
-            _ if u64::from(MAX_SKIP) < u64::from(header.pn) => return Err(SessionError::TooManySkipped),
+            _ if u64::from(MAX_SKIP) < u64::from(header.pn) => return Err(RatchetError::TooManySkipped),
             _ => None,
         };
         // DHRatchet, receiving half; then SkipMessageKeys(state, header.n) on the new chain.
-        let dh_out = local.secret.agree(&header.dh).map_err(|_| SessionError::LowOrderKey)?;
+        let dh_out = local.secret.agree(&header.dh).map_err(|_| RatchetError::LowOrderKey)?;
         let (root_key, chain_key) = self.root_key.step(&dh_out);
         let (skipped, chain) = skip_keys(Chain { key: chain_key, n: 0 }, header.n)?;
         let (next, message_key) = next_message_key(chain)?;
@@ -260,9 +261,9 @@ impl RatchetState {
 ///
 /// The `Vec` is allocated at its final length and its keys are only ever copied out of it
 /// ([`SkippedKeys::extend`]), so that dropping it zeroizes every key in place.
-fn skip_keys(chain: Chain, until: u32) -> Result<(Vec<(u32, MessageKey)>, Chain), SessionError> {
+fn skip_keys(chain: Chain, until: u32) -> Result<(Vec<(u32, MessageKey)>, Chain), RatchetError> {
     if u64::from(chain.n) + u64::from(MAX_SKIP) < u64::from(until) {
-        return Err(SessionError::TooManySkipped);
+        return Err(RatchetError::TooManySkipped);
     }
     let mut skipped = Vec::with_capacity(until.saturating_sub(chain.n) as usize);
     let Chain { mut key, n: start } = chain;
@@ -275,8 +276,8 @@ fn skip_keys(chain: Chain, until: u32) -> Result<(Vec<(u32, MessageKey)>, Chain)
 }
 
 /// `KDF_CK` once: the key of message `chain.n` and the chain after it.
-fn next_message_key(chain: Chain) -> Result<(Chain, MessageKey), SessionError> {
-    let n = chain.n.checked_add(1).ok_or(SessionError::CounterExhausted)?;
+fn next_message_key(chain: Chain) -> Result<(Chain, MessageKey), RatchetError> {
+    let n = chain.n.checked_add(1).ok_or(RatchetError::CounterExhausted)?;
     let (key, message_key) = chain.key.step();
     Ok((Chain { key, n }, message_key))
 }

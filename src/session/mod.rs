@@ -1,5 +1,9 @@
 //! Sessions: the handshake and the Double Ratchet together, with the guarantees an app relies on.
 //!
+//! A [`Session`] is what an app uses directly when it brings its own storage and rules: it starts
+//! from a peer's [`PrekeyBundle`], encrypts to and decrypts from [`Envelope`]s, serializes to a
+//! session record, and reports every failure as a [`SessionError`].
+//!
 //! * A decryption that fails changes nothing: the ratchet computes on the side and commits only
 //!   once the message has authenticated.
 //! * A duplicate or replayed message is rejected with [`SessionError::Duplicate`].
@@ -8,19 +12,29 @@
 //! * The initiator sends [`PrekeyMessage`]s until it has decrypted a reply, so the responder can
 //!   complete the handshake from whichever of them arrives first.
 
+mod error;
 mod record;
 
 use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
-use crate::error::{HandshakeError, Result, SessionError};
-use crate::handshake::{self, PrekeyBundle, ResponderKeys};
+pub use error::SessionError;
+// The layer under the session, as its callers meet it: the bundle a session starts from, the
+// envelopes it encrypts to and decrypts from, and the errors of decoding and key agreement.
+pub use crate::error::{DecodeError, HandshakeError};
+pub use crate::handshake::PrekeyBundle;
+pub use crate::ratchet::Header;
+pub use crate::wire::{Envelope, PrekeyMessage, RatchetMessage};
+
+use crate::handshake::{self, ResponderKeys};
 use crate::keys::{
     DhPublicKey, IdentityKey, IdentityKeyPair, KemCiphertext, KemPrekey, OneTimePrekey, PrekeyId,
     SignedPrekey,
 };
 use crate::ratchet::RatchetState;
-use crate::wire::{Envelope, PrekeyMessage, RatchetMessage};
+
+/// What every session call returns.
+type Result<T, E = SessionError> = std::result::Result<T, E>;
 
 /// The handshake values the initiator attaches to its messages until it receives a reply.
 #[derive(Clone, Debug)]
@@ -52,8 +66,8 @@ impl Session {
     /// the first ratchet key is drawn by the first [`Session::encrypt`].
     ///
     /// # Errors
-    /// [`HandshakeError`]: a prekey signature does not verify, the ML-KEM key is invalid, a key is
-    /// of low order, or the bundle is the caller's own.
+    /// [`SessionError::Handshake`]: a prekey signature does not verify, the ML-KEM key is invalid,
+    /// a key is of low order, or the bundle is the caller's own.
     pub fn initiate<R: CryptoRng + ?Sized>(
         rng: &mut R,
         identity: &IdentityKeyPair,
@@ -88,8 +102,9 @@ impl Session {
     /// one-time prekey only after this call succeeded (the store does both in one transaction).
     ///
     /// # Errors
-    /// [`HandshakeError::PrekeyMismatch`] if the keys are not the ones the message names; another
-    /// [`HandshakeError`] if a stored signature does not verify or a key is of low order;
+    /// [`SessionError::Handshake`] with [`HandshakeError::PrekeyMismatch`] if the keys are not the
+    /// ones the message names, or with another [`HandshakeError`] if a stored signature does not
+    /// verify or a key is of low order;
     /// [`SessionError::Decrypt`] if the message does not authenticate (for example, a modified
     /// ML-KEM ciphertext, which decapsulates to a different secret).
     pub fn respond(
@@ -173,7 +188,7 @@ impl Session {
             Envelope::Message(m) => m,
             Envelope::Prekey(p) => {
                 if self.handshake_digest != Some(p.handshake_digest()) {
-                    return Err(SessionError::ForeignHandshake.into());
+                    return Err(SessionError::ForeignHandshake);
                 }
                 &p.message
             }

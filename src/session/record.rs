@@ -7,10 +7,10 @@
 
 use zeroize::Zeroizing;
 
-use super::{PendingPrekey, Session};
+use super::{PendingPrekey, Result, Session};
 use crate::codec::{Reader, Writer};
 use crate::consts::{MAX_SESSION_LEN, SESSION_FORMAT_VERSION};
-use crate::error::{DecodeError, Result};
+use crate::error::DecodeError;
 use crate::keys::{DhPublicKey, IdentityKey, KemCiphertext, PrekeyId};
 use crate::ratchet::RatchetState;
 
@@ -59,7 +59,8 @@ impl Session {
     /// Restores a session from [`Session::to_bytes`], exactly.
     ///
     /// # Errors
-    /// [`DecodeError::UnsupportedVersion`] for a record of another format version, otherwise
+    /// [`SessionError::Decode`](super::SessionError::Decode) with
+    /// [`DecodeError::UnsupportedVersion`] for a record of another format version, otherwise with
     /// [`DecodeError::InvalidField`] or [`DecodeError::TooLarge`] if the bytes are not a valid
     /// record.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {

@@ -5,7 +5,7 @@ use zeroize::Zeroizing;
 use super::consts::MAX_SESSION_LEN;
 use super::types::{MessageId, PeerId, StoredAgreement, StoredMessage};
 use super::StoreError;
-use crate::{IdentityKey, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
+use crate::keys::{IdentityKey, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
 
 /// The kinds of prekeys a device keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,54 +16,37 @@ use super::types::{
     Direction, MessageId, Owner, PeerId, PeerRecord, StoredAgreement, StoredMessage, Verification,
 };
 use super::StoreError;
+use crate::clock::Timestamp;
+use crate::codec;
+use crate::keys::IdentityKey;
 use crate::role::Role;
-use crate::{IdentityKey, Timestamp};
 
 /// Reads fields off a record's plaintext; any shortfall is [`StoreError::Corrupt`].
-struct Reader<'a> {
-    bytes: &'a [u8],
-    table: &'static str,
+type Reader<'a> = codec::Reader<'a, StoreError>;
+
+fn reader<'a>(bytes: &'a [u8], table: &'static str) -> Reader<'a> {
+    Reader::with_error(bytes, StoreError::Corrupt { table })
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], StoreError> {
-        if self.bytes.len() < n {
-            return Err(StoreError::Corrupt { table: self.table });
-        }
-        let (head, rest) = self.bytes.split_at(n);
-        self.bytes = rest;
-        Ok(head)
-    }
+/// The fields of the store's own records, read with the shared reader.
+trait RecordFields {
+    fn time(&mut self) -> Result<Option<Timestamp>, StoreError>;
+    fn peer(&mut self) -> Result<PeerId, StoreError>;
+}
 
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], StoreError> {
-        let table = self.table;
-        <[u8; N]>::try_from(self.take(N)?).map_err(|_| StoreError::Corrupt { table })
-    }
-
-    fn u8(&mut self) -> Result<u8, StoreError> {
-        Ok(self.array::<1>()?[0])
-    }
-
-    fn u64(&mut self) -> Result<u64, StoreError> {
-        Ok(u64::from_be_bytes(self.array()?))
-    }
-
+impl RecordFields for Reader<'_> {
     fn time(&mut self) -> Result<Option<Timestamp>, StoreError> {
         match self.u8()? {
             0 => Ok(None),
             1 => Ok(Some(Timestamp(self.u64()?))),
-            _ => Err(self.corrupt()),
+            _ => Err(self.error()),
         }
     }
 
     fn peer(&mut self) -> Result<PeerId, StoreError> {
-        let len = usize::from(u16::from_be_bytes(self.array()?));
-        let text = std::str::from_utf8(self.take(len)?).map_err(|_| self.corrupt())?;
-        PeerId::new(text).map_err(|_| self.corrupt())
-    }
-
-    fn corrupt(&self) -> StoreError {
-        StoreError::Corrupt { table: self.table }
+        let len = usize::from(self.u16()?);
+        let text = std::str::from_utf8(self.take(len)?).map_err(|_| self.error())?;
+        PeerId::new(text).map_err(|_| self.error())
     }
 }
 
@@ -96,13 +79,11 @@ pub(crate) fn encode_peer(record: &PeerRecord) -> Zeroizing<Vec<u8>> {
 }
 
 pub(crate) fn decode_peer(bytes: &[u8], table: &'static str) -> Result<PeerRecord, StoreError> {
-    let mut r = Reader { bytes, table };
+    let mut r = reader(bytes, table);
     let peer = r.peer()?;
-    let identity = IdentityKey::from_bytes(&r.array()?).map_err(|_| r.corrupt())?;
+    let identity = IdentityKey::from_bytes(&r.array()?).map_err(|_| r.error())?;
     let verification = r.time()?.map_or(Verification::Unverified, |at| Verification::Verified { at });
-    if !r.bytes.is_empty() {
-        return Err(r.corrupt());
-    }
+    r.finish()?;
     Ok(PeerRecord { peer, identity, verification })
 }
 
@@ -128,21 +109,21 @@ pub(crate) fn encode_message(m: &StoredMessage) -> Zeroizing<Vec<u8>> {
 }
 
 pub(crate) fn decode_message(bytes: &[u8], table: &'static str) -> Result<StoredMessage, StoreError> {
-    let mut r = Reader { bytes, table };
+    let mut r = reader(bytes, table);
     let id = MessageId(r.array()?);
     let direction = match r.u8()? {
         0 => Direction::Inbound,
         1 => Direction::Outbound,
-        _ => return Err(r.corrupt()),
+        _ => return Err(r.error()),
     };
     let at = Timestamp(r.u64()?);
     let expires_at = r.time()?;
     let read_at = r.time()?;
     let peer = r.peer()?;
-    let len = usize::try_from(u32::from_be_bytes(r.array()?)).map_err(|_| r.corrupt())?;
+    let len = usize::try_from(u32::from_be_bytes(r.array()?)).map_err(|_| r.error())?;
     let body = Zeroizing::new(r.take(len)?.to_vec());
-    if r.bytes.iter().any(|&b| b != 0) {
-        return Err(r.corrupt());
+    if r.rest().iter().any(|&b| b != 0) {
+        return Err(r.error());
     }
     Ok(StoredMessage { id, peer, direction, at, expires_at, read_at, body })
 }
@@ -155,9 +136,9 @@ pub(crate) fn encode_agreement(a: &StoredAgreement) -> Zeroizing<Vec<u8>> {
 }
 
 pub(crate) fn decode_agreement(bytes: &[u8], table: &'static str) -> Result<StoredAgreement, StoreError> {
-    let mut r = Reader { bytes, table };
+    let mut r = reader(bytes, table);
     let version = u32::from_be_bytes(r.array()?);
-    Ok(StoredAgreement { version, bytes: Zeroizing::new(r.bytes.to_vec()) })
+    Ok(StoredAgreement { version, bytes: Zeroizing::new(r.rest().to_vec()) })
 }
 
 pub(crate) fn encode_owner(owner: &Owner) -> Zeroizing<Vec<u8>> {
@@ -174,18 +155,16 @@ pub(crate) fn encode_owner(owner: &Owner) -> Zeroizing<Vec<u8>> {
 }
 
 pub(crate) fn decode_owner(bytes: &[u8], table: &'static str) -> Result<Owner, StoreError> {
-    let mut r = Reader { bytes, table };
+    let mut r = reader(bytes, table);
     let role = match r.u8()? {
         0 => Role::Clinician,
         1 => Role::Client,
-        _ => return Err(r.corrupt()),
+        _ => return Err(r.error()),
     };
-    let len = usize::from(u16::from_be_bytes(r.array()?));
-    let local_id = std::str::from_utf8(r.take(len)?).map_err(|_| r.corrupt())?;
-    let owner = Owner::new(role, local_id).map_err(|_| r.corrupt())?;
-    if !r.bytes.is_empty() {
-        return Err(r.corrupt());
-    }
+    let len = usize::from(r.u16()?);
+    let local_id = std::str::from_utf8(r.take(len)?).map_err(|_| r.error())?;
+    let owner = Owner::new(role, local_id).map_err(|_| r.error())?;
+    r.finish()?;
     Ok(owner)
 }
 

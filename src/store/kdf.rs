@@ -9,6 +9,7 @@ use super::consts::{
     MAX_KDF_ITERATIONS, MAX_KDF_MEMORY_KIB, MAX_KDF_PARALLELISM,
 };
 use super::StoreError;
+use crate::codec::Reader;
 use crate::keys::Secret32;
 
 /// Argon2id cost parameters for a passphrase-protected store.
@@ -93,25 +94,21 @@ impl KdfHeader {
     /// tampered file cannot make opening allocate without limit.
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
         const BAD: StoreError = StoreError::Corrupt { table: "store_header" };
-        match bytes {
-            [TAG_APP_KEY] => Ok(Self::AppKey),
-            [TAG_ARGON2ID, rest @ ..] if bytes.len() == ARGON2ID_LEN => {
-                let word = |i: usize| {
-                    rest.get(4 * i..4 * i + 4)
-                        .and_then(|s| <[u8; 4]>::try_from(s).ok())
-                        .map(u32::from_be_bytes)
-                        .ok_or(BAD)
-                };
-                if word(0)? != ARGON2_VERSION {
+        let mut r = Reader::with_error(bytes, BAD);
+        let header = match r.u8()? {
+            TAG_APP_KEY => Self::AppKey,
+            TAG_ARGON2ID => {
+                if r.u32()? != ARGON2_VERSION {
                     return Err(BAD);
                 }
-                let params = KdfParams { memory_kib: word(1)?, iterations: word(2)?, parallelism: word(3)? };
+                let params = KdfParams { memory_kib: r.u32()?, iterations: r.u32()?, parallelism: r.u32()? };
                 params.check().map_err(|_| BAD)?;
-                let salt = rest.get(16..).and_then(|s| <[u8; KDF_SALT_LEN]>::try_from(s).ok()).ok_or(BAD)?;
-                Ok(Self::Argon2id { params, salt })
+                Self::Argon2id { params, salt: r.array()? }
             }
-            _ => Err(BAD),
-        }
+            _ => return Err(BAD),
+        };
+        r.finish()?;
+        Ok(header)
     }
 }
 

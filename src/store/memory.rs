@@ -11,7 +11,7 @@ use super::batch::WriteBatch;
 use super::ops::{self, impl_store, Backend, Kv, Tables};
 use super::types::{MessageId, PeerId, PeerRecord, StoredAgreement, StoredMessage};
 use super::StoreError;
-use crate::Timestamp;
+use crate::clock::Timestamp;
 
 #[derive(Clone, Default)]
 struct Tablesets {

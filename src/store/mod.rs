@@ -74,7 +74,8 @@ pub use types::{
 
 use zeroize::Zeroizing;
 
-use crate::{IdentityKey, IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey, Timestamp};
+use crate::clock::Timestamp;
+use crate::keys::{IdentityKey, IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
 
 /// Storage for everything a device keeps between runs.
 ///

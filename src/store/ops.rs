@@ -8,7 +8,9 @@ use super::codec;
 use super::trust;
 use super::types::{check_timestamp, MessageId, Owner, PeerId, PeerRecord, StoredAgreement, StoredMessage};
 use super::StoreError;
-use crate::{IdentityKey, IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey, Timestamp};
+use crate::clock::Timestamp;
+use crate::error::DecodeError;
+use crate::keys::{IdentityKey, IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
 
 /// The key-value tables of the store. Messages have a table of their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -181,7 +183,7 @@ fn prekey<T>(
     b: &impl Backend,
     kind: PrekeyKind,
     id: PrekeyId,
-    decode: impl FnOnce(&[u8]) -> Result<T, crate::DecodeError>,
+    decode: impl FnOnce(&[u8]) -> Result<T, DecodeError>,
 ) -> Result<Option<T>, StoreError> {
     let kv = Kv::prekeys(kind);
     let bytes = b.read(|t| t.get(kv, &id.0.to_be_bytes()))?;
@@ -294,28 +296,31 @@ macro_rules! impl_store {
             fn set_owner(&self, owner: &$crate::store::Owner) -> Result<(), StoreError> {
                 ops::set_owner(self, owner)
             }
-            fn local_identity(&self) -> Result<Option<$crate::IdentityKeyPair>, StoreError> {
+            fn local_identity(&self) -> Result<Option<$crate::keys::IdentityKeyPair>, StoreError> {
                 ops::local_identity(self)
             }
-            fn set_local_identity(&self, identity: &$crate::IdentityKeyPair) -> Result<(), StoreError> {
+            fn set_local_identity(&self, identity: &$crate::keys::IdentityKeyPair) -> Result<(), StoreError> {
                 ops::set_local_identity(self, identity)
             }
             fn signed_prekey(
                 &self,
-                id: $crate::PrekeyId,
-            ) -> Result<Option<$crate::SignedPrekey>, StoreError> {
+                id: $crate::keys::PrekeyId,
+            ) -> Result<Option<$crate::keys::SignedPrekey>, StoreError> {
                 ops::signed_prekey(self, id)
             }
             fn one_time_prekey(
                 &self,
-                id: $crate::PrekeyId,
-            ) -> Result<Option<$crate::OneTimePrekey>, StoreError> {
+                id: $crate::keys::PrekeyId,
+            ) -> Result<Option<$crate::keys::OneTimePrekey>, StoreError> {
                 ops::one_time_prekey(self, id)
             }
             fn one_time_prekey_count(&self) -> Result<usize, StoreError> {
                 ops::one_time_prekey_count(self)
             }
-            fn kem_prekey(&self, id: $crate::PrekeyId) -> Result<Option<$crate::KemPrekey>, StoreError> {
+            fn kem_prekey(
+                &self,
+                id: $crate::keys::PrekeyId,
+            ) -> Result<Option<$crate::keys::KemPrekey>, StoreError> {
                 ops::kem_prekey(self, id)
             }
             fn peer(&self, peer: &PeerId) -> Result<Option<PeerRecord>, StoreError> {
@@ -342,27 +347,27 @@ macro_rules! impl_store {
             fn accept_identity(
                 &self,
                 peer: &PeerId,
-                identity: &$crate::IdentityKey,
+                identity: &$crate::keys::IdentityKey,
             ) -> Result<(), StoreError> {
                 ops::accept_identity(self, peer, identity)
             }
             fn mark_verified(
                 &self,
                 peer: &PeerId,
-                identity: &$crate::IdentityKey,
-                at: $crate::Timestamp,
+                identity: &$crate::keys::IdentityKey,
+                at: $crate::clock::Timestamp,
             ) -> Result<(), StoreError> {
                 ops::mark_verified(self, peer, identity, at)
             }
             fn mark_read(
                 &self,
                 id: &MessageId,
-                at: $crate::Timestamp,
-                new_expires_at: Option<$crate::Timestamp>,
+                at: $crate::clock::Timestamp,
+                new_expires_at: Option<$crate::clock::Timestamp>,
             ) -> Result<(), StoreError> {
                 ops::mark_read(self, id, at, new_expires_at)
             }
-            fn purge_expired(&self, now: $crate::Timestamp) -> Result<usize, StoreError> {
+            fn purge_expired(&self, now: $crate::clock::Timestamp) -> Result<usize, StoreError> {
                 ops::purge_expired(self, now)
             }
         }

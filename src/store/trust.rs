@@ -3,7 +3,8 @@
 
 use super::types::{PeerId, PeerRecord, Verification};
 use super::StoreError;
-use crate::{IdentityKey, Timestamp};
+use crate::clock::Timestamp;
+use crate::keys::IdentityKey;
 
 /// What to store when `peer` presents `identity` in a batch: a new record on first contact,
 /// nothing if the key is the stored one, and [`StoreError::IdentityChanged`] otherwise.

@@ -4,8 +4,9 @@ use zeroize::Zeroizing;
 
 use super::consts::{MAX_AGREEMENT_LEN, MAX_BODY_LEN, MAX_PEER_ID_LEN};
 use super::StoreError;
+use crate::clock::Timestamp;
+use crate::keys::IdentityKey;
 use crate::role::Role;
-use crate::{IdentityKey, Timestamp};
 
 /// A peer, named by a stable identifier the application chooses (for example an account id).
 ///

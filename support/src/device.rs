@@ -1,10 +1,8 @@
 //! A device's identity and private prekeys, and two established sessions.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use confidant::{
-    Envelope, IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyBundle, PrekeyId, PrekeyMessage, Session,
-    SignedPrekey,
-};
+use confidant::keys::{IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
+use confidant::session::{Envelope, PrekeyBundle, PrekeyMessage, Session, SessionError};
 use rand_chacha::ChaCha20Rng;
 use rand_core::CryptoRng;
 use zeroize::Zeroizing;
@@ -47,7 +45,7 @@ impl Device {
     ///
     /// # Errors
     /// As [`Session::respond`].
-    pub fn respond(&self, message: &PrekeyMessage) -> confidant::Result<(Session, Zeroizing<Vec<u8>>)> {
+    pub fn respond(&self, message: &PrekeyMessage) -> Result<(Session, Zeroizing<Vec<u8>>), SessionError> {
         let one_time = message.one_time_prekey_id().and(self.one_time.as_ref());
         Session::respond(&self.identity, message, &self.signed, one_time, &self.kem)
     }

@@ -1,10 +1,11 @@
 //! Two endpoints, a clinician's and a client's, with an agreement in force.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use confidant::content::CategoryKind;
+use confidant::expiry::{ExpiryStart, Lifespan};
 use confidant::store::{MemoryStore, PeerId, Store};
 use confidant::{
-    AgreementTerms, Availability, CategoryKind, Endpoint, ExpiryStart, Lifespan, ManualClock, Received, Role,
-    Timestamp, Weekday, Window,
+    AgreementTerms, Availability, Endpoint, ManualClock, Received, Role, Timestamp, Weekday, Window,
 };
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;

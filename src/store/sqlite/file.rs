@@ -4,16 +4,11 @@
 use std::io::Read;
 use std::path::Path;
 
+use crate::codec::Reader;
 use crate::store::StoreError;
 
 const HEADER_LEN: usize = 100;
 const MAGIC: &[u8; 16] = b"SQLite format 3\0";
-
-fn be_u32(header: &[u8; HEADER_LEN], at: usize) -> u32 {
-    let mut word = [0u8; 4];
-    word.copy_from_slice(&header[at..at + 4]);
-    u32::from_be_bytes(word)
-}
 
 /// Refuses a missing file, a file that is not SQLite, and a SQLite file shorter than the size
 /// its header records (SQLite file format, section 1.3: page size at offset 16, change counter at
@@ -26,16 +21,24 @@ pub(super) fn check(path: &Path) -> Result<(), StoreError> {
     };
     let len = file.metadata()?.len();
     let mut header = [0u8; HEADER_LEN];
-    if file.read_exact(&mut header).is_err() || &header[..16] != MAGIC {
+    if file.read_exact(&mut header).is_err() {
         return Err(StoreError::NotAStore);
     }
-    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+    let mut r = Reader::with_error(&header[..], StoreError::NotAStore);
+    if r.take(MAGIC.len())? != MAGIC {
+        return Err(StoreError::NotAStore);
+    }
+    let page_size = match r.u16()? {
         1 => 65536,
         n if n >= 512 && n.is_power_of_two() => u64::from(n),
         _ => return Err(StoreError::NotAStore),
     };
-    let pages = u64::from(be_u32(&header, 28));
-    let size_is_valid = pages != 0 && be_u32(&header, 24) == be_u32(&header, 92);
+    r.take(6)?; // offsets 18..24
+    let change_counter = r.u32()?; // 24..28
+    let pages = u64::from(r.u32()?); // 28..32
+    r.take(60)?; // 32..92
+    let version_valid_for = r.u32()?; // 92..96
+    let size_is_valid = pages != 0 && change_counter == version_valid_for;
     if size_is_valid && len < pages * page_size {
         return Err(StoreError::Truncated);
     }

@@ -4,12 +4,12 @@ use rand::rngs::StdRng;
 use rusqlite::{params, Connection, OptionalExtension};
 use zeroize::Zeroizing;
 
+use crate::clock::Timestamp;
 use crate::store::codec;
 use crate::store::ops::{Kv, Tables, MESSAGES};
 use crate::store::seal::RecordKeys;
 use crate::store::types::{MessageId, PeerId, StoredMessage};
 use crate::store::StoreError;
-use crate::Timestamp;
 
 /// Lookup-key domain of the `messages.peer` column (distinct from the `peers` table's, so the
 /// two cannot be joined without the store key).

@@ -3,7 +3,8 @@
 use super::{setup, Violation};
 use crate::device::Device;
 use crate::rng::DeterministicRng;
-use confidant::{Envelope, PrekeyBundle, Result, Session};
+use confidant::session::{Envelope, PrekeyBundle, Session};
+use confidant::Result;
 
 /// A genuine message and its plaintext.
 pub(super) struct Genuine {

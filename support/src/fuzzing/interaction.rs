@@ -34,7 +34,7 @@ use zeroize::Zeroizing;
 use super::{setup, Violation};
 use crate::device::Device;
 use crate::rng::DeterministicRng;
-use confidant::{Envelope, Session};
+use confidant::session::{Envelope, Session};
 
 /// Most messages one party sends in one input: keeps every run within `MAX_SKIP` and the stored
 /// skipped keys bound, where every genuine message must stay decryptable.
@@ -309,7 +309,7 @@ impl World {
                     }
                     Err(e) => Err(e),
                 },
-                Envelope::Message(_) => Err(confidant::Error::Session(confidant::SessionError::NotReady)),
+                Envelope::Message(_) => Err(confidant::session::SessionError::NotReady),
             },
         };
         if result.is_ok() {
@@ -435,14 +435,14 @@ fn restore_record(record: &[u8], side: Side) -> Result<Session, Violation> {
 /// The handshake fields of a prekey message (everything but the ratchet message).
 #[derive(PartialEq, Eq)]
 struct PrekeyMessageFields<'a> {
-    identity_key: confidant::IdentityKey,
-    base_key: confidant::DhPublicKey,
-    ids: (confidant::PrekeyId, Option<confidant::PrekeyId>, confidant::PrekeyId),
-    kem_ciphertext: &'a confidant::KemCiphertext,
+    identity_key: confidant::keys::IdentityKey,
+    base_key: confidant::keys::DhPublicKey,
+    ids: (confidant::keys::PrekeyId, Option<confidant::keys::PrekeyId>, confidant::keys::PrekeyId),
+    kem_ciphertext: &'a confidant::keys::KemCiphertext,
 }
 
 impl<'a> PrekeyMessageFields<'a> {
-    fn of(p: &'a confidant::PrekeyMessage) -> Self {
+    fn of(p: &'a confidant::session::PrekeyMessage) -> Self {
         Self {
             identity_key: p.identity_key(),
             base_key: p.base_key(),

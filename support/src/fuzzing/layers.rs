@@ -6,16 +6,17 @@ use std::sync::OnceLock;
 
 use super::Violation;
 use crate::rng::DeterministicRng;
+use confidant::agreement::{ProposedAgreement, UnverifiedAgreement};
 use confidant::consts::CONTENT_BUCKETS;
+use confidant::content::{Content, MessageId};
+use confidant::expiry::Lifespan;
+use confidant::keys::{IdentityKey, IdentityKeyPair};
 use confidant::low_level::RecordSealer;
+use confidant::policy::notification_preview;
 use confidant::store::{
     Direction, Owner, PeerId, SqliteStore, Store, StoreError, StoreKeySource, StoredMessage, WriteBatch,
 };
-use confidant::{
-    notification_preview, AgreementTerms, AppointmentKind, Availability, Category, Content, IdentityKey,
-    IdentityKeyPair, Lifespan, MessageId, ProposedAgreement, Role, Timestamp, UnverifiedAgreement, Weekday,
-    Window,
-};
+use confidant::{AgreementTerms, AppointmentKind, Availability, Category, Role, Timestamp, Weekday, Window};
 
 /// Any bytes as padded message content: no panic; what decodes re-encodes to a bucket length
 /// and decodes to the same content; the notification preview never fails.

@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use crate::rng::DeterministicRng;
 
 use confidant::low_level::Ratchet;
-use confidant::{Envelope, PrekeyBundle, PrekeyMessage, Session};
+use confidant::session::{Envelope, PrekeyBundle, PrekeyMessage, Session};
 use fixtures::{DecryptFixture, Genuine, RespondFixture};
 
 /// A property that does not hold, with what was observed.
@@ -45,7 +45,7 @@ impl std::fmt::Debug for Violation {
 impl std::error::Error for Violation {}
 
 /// Turns a library error met while building a fixture into a [`Violation`].
-fn setup<T>(what: &str, result: confidant::Result<T>) -> Result<T, Violation> {
+fn setup<T, E: std::fmt::Display>(what: &str, result: Result<T, E>) -> Result<T, Violation> {
     result.map_err(|e| Violation::new(format!("fixture: {what}: {e}")))
 }
 

@@ -4,11 +4,12 @@
 //! The generator (`handshake_gen.rs`) builds [`Material`] and writes what [`run_alice`] and
 //! [`run_bob`] give; the verifier reads [`Material`] from the file and compares.
 
-use confidant::low_level::{self, Agreement, InitiatorResult, Ratchet, TracedMessage};
-use confidant::{
-    DhKeyPair, DhPublicKey, HandshakeError, IdentityKey, IdentityKeyPair, KemEncapsulationKey, KemPrekey,
-    OneTimePrekey, PrekeyBundle, PrekeyId, Signature, SignedPrekey,
+use confidant::keys::{
+    DhKeyPair, DhPublicKey, IdentityKey, IdentityKeyPair, KemEncapsulationKey, KemPrekey, OneTimePrekey,
+    PrekeyId, Signature, SignedPrekey,
 };
+use confidant::low_level::{self, Agreement, InitiatorResult, Ratchet, TracedMessage};
+use confidant::session::{HandshakeError, PrekeyBundle};
 use serde_json::Value;
 
 use super::json::{same, Fields};

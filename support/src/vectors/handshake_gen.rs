@@ -1,7 +1,7 @@
 //! Generates the X3DH and PQXDH cases (VECTORS.md sections 4 and 5) from the library's runs.
 
+use confidant::keys::{DhKeyPair, IdentityKeyPair, KemPrekey, PrekeyId, Signature};
 use confidant::low_level::{self, Ratchet, TracedMessage};
-use confidant::{DhKeyPair, IdentityKeyPair, KemPrekey, PrekeyId, Signature};
 use rand::{Rng, RngExt};
 use rand_chacha::ChaCha20Rng;
 
@@ -185,7 +185,7 @@ fn agreement_fields(
     }
     let ciphertext = alice.kem_ciphertext.clone().unwrap_or_default();
     if let (Kind::Pqxdh, Some(pq), Some(r)) = (kind, &m.pq, m.kem_randomness) {
-        let key = confidant::KemEncapsulationKey::from_slice(&pq.public).map_err(|e| e.to_string())?;
+        let key = confidant::keys::KemEncapsulationKey::from_slice(&pq.public).map_err(|e| e.to_string())?;
         let (_, ss) = low_level::kem_encapsulate(&key, r).map_err(|e| e.to_string())?;
         fields.push(("kem_ciphertext", hexj(&ciphertext)));
         fields.push(("kem_shared_secret", hexj(&ss[..])));

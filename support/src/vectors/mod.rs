@@ -1,7 +1,7 @@
 //! The confidant-v1 test vectors (VECTORS.md): generator and verifier, shared by
 //! `examples/vectors.rs` and `tests/vectors.rs`.
 //!
-//! Both directions drive the library's own code paths (`confidant::internal` and the public key
+//! Both directions drive the library's own code paths (`confidant::low_level` and the public key
 //! types): the generator records what the library does, the verifier replays a file against it.
 //! Ratchet keys reach the library through [`KeyStream`], a deterministic RNG that yields the
 //! listed keys in order, so the order in which the library draws them is checked too.

@@ -1,7 +1,7 @@
 //! Replays a ratchet case (VECTORS.md section 3) against `confidant::low_level::Ratchet`.
 
+use confidant::keys::{DhKeyPair, DhPublicKey};
 use confidant::low_level::{Header, Ratchet, TracedMessage};
-use confidant::{DhKeyPair, DhPublicKey};
 use serde_json::Value;
 
 use super::json::{same, Fields};

@@ -1,8 +1,8 @@
 //! Runs a conversation between two `confidant::low_level::Ratchet`s and records it as a ratchet
 //! case (VECTORS.md section 3): every send and delivery is what the library did.
 
+use confidant::keys::{DhKeyPair, DhPublicKey};
 use confidant::low_level::{Header, Ratchet, TracedMessage};
-use confidant::{DhKeyPair, DhPublicKey};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 

@@ -10,8 +10,8 @@
 use sha2::{Digest, Sha512};
 use subtle::ConstantTimeEq;
 
+use super::IdentityKey;
 use crate::consts::{FINGERPRINT_ITERATIONS, FINGERPRINT_VERSION};
-use crate::keys::IdentityKey;
 
 /// Length of [`SafetyNumber::scannable`].
 pub const SCANNABLE_LEN: usize = 1 + 32 + 32;
