@@ -33,8 +33,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingM
 use endpoint_common::{pair_with, Pair};
 use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha20Rng;
+use rand::Rng;
 use rusqlite::{params, Connection};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
@@ -62,8 +61,6 @@ struct Conversation {
     client: Endpoint<MemoryStore, ManualClock>,
     client_id: PeerId,
     clinician_id: PeerId,
-    send_rng: ChaCha20Rng,
-    rng: ChaCha20Rng,
     path: PathBuf,
     _dir: TempDir,
 }
@@ -74,10 +71,9 @@ impl Conversation {
         let path = dir.path().join("clinician.db");
         let options = SqliteOptions::with_wipe(policy);
         let store = SqliteStore::create_with(&path, &key(), &mut UnwrapErr(SysRng), options).unwrap();
-        let Pair { rng: send_rng, clinician, client, client_id, clinician_id } =
+        let Pair { clinician, client, client_id, clinician_id, .. } =
             pair_with(1, store, MemoryStore::new(), true);
-        let rng = ChaCha20Rng::seed_from_u64(2);
-        Self { clinician, client, client_id, clinician_id, send_rng, rng, path, _dir: dir }
+        Self { clinician, client, client_id, clinician_id, path, _dir: dir }
     }
 
     /// The client's next check-in to the clinician. The client forgets its copy at once: a
@@ -85,7 +81,7 @@ impl Conversation {
     /// it grows.
     fn envelope(&mut self) -> Vec<u8> {
         let draft = Draft::new(Category::CheckIn, TEXT);
-        let sent = self.client.send(&mut self.send_rng, &self.clinician_id, draft).unwrap();
+        let sent = self.client.send(&self.clinician_id, draft).unwrap();
         let mut forget = WriteBatch::new();
         forget.delete_message(sent.message_id.unwrap());
         self.client.store().apply(forget).unwrap();
@@ -97,12 +93,12 @@ impl Conversation {
     }
 
     fn receive(&mut self, envelope: &[u8]) {
-        let incoming = self.clinician.receive(&mut self.rng, &self.client_id, envelope).unwrap();
+        let incoming = self.clinician.receive(&self.client_id, envelope).unwrap();
         assert!(matches!(incoming.received, Received::Message(_)));
     }
 
     fn receive_batch(&mut self, envelopes: &[Vec<u8>]) {
-        let results = self.clinician.receive_batch(&mut self.rng, &self.client_id, envelopes).unwrap();
+        let results = self.clinician.receive_batch(&self.client_id, envelopes).unwrap();
         assert!(results.iter().all(|r| matches!(r, Ok(i) if matches!(i.received, Received::Message(_)))));
     }
 }

@@ -25,24 +25,22 @@ const DAY: u64 = 24 * HOUR;
 const MONDAY_10AM_NY: Timestamp = Timestamp(1_772_463_600_000);
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut rng = UnwrapErr(SysRng);
     let dir = tempfile::tempdir()?;
     let open = |file: &str, role, id: &str| -> Result<Device, confidant::Error> {
         let key = StoreKeySource::passphrase(format!("{id}'s device passphrase"));
         let store = SqliteStore::create(dir.path().join(file), &key, &mut UnwrapErr(SysRng))?;
-        Endpoint::new(&mut UnwrapErr(SysRng), store, ManualClock::new(MONDAY_10AM_NY), role, id)
+        Endpoint::new(store, ManualClock::new(MONDAY_10AM_NY), role, id)
     };
     let clinician = open("clinician.db", Role::Clinician, "dr-lee")?;
     let client = open("client.db", Role::Client, "sam")?;
     let (sam, dr_lee) = (PeerId::new("sam")?, PeerId::new("dr-lee")?);
 
     section("First appointment: set-up in person");
-    let bundle = client.prekey_bundle(&mut rng)?;
-    clinician.start_session(&mut rng, &sam, &bundle)?;
-    let proposal = clinician.propose_agreement(&mut rng, &sam, terms(&clinician, &client)?)?;
+    let bundle = client.prekey_bundle()?;
+    clinician.start_session(&sam, &bundle)?;
+    let proposal = clinician.propose_agreement(&sam, terms(&clinician, &client)?)?;
     relay("clinician -> client", &proposal);
-    let Received::AgreementProposed { id, terms } = client.receive(&mut rng, &dr_lee, &proposal)?.received
-    else {
+    let Received::AgreementProposed { id, terms } = client.receive(&dr_lee, &proposal)?.received else {
         return Err("expected the agreement proposal".into());
     };
     say("client", &format!("reads the proposed agreement, version {}:", terms.version));
@@ -59,34 +57,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "    each scans the other's code: {}",
         if verified { "match, both verified" } else { "MISMATCH" }
     );
-    let acceptance = client.accept_agreement(&mut rng, &dr_lee, id)?;
+    let acceptance = client.accept_agreement(&dr_lee, id)?;
     relay("client -> clinician", &acceptance);
-    if let Received::AgreementAccepted { version } = clinician.receive(&mut rng, &sam, &acceptance)?.received
-    {
+    if let Received::AgreementAccepted { version } = clinician.receive(&sam, &acceptance)?.received {
         say("clinician", &format!("agreement version {version} signed by both, in force"));
     }
 
     section("Monday 10:00: appointment matters");
     let remind =
         Draft::new(Category::Appointment(AppointmentKind::Reminder), "Reminder: Thursday 3pm, room 204.");
-    exchange(&mut rng, &clinician, &client, &sam, &dr_lee, remind)?;
+    exchange(&clinician, &client, &sam, &dr_lee, remind)?;
     let confirm = Draft::new(Category::Appointment(AppointmentKind::Confirm), "Confirmed, see you Thursday.");
-    exchange(&mut rng, &client, &clinician, &dr_lee, &sam, confirm)?;
+    exchange(&client, &clinician, &dr_lee, &sam, confirm)?;
 
     section("The client asks for something the agreement does not cover");
     let off_topic = Draft::new(Category::CheckIn, "Can we talk about what happened at work today?");
-    exchange(&mut rng, &client, &clinician, &dr_lee, &sam, off_topic)?;
+    exchange(&client, &clinician, &dr_lee, &sam, off_topic)?;
 
     section("Monday 19:30: outside office hours");
     set_time(&[&clinician, &client], Timestamp(MONDAY_10AM_NY.0 + 9 * HOUR + HOUR / 2));
     let late =
         Draft::new(Category::Appointment(AppointmentKind::Reschedule), "Could we move Thursday to Friday?");
-    exchange(&mut rng, &client, &clinician, &dr_lee, &sam, late)?;
+    exchange(&client, &clinician, &dr_lee, &sam, late)?;
 
     section("Monday 23:00: a crisis");
     set_time(&[&clinician, &client], Timestamp(MONDAY_10AM_NY.0 + 13 * HOUR));
     let crisis = Draft::new(Category::Crisis, "I don't feel safe tonight.");
-    exchange(&mut rng, &client, &clinician, &dr_lee, &sam, crisis)?;
+    exchange(&client, &clinician, &dr_lee, &sam, crisis)?;
 
     section("Three days later: messages expire");
     let phrases = ["Thursday 3pm", "Friday", "safe tonight", "what happened at work"];
@@ -135,7 +132,6 @@ fn terms(clinician: &Device, client: &Device) -> Result<AgreementTerms, confidan
 
 /// `from` sends `draft`; the relay carries it; `to` receives; replies travel back.
 fn exchange(
-    rng: &mut UnwrapErr<SysRng>,
     from: &Device,
     to: &Device,
     to_peer: &PeerId,
@@ -145,7 +141,7 @@ fn exchange(
     let sender = name(from);
     let text = draft.text().to_owned();
     say(sender, &format!("writes: \"{text}\""));
-    let sent = from.send(rng, to_peer, draft)?;
+    let sent = from.send(to_peer, draft)?;
     match &sent.decision {
         Decision::Allowed => {}
         Decision::OutOfScope { reason, allowed_categories } => {
@@ -164,7 +160,7 @@ fn exchange(
     }
     let Some(envelope) = sent.envelope else { return Ok(()) };
     relay(&format!("{sender} -> {}", name(to)), &envelope);
-    let incoming = to.receive(rng, from_peer, &envelope)?;
+    let incoming = to.receive(from_peer, &envelope)?;
     if let Some(preview) = incoming.preview {
         say(name(to), &format!("notification: \"{preview}\""));
     }
@@ -178,7 +174,7 @@ fn exchange(
     }
     for reply in incoming.replies {
         relay(&format!("{} -> {sender}", name(to)), &reply);
-        if let Received::Message(message) = from.receive(rng, to_peer, &reply)?.received {
+        if let Received::Message(message) = from.receive(to_peer, &reply)?.received {
             say(sender, &format!("reads: \"{}\"", &message.text[..]));
         }
     }

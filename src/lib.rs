@@ -18,7 +18,8 @@
 //!
 //! Bad input never panics and never changes state: every failure is a typed [`Error`], and a
 //! message that fails to decrypt leaves the session and the store exactly as they were. Time and
-//! randomness are injected ([`clock::Clock`], `&mut impl CryptoRng`), so tests are deterministic.
+//! randomness are the endpoint's own (the system clock, the operating system's generator); tests
+//! inject a [`clock::Clock`], and the lower [`session::Session`] API takes explicit generators.
 //!
 //! ```
 //! use confidant::store::{MemoryStore, PeerId};
@@ -28,17 +29,16 @@
 //! };
 //!
 //! # fn main() -> Result<(), confidant::Error> {
-//! let mut rng = rand::rand_core::UnwrapErr(rand::rngs::SysRng);
 //! let monday_10am_new_york = Timestamp(1_772_463_600_000);
 //! // Each device has its own store: `SqliteStore` on a phone, `MemoryStore` here.
-//! let clinician = Endpoint::new(&mut rng, MemoryStore::new(), ManualClock::new(monday_10am_new_york), Role::Clinician, "dr-lee")?;
-//! let client = Endpoint::new(&mut rng, MemoryStore::new(), ManualClock::new(monday_10am_new_york), Role::Client, "sam")?;
+//! let clinician = Endpoint::new(MemoryStore::new(), ManualClock::new(monday_10am_new_york), Role::Clinician, "dr-lee")?;
+//! let client = Endpoint::new(MemoryStore::new(), ManualClock::new(monday_10am_new_york), Role::Client, "sam")?;
 //! let (sam, dr_lee) = (PeerId::new("sam")?, PeerId::new("dr-lee")?);
 //!
 //! // The client publishes a prekey bundle; the clinician starts a session from it and proposes
 //! // the communication agreement; the client accepts; both have signed it.
-//! let bundle = client.prekey_bundle(&mut rng)?;
-//! clinician.start_session(&mut rng, &sam, &bundle)?;
+//! let bundle = client.prekey_bundle()?;
+//! clinician.start_session(&sam, &bundle)?;
 //! let hours = Weekday::ALL[..5].iter().map(|&day| Window::new(day, (9, 0), (17, 0))).collect();
 //! let terms = AgreementTerms::new(
 //!     1,
@@ -48,21 +48,21 @@
 //!     "I reply within one business day.".into(),
 //!     vec!["Call or text 988 (Suicide & Crisis Lifeline)".into()],
 //! );
-//! let proposal = clinician.propose_agreement(&mut rng, &sam, terms)?;
-//! let Received::AgreementProposed { id, .. } = client.receive(&mut rng, &dr_lee, &proposal)?.received else { unreachable!() };
-//! let acceptance = client.accept_agreement(&mut rng, &dr_lee, id)?;
-//! clinician.receive(&mut rng, &sam, &acceptance)?;
+//! let proposal = clinician.propose_agreement(&sam, terms)?;
+//! let Received::AgreementProposed { id, .. } = client.receive(&dr_lee, &proposal)?.received else { unreachable!() };
+//! let acceptance = client.accept_agreement(&dr_lee, id)?;
+//! clinician.receive(&sam, &acceptance)?;
 //!
 //! // An appointment confirmation is within the agreement: it is sent, as opaque bytes.
 //! let draft = Draft::new(Category::Appointment(AppointmentKind::Confirm), "See you Thursday at 3pm");
-//! let sent = client.send(&mut rng, &dr_lee, draft)?;
+//! let sent = client.send(&dr_lee, draft)?;
 //! assert_eq!(sent.decision, Decision::Allowed);
-//! let incoming = clinician.receive(&mut rng, &sam, &sent.envelope.expect("sent"))?;
+//! let incoming = clinician.receive(&sam, &sent.envelope.expect("sent"))?;
 //! let Received::Message(message) = incoming.received else { unreachable!() };
 //! assert_eq!(&message.text[..], "See you Thursday at 3pm");
 //!
 //! // Anything else is refused before it leaves the device, with the reason.
-//! let sent = client.send(&mut rng, &dr_lee, Draft::new(Category::CheckIn, "Can we talk tonight?"))?;
+//! let sent = client.send(&dr_lee, Draft::new(Category::CheckIn, "Can we talk tonight?"))?;
 //! assert!(sent.envelope.is_none() && matches!(sent.decision, Decision::OutOfScope { .. }));
 //! # Ok(())
 //! # }

@@ -35,8 +35,7 @@ fn client_id() -> PeerId {
 
 fn open(dir: &Path) -> Endpoint<SqliteStore, ManualClock> {
     let store = SqliteStore::open(dir.join("clinician.db"), &key(), &mut UnwrapErr(SysRng)).unwrap();
-    Endpoint::new(&mut UnwrapErr(SysRng), store, ManualClock::new(MONDAY_10AM_NY), Role::Clinician, "dr-lee")
-        .unwrap()
+    Endpoint::new(store, ManualClock::new(MONDAY_10AM_NY), Role::Clinician, "dr-lee").unwrap()
 }
 
 /// The envelopes of the stream, and the ids of their messages, as the parent wrote them.
@@ -81,7 +80,7 @@ fn receive_child() {
     let first = stored_prefix(&endpoint, &ids);
     let mut out = std::io::stdout().lock();
     for (i, envelope) in envelopes.iter().enumerate().skip(first) {
-        endpoint.receive(&mut UnwrapErr(SysRng), &client_id(), envelope).unwrap();
+        endpoint.receive(&client_id(), envelope).unwrap();
         writeln!(out, "stored {i}").unwrap();
         out.flush().unwrap();
     }
@@ -124,11 +123,11 @@ fn run_child_and_kill(dir: &Path, r: &mut impl Rng) -> Option<usize> {
 fn receive_path_survives_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::create(dir.path().join("clinician.db"), &key(), &mut UnwrapErr(SysRng)).unwrap();
-    let mut pair = pair_with(21, store, MemoryStore::new(), true);
+    let pair = pair_with(21, store, MemoryStore::new(), true);
     let mut stream = Vec::new();
     for i in 0..STREAM {
         let draft = Draft::new(Category::Appointment(AppointmentKind::Confirm), format!("message {i}"));
-        let sent = pair.client.send(&mut pair.rng, &pair.clinician_id, draft).unwrap();
+        let sent = pair.client.send(&pair.clinician_id, draft).unwrap();
         stream.extend_from_slice(&sent.message_id.unwrap().0);
         let envelope = sent.envelope.unwrap();
         stream.extend_from_slice(&u32::try_from(envelope.len()).unwrap().to_be_bytes());
@@ -153,7 +152,7 @@ fn receive_path_survives_sigkill() {
         }
         // The saved session decrypts the next envelope: nothing was half-written.
         if stored < STREAM {
-            let incoming = endpoint.receive(&mut r, &client_id(), &envelopes[stored]).unwrap();
+            let incoming = endpoint.receive(&client_id(), &envelopes[stored]).unwrap();
             let Received::Message(message) = incoming.received else { panic!("not a message") };
             assert_eq!(&message.text[..], format!("message {stored}"));
             stored += 1;

@@ -51,7 +51,7 @@ fn purged_messages_leave_no_sealed_bytes_and_no_text_on_disk() {
         (0..5).map(|i| format!("CONFIRMED appointment number {i} at the Elm St clinic")).collect();
     for text in &texts {
         let draft = Draft::new(Category::Appointment(AppointmentKind::Confirm), text.clone());
-        let sent = pair.client.send(&mut pair.rng, &pair.clinician_id, draft).unwrap();
+        let sent = pair.client.send(&pair.clinician_id, draft).unwrap();
         assert!(matches!(pair.deliver_to_clinician(&sent.envelope.unwrap()).received, Received::Message(_)));
     }
     let expiring: Vec<Vec<u8>> =

@@ -149,13 +149,13 @@ fn the_schema_v1_fixture_opens_as_an_endpoint_and_keeps_that_owner() {
     let path = dir.path().join("store_v1.sqlite");
     std::fs::copy(fixture(), &path).unwrap();
     let key = passphrase(PASSPHRASE);
-    let endpoint = Endpoint::open(&mut rng(1), &path, &key, Role::Clinician, "dr-lee").unwrap();
+    let endpoint = Endpoint::open(&path, &key, Role::Clinician, "dr-lee").unwrap();
     assert_eq!(endpoint.identity_key(), fixture_contents().me.public_key());
     assert_eq!(endpoint.store().owner().unwrap(), Some(Owner::new(Role::Clinician, "dr-lee").unwrap()));
     drop(endpoint);
 
-    let err = Endpoint::open(&mut rng(2), &path, &key, Role::Clinician, "DR-LEE").unwrap_err();
+    let err = Endpoint::open(&path, &key, Role::Clinician, "DR-LEE").unwrap_err();
     assert_eq!(err, confidant::Error::Store(StoreError::OwnerMismatch));
-    let endpoint = Endpoint::open(&mut rng(3), &path, &key, Role::Clinician, "dr-lee").unwrap();
+    let endpoint = Endpoint::open(&path, &key, Role::Clinician, "dr-lee").unwrap();
     assert_eq!(endpoint.identity_key(), fixture_contents().me.public_key());
 }

@@ -250,17 +250,17 @@ fn endpoint_wipes_older_session_state_after_a_message_it_does_not_keep() {
     let mut pair = pair_with(21, bounded(&path, 1000), MemoryStore::new(), true);
     let confirm = |text: &str| Draft::new(Category::Appointment(AppointmentKind::Confirm), text);
 
-    let sent = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("first")).unwrap();
+    let sent = pair.client.send(&pair.clinician_id, confirm("first")).unwrap();
     assert!(matches!(pair.deliver_to_clinician(&sent.envelope.unwrap()).received, Received::Message(_)));
     let first = sealed_values(&path, "sessions").pop().unwrap();
-    let sent = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("second")).unwrap();
+    let sent = pair.client.send(&pair.clinician_id, confirm("second")).unwrap();
     assert!(matches!(pair.deliver_to_clinician(&sent.envelope.unwrap()).received, Received::Message(_)));
     let second = sealed_values(&path, "sessions").pop().unwrap();
     assert!(leaves_trace(&path, &first), "the bound lets superseded state wait");
 
     // Sent three hours ago with a two-hour lifespan: expired on arrival, not stored.
     pair.client.clock().set(Timestamp(pair.clinician.clock().now().0 - 3 * HOUR));
-    let sent = pair.client.send(&mut pair.rng, &pair.clinician_id, confirm("late")).unwrap();
+    let sent = pair.client.send(&pair.clinician_id, confirm("late")).unwrap();
     assert!(matches!(pair.deliver_to_clinician(&sent.envelope.unwrap()).received, Received::Expired { .. }));
     assert!(!leaves_trace(&path, &first) && !leaves_trace(&path, &second));
 }

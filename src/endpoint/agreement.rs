@@ -20,7 +20,11 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// [`EndpointError::WrongRole`] on a client's device; [`crate::agreement::AgreementError`] if the terms
     /// are invalid, name other parties, or do not replace the current agreement;
     /// [`EndpointError::NoSession`] without a session.
-    pub fn propose_agreement<R: CryptoRng + ?Sized>(
+    pub fn propose_agreement(&self, peer: &PeerId, terms: AgreementTerms) -> Result<Vec<u8>> {
+        self.generator.run(|rng| self.propose_agreement_with(rng, peer, terms))
+    }
+
+    fn propose_agreement_with<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         peer: &PeerId,
@@ -42,7 +46,11 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// [`EndpointError::WrongRole`] on a clinician's device; [`EndpointError::NotAProposal`] if
     /// the message is not a stored proposal; [`crate::agreement::AgreementError`] if it does not verify or
     /// does not replace the agreement in force.
-    pub fn accept_agreement<R: CryptoRng + ?Sized>(
+    pub fn accept_agreement(&self, peer: &PeerId, proposal: MessageId) -> Result<Vec<u8>> {
+        self.generator.run(|rng| self.accept_agreement_with(rng, peer, proposal))
+    }
+
+    fn accept_agreement_with<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         peer: &PeerId,

@@ -13,6 +13,7 @@
 
 mod agreement;
 mod error;
+mod generator;
 mod prekeys;
 mod read;
 mod receive;
@@ -33,6 +34,7 @@ use crate::content::{Category, Content};
 use crate::keys::{IdentityKey, IdentityKeyPair, SafetyNumber};
 use crate::session::Session;
 use crate::store::{Owner, PeerId, SqliteStore, Store, StoreKeySource, StoredMessage, WriteBatch};
+use generator::Generator;
 
 /// One device's end of its conversations: its identity, its store, its clock and its role.
 ///
@@ -41,6 +43,8 @@ use crate::store::{Owner, PeerId, SqliteStore, Store, StoreKeySource, StoredMess
 pub struct Endpoint<S: Store = SqliteStore, C: Clock = SystemClock> {
     store: S,
     clock: C,
+    /// Where every key, nonce and message id comes from: the operating system's generator.
+    generator: Generator,
     identity: IdentityKeyPair,
     role: Role,
     local_id: String,
@@ -73,8 +77,7 @@ impl Endpoint<SqliteStore, SystemClock> {
     /// id, in which case nothing was written to it; [`crate::store::StoreError::InvalidInput`] if
     /// `local_id` is empty or too long (see [`Owner::new`]), in which case no file was opened or
     /// created.
-    pub fn open<R: CryptoRng + ?Sized>(
-        rng: &mut R,
+    pub fn open(
         path: impl AsRef<Path>,
         key: &StoreKeySource,
         role: Role,
@@ -82,12 +85,15 @@ impl Endpoint<SqliteStore, SystemClock> {
     ) -> Result<Self> {
         let owner = Owner::new(role, local_id)?;
         let path = path.as_ref();
-        let store = if path.exists() {
-            SqliteStore::open(path, key, rng)?
-        } else {
-            SqliteStore::create(path, key, rng)?
-        };
-        Self::with_owner(rng, store, SystemClock, owner)
+        let generator = Generator::System;
+        let store = generator.run(|rng| {
+            Ok(if path.exists() {
+                SqliteStore::open(path, key, rng)?
+            } else {
+                SqliteStore::create(path, key, rng)?
+            })
+        })?;
+        Self::with_owner(generator, store, SystemClock, owner)
     }
 }
 
@@ -100,35 +106,51 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// is used only with that role and local id, compared byte for byte, so that it is never
     /// used as another role's or under another id, which would change the safety numbers.
     ///
+    /// The endpoint draws its randomness from the operating system (see
+    /// [`EndpointError::Randomness`]); an app never supplies a generator.
+    ///
     /// # Errors
     /// [`crate::store::StoreError::OwnerMismatch`] if the store records another role or local
     /// id (nothing was written); [`crate::store::StoreError::InvalidInput`] if `local_id` is
     /// empty or too long (see [`Owner::new`]); another [`crate::store::StoreError`] if the store
-    /// cannot be read or written.
-    pub fn new<R: CryptoRng + ?Sized>(
-        rng: &mut R,
+    /// cannot be read or written; [`EndpointError::Randomness`] if the operating system's
+    /// generator fails.
+    pub fn new(store: S, clock: C, role: Role, local_id: impl Into<String>) -> Result<Self> {
+        let owner = Owner::new(role, local_id)?;
+        Self::with_owner(Generator::System, store, clock, owner)
+    }
+
+    /// [`Self::new`] with `generator` in place of the operating system's, for every key, nonce
+    /// and message id the endpoint ever draws: for reproducible tests and test vectors only.
+    /// Only with the `low-level` feature.
+    ///
+    /// # Errors
+    /// As [`Self::new`].
+    #[cfg(feature = "low-level")]
+    pub fn with_generator(
+        generator: impl CryptoRng + Send + 'static,
         store: S,
         clock: C,
         role: Role,
         local_id: impl Into<String>,
     ) -> Result<Self> {
         let owner = Owner::new(role, local_id)?;
-        Self::with_owner(rng, store, clock, owner)
+        Self::with_owner(Generator::Injected(Mutex::new(Box::new(generator))), store, clock, owner)
     }
 
     /// [`Self::new`] for an owner already checked for well-formedness.
-    fn with_owner<R: CryptoRng + ?Sized>(rng: &mut R, store: S, clock: C, owner: Owner) -> Result<Self> {
+    fn with_owner(generator: Generator, store: S, clock: C, owner: Owner) -> Result<Self> {
         store.set_owner(&owner)?;
         let identity = match store.local_identity()? {
             Some(identity) => identity,
             None => {
-                let identity = IdentityKeyPair::generate(rng);
+                let identity = generator.run(|rng| Ok(IdentityKeyPair::generate(rng)))?;
                 store.set_local_identity(&identity)?;
                 identity
             }
         };
         let (role, local_id) = (owner.role(), owner.local_id().to_owned());
-        Ok(Self { store, clock, identity, role, local_id, verified: Mutex::new(None) })
+        Ok(Self { store, clock, generator, identity, role, local_id, verified: Mutex::new(None) })
     }
 
     /// This device's identity key.

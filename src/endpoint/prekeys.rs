@@ -19,7 +19,11 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ///
     /// # Errors
     /// A store error; then nothing was saved.
-    pub fn prekey_bundle<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> Result<Vec<u8>> {
+    pub fn prekey_bundle(&self) -> Result<Vec<u8>> {
+        self.generator.run(|rng| self.prekey_bundle_with(rng))
+    }
+
+    fn prekey_bundle_with<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> Result<Vec<u8>> {
         let id = self.unused_prekey_id(rng)?;
         let signed = SignedPrekey::generate(rng, id, &self.identity);
         let one_time = OneTimePrekey::generate(rng, id);
@@ -52,7 +56,11 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// [`crate::session::DecodeError`] for a malformed bundle, [`crate::session::HandshakeError`] for a bad
     /// signature or key, [`crate::store::StoreError::IdentityChanged`] if `peer` presented another
     /// identity before.
-    pub fn start_session<R: CryptoRng + ?Sized>(
+    pub fn start_session(&self, peer: &PeerId, bundle: &[u8]) -> Result<()> {
+        self.generator.run(|rng| self.start_session_with(rng, peer, bundle))
+    }
+
+    fn start_session_with<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         peer: &PeerId,

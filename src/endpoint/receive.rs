@@ -43,7 +43,11 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// handshake comes with another identity; [`crate::content::ContentError`] or
     /// [`crate::agreement::AgreementError`] for authentic content that does not decode or verify. On any
     /// error the session and the store are exactly as they were.
-    pub fn receive<R: CryptoRng + ?Sized>(
+    pub fn receive(&self, peer: &PeerId, envelope: &[u8]) -> Result<Incoming> {
+        self.generator.run(|rng| self.receive_with(rng, peer, envelope))
+    }
+
+    fn receive_with<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         peer: &PeerId,
@@ -61,7 +65,15 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ///
     /// # Errors
     /// A store error while loading or saving; then nothing was saved.
-    pub fn receive_batch<R: CryptoRng + ?Sized, B: AsRef<[u8]>>(
+    pub fn receive_batch<B: AsRef<[u8]>>(
+        &self,
+        peer: &PeerId,
+        envelopes: &[B],
+    ) -> Result<Vec<Result<Incoming>>> {
+        self.generator.run(|rng| self.receive_batch_with(rng, peer, envelopes))
+    }
+
+    fn receive_batch_with<R: CryptoRng + ?Sized, B: AsRef<[u8]>>(
         &self,
         rng: &mut R,
         peer: &PeerId,

@@ -25,7 +25,11 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// itself is sent before an agreement is in force), [`crate::content::ContentError`] for an invalid draft (for
     /// example, system categories are sent by the endpoint itself), or a store error. Nothing is
     /// saved on error.
-    pub fn send<R: CryptoRng + ?Sized>(&self, rng: &mut R, peer: &PeerId, draft: Draft) -> Result<Outgoing> {
+    pub fn send(&self, peer: &PeerId, draft: Draft) -> Result<Outgoing> {
+        self.generator.run(|rng| self.send_with(rng, peer, draft))
+    }
+
+    fn send_with<R: CryptoRng + ?Sized>(&self, rng: &mut R, peer: &PeerId, draft: Draft) -> Result<Outgoing> {
         if Self::is_system(&draft.category) {
             return Err(ContentError::InvalidField("category").into());
         }

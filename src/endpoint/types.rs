@@ -32,6 +32,10 @@ pub enum EndpointError {
     /// published).
     #[error("the message names an unknown prekey")]
     UnknownPrekey,
+    /// The operating system's random generator failed, so no key, nonce or message id could be
+    /// drawn. Nothing was sent or saved; the operation can be tried again.
+    #[error("the operating system's random generator failed")]
+    Randomness,
 }
 
 /// A message to send: its category and text, and optionally the message it answers.

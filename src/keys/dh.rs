@@ -56,6 +56,8 @@ impl DhSecret {
         Self(secret)
     }
 
+    /// The raw scalar, for the low-level layer.
+    #[cfg(feature = "low-level")]
     pub(crate) fn to_secret(&self) -> Secret32 {
         Secret32(self.0.to_bytes())
     }

@@ -59,7 +59,9 @@ mod sqlite;
 mod trust;
 mod types;
 
+#[cfg(feature = "low-level")]
 pub(crate) use keys::StoreKey;
+#[cfg(feature = "low-level")]
 pub(crate) use seal::RecordKeys;
 
 pub use batch::WriteBatch;

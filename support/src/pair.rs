@@ -39,12 +39,12 @@ impl<A: Store, B: Store> Pair<A, B> {
 
     /// Delivers an envelope from the client to the clinician.
     pub fn deliver_to_clinician(&mut self, envelope: &[u8]) -> confidant::Incoming {
-        self.clinician.receive(&mut self.rng, &self.client_id, envelope).unwrap()
+        self.clinician.receive(&self.client_id, envelope).unwrap()
     }
 
     /// Delivers an envelope from the clinician to the client.
     pub fn deliver_to_client(&mut self, envelope: &[u8]) -> confidant::Incoming {
-        self.client.receive(&mut self.rng, &self.clinician_id, envelope).unwrap()
+        self.client.receive(&self.clinician_id, envelope).unwrap()
     }
 
     /// Office hours Monday to Friday 9:00-17:00 New York time; check-ins allowed for the client
@@ -73,11 +73,11 @@ impl<A: Store, B: Store> Pair<A, B> {
 
     /// The clinician proposes `terms`, the client accepts, the clinician learns of it.
     pub fn agree(&mut self, terms: AgreementTerms) {
-        let proposal = self.clinician.propose_agreement(&mut self.rng, &self.client_id, terms).unwrap();
+        let proposal = self.clinician.propose_agreement(&self.client_id, terms).unwrap();
         let Received::AgreementProposed { id, .. } = self.deliver_to_client(&proposal).received else {
             panic!("expected a proposal")
         };
-        let acceptance = self.client.accept_agreement(&mut self.rng, &self.clinician_id, id).unwrap();
+        let acceptance = self.client.accept_agreement(&self.clinician_id, id).unwrap();
         assert!(matches!(
             self.deliver_to_clinician(&acceptance).received,
             Received::AgreementAccepted { .. }
@@ -94,17 +94,27 @@ pub fn pair_with<A: Store, B: Store>(
     client_store: B,
     agree: bool,
 ) -> Pair<A, B> {
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let clinician =
-        Endpoint::new(&mut rng, clinician_store, ManualClock::new(MONDAY_10AM_NY), Role::Clinician, "dr-lee")
-            .unwrap();
-    let client =
-        Endpoint::new(&mut rng, client_store, ManualClock::new(MONDAY_10AM_NY), Role::Client, "client-42")
-            .unwrap();
+    let rng = ChaCha20Rng::seed_from_u64(seed);
+    let clinician = Endpoint::with_generator(
+        ChaCha20Rng::seed_from_u64(seed ^ 0xc1),
+        clinician_store,
+        ManualClock::new(MONDAY_10AM_NY),
+        Role::Clinician,
+        "dr-lee",
+    )
+    .unwrap();
+    let client = Endpoint::with_generator(
+        ChaCha20Rng::seed_from_u64(seed ^ 0xc2),
+        client_store,
+        ManualClock::new(MONDAY_10AM_NY),
+        Role::Client,
+        "client-42",
+    )
+    .unwrap();
     let client_id = PeerId::new("client-42").unwrap();
     let clinician_id = PeerId::new("dr-lee").unwrap();
-    let bundle = client.prekey_bundle(&mut rng).unwrap();
-    clinician.start_session(&mut rng, &client_id, &bundle).unwrap();
+    let bundle = client.prekey_bundle().unwrap();
+    clinician.start_session(&client_id, &bundle).unwrap();
     let mut pair = Pair { rng, clinician, client, client_id, clinician_id };
     if agree {
         let terms = pair.terms(1);
