@@ -57,7 +57,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// signature or key, [`crate::store::StoreError::IdentityChanged`] if `peer` presented another
     /// identity before.
     pub fn start_session(&self, peer: &PeerId, bundle: &[u8]) -> Result<()> {
-        self.generator.run(|rng| self.start_session_with(rng, peer, bundle))
+        self.with_peer(peer, |rng| self.start_session_with(rng, peer, bundle))
     }
 
     fn start_session_with<R: CryptoRng + ?Sized>(

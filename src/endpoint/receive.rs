@@ -44,7 +44,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// [`crate::agreement::AgreementError`] for authentic content that does not decode or verify. On any
     /// error the session and the store are exactly as they were.
     pub fn receive(&self, peer: &PeerId, envelope: &[u8]) -> Result<Incoming> {
-        self.generator.run(|rng| self.receive_with(rng, peer, envelope))
+        self.with_peer(peer, |rng| self.receive_with(rng, peer, envelope))
     }
 
     fn receive_with<R: CryptoRng + ?Sized>(
@@ -70,7 +70,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         peer: &PeerId,
         envelopes: &[B],
     ) -> Result<Vec<Result<Incoming>>> {
-        self.generator.run(|rng| self.receive_batch_with(rng, peer, envelopes))
+        self.with_peer(peer, |rng| self.receive_batch_with(rng, peer, envelopes))
     }
 
     fn receive_batch_with<R: CryptoRng + ?Sized, B: AsRef<[u8]>>(

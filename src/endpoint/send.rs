@@ -26,7 +26,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// example, system categories are sent by the endpoint itself), or a store error. Nothing is
     /// saved on error.
     pub fn send(&self, peer: &PeerId, draft: Draft) -> Result<Outgoing> {
-        self.generator.run(|rng| self.send_with(rng, peer, draft))
+        self.with_peer(peer, |rng| self.send_with(rng, peer, draft))
     }
 
     fn send_with<R: CryptoRng + ?Sized>(&self, rng: &mut R, peer: &PeerId, draft: Draft) -> Result<Outgoing> {
