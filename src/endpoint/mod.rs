@@ -15,6 +15,7 @@ mod agreement;
 mod error;
 mod generator;
 mod locks;
+mod pending;
 mod prekeys;
 mod read;
 mod receive;

@@ -5,6 +5,7 @@ use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use super::error::Result;
+use super::pending::Pending;
 use super::{Endpoint, EndpointError, Incoming, Received, ReceivedMessage};
 use crate::agreement::{Role, SignedAgreement, UnverifiedAgreement};
 use crate::clock::{Clock, Timestamp};
@@ -22,6 +23,8 @@ struct Conversation {
     agreement: Option<SignedAgreement>,
     /// When the last auto-reply went out (`None` inside: never), once looked up.
     last_auto_reply: Option<Option<Timestamp>>,
+    /// What the writes made so far take from the store when they commit.
+    pending: Pending,
 }
 
 impl<S: Store, C: Clock> Endpoint<S, C> {
@@ -63,8 +66,20 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// Receives a queue of envelopes from `peer` and saves all of them in one transaction.
     /// Each envelope gets its own result; one that fails changes nothing and the others go on.
     ///
+    /// Every envelope reported `Ok` is saved. An envelope whose writes the store would refuse is
+    /// reported failed, with the store's error, and its writes are left out: a message whose id
+    /// is already stored or taken by an earlier envelope of the queue
+    /// ([`crate::store::StoreError::MessageExists`]), a handshake from another identity than the
+    /// one trusted for `peer`, or trusted by an earlier envelope of the queue
+    /// ([`crate::store::StoreError::IdentityChanged`]), a handshake naming prekeys an earlier
+    /// envelope used ([`EndpointError::UnknownPrekey`]). Each envelope gets the result
+    /// [`Self::receive`] would give it after the envelopes before it, so one bad envelope
+    /// never holds back the others, and the same queue again gives the same errors for the bad
+    /// ones.
+    ///
     /// # Errors
-    /// A store error while loading or saving; then nothing was saved.
+    /// A store error while loading or saving; then nothing was saved, and no envelope was
+    /// received.
     pub fn receive_batch<B: AsRef<[u8]>>(
         &self,
         peer: &PeerId,
@@ -102,6 +117,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             session: self.session(peer)?,
             agreement: self.agreement(peer)?,
             last_auto_reply: None,
+            pending: Pending::default(),
         })
     }
 
@@ -127,7 +143,8 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ) -> Result<Incoming> {
         let envelope = Envelope::from_bytes(bytes)?;
         let mut next = conversation.clone();
-        let (mut session, plaintext) = self.decrypt(peer, next.session.take(), &envelope, batch)?;
+        let existing = next.session.take();
+        let (mut session, plaintext) = self.decrypt(peer, existing, &mut next.pending, &envelope, batch)?;
         let content = Content::decode(&plaintext)?;
         let now = self.now();
         let preview = notification_preview(self.peer_role(), &content);
@@ -162,6 +179,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         &self,
         peer: &PeerId,
         existing: Option<Session>,
+        pending: &mut Pending,
         envelope: &Envelope,
         batch: &mut WriteBatch,
     ) -> Result<(Session, Zeroizing<Vec<u8>>)> {
@@ -170,6 +188,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                 if existing.as_ref().is_none_or(|session| session.base_key() != first.base_key()) =>
             {
                 let missing = || EndpointError::UnknownPrekey;
+                pending.check_prekeys(first)?;
                 let signed = self.store.signed_prekey(first.signed_prekey_id())?.ok_or_else(missing)?;
                 let kem = self.store.kem_prekey(first.kem_prekey_id())?.ok_or_else(missing)?;
                 let one_time = match first.one_time_prekey_id() {
@@ -178,6 +197,8 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                 };
                 let (session, plaintext) =
                     Session::respond(&self.identity, first, &signed, one_time.as_ref(), &kem)?;
+                pending.admit_identity(&self.store, peer, &first.identity_key())?;
+                pending.take_prekeys(first);
                 // The endpoint's bundles are single use (`prekey_bundle`): all three prekeys go.
                 batch
                     .put_peer_identity(peer, &first.identity_key())
@@ -212,7 +233,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         match (self.role, agreement.is_countersigned()) {
             (Role::Client, false) => {
                 let proposal = agreement.clone().verify_proposal(&clinician, &client)?;
-                if let Arrival::Expired = Self::keep_inbound(peer, content, plaintext, now, batch)? {
+                if let Arrival::Expired =
+                    self.keep_inbound(peer, conversation, content, plaintext, now, batch)?
+                {
                     return Ok(Received::Expired { id: content.id() });
                 }
                 Ok(Received::AgreementProposed {
@@ -260,7 +283,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         if let Category::Receipt(receipt) = content.category() {
             return Ok(Received::Receipt(receipt.clone()));
         }
-        let Arrival::Keep { expires_at } = Self::keep_inbound(peer, content, plaintext, now, batch)? else {
+        let Arrival::Keep { expires_at } =
+            self.keep_inbound(peer, conversation, content, plaintext, now, batch)?
+        else {
             return Ok(Received::Expired { id });
         };
         if matches!(decision, Decision::OutsideHours { .. }) && self.role == Role::Clinician {
@@ -287,8 +312,14 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
 
     /// Applies the expiry rule to a message that arrived at `now` and, unless it had already
     /// expired, adds it to `batch`.
+    ///
+    /// # Errors
+    /// [`crate::store::StoreError::MessageExists`] if its id is stored or taken by an earlier
+    /// envelope of the batch.
     fn keep_inbound(
+        &self,
         peer: &PeerId,
+        conversation: &mut Conversation,
         content: &Content,
         plaintext: Zeroizing<Vec<u8>>,
         now: Timestamp,
@@ -296,6 +327,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ) -> Result<Arrival> {
         let arrival = content.lifespan().on_arrival(content.sent_at(), now);
         if let Arrival::Keep { expires_at } = arrival {
+            conversation.pending.claim_message(&self.store, content.id())?;
             batch.put_message(StoredMessage {
                 id: content.id(),
                 peer: peer.clone(),
@@ -340,6 +372,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             text.push_str(&terms.crisis_resources.join("; "));
         }
         let content = Content::compose(rng, agreement, Category::AutoReply, text, now)?;
+        conversation.pending.claim_message(&self.store, content.id())?;
         let envelope = self.seal_outbound(rng, peer, session, &content, true, batch)?;
         conversation.last_auto_reply = Some(Some(now));
         Ok(Some(envelope))
