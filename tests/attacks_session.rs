@@ -1,5 +1,6 @@
 //! Attacks on a conversation's session state through the endpoint: operations on one peer at the
-//! same time, and batches with a bad envelope in the middle.
+//! same time, a relay that holds back a first message, a session started over a live one,
+//! simultaneous initiation, and batches with a bad envelope in the middle.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashSet;
@@ -8,6 +9,7 @@ use std::thread;
 
 use confidant::clock::Clock;
 use confidant::content::{CategoryKind, Content, MessageId};
+use confidant::expiry::Lifespan;
 use confidant::session::{Envelope, Session, SessionError};
 use confidant::store::{MemoryStore, PeerId, Store, StoreError, WriteBatch};
 use confidant::{
@@ -138,6 +140,124 @@ fn a_queue_received_by_several_threads_at_once_loses_nothing() {
         let err = clinician.receive(&client_id, envelope).unwrap_err();
         assert_eq!(err, Error::Session(SessionError::Duplicate));
     }
+}
+
+// ---- Several sessions with one peer ----
+
+/// A first message from the client on the session it started itself, sealed before the client
+/// has any agreement (so the endpoint would not send it; what it says does not matter here, only
+/// the session it is sealed on).
+fn first_message_on_own_session(pair: &mut Pair<MemoryStore>, text: &str) -> Vec<u8> {
+    let category = Category::Appointment(AppointmentKind::Confirm);
+    let now = pair.client.clock().now();
+    let content =
+        Content::new(MessageId([0x5e; 16]), category, text.into(), now, Lifespan::DEFAULT, 1).unwrap();
+    send_from_modified_client(pair, &content)
+}
+
+/// Messages go both ways `rounds` times, each delivered at once; every one must arrive.
+fn talk(pair: &mut Pair<MemoryStore>, rounds: usize) {
+    for round in 0..rounds {
+        let (envelope, _) = send_confirmation(pair, &format!("from the client, round {round}"));
+        assert!(matches!(pair.deliver_to_clinician(&envelope).received, Received::Message(_)));
+        let draft = Draft::new(Category::Administrative, format!("from the clinician, round {round}"));
+        let sent = pair.clinician.send(&pair.client_id, draft).unwrap();
+        assert!(matches!(pair.deliver_to_client(&sent.envelope.unwrap()).received, Received::Message(_)));
+    }
+}
+
+#[test]
+fn a_first_message_held_back_by_the_relay_does_not_replace_the_established_session() {
+    let mut pair = pair_with(41, MemoryStore::new(), MemoryStore::new(), false);
+    // The clinician started a session from the client's bundle. The client also starts one from
+    // the clinician's bundle and sends on it; the relay holds that first message back.
+    let bundle = pair.clinician.prekey_bundle().unwrap();
+    pair.client.start_session(&pair.clinician_id, &bundle).unwrap();
+    let held_back = first_message_on_own_session(&mut pair, "held back");
+    assert!(matches!(Envelope::from_bytes(&held_back).unwrap(), Envelope::Prekey(_)));
+
+    // The clinician's session is the one both use: agreement, then messages both ways.
+    let terms = pair.terms(1);
+    pair.agree(terms);
+    talk(&mut pair, 2);
+    // A message from the client is on its way when the held-back one arrives.
+    let (in_flight, _) = send_confirmation(&pair, "in flight");
+    // It is decrypted by a new session, which is kept behind the established one.
+    let late = pair.clinician.receive(&pair.client_id, &held_back).unwrap();
+    assert!(matches!(late.received, Received::Message(_)));
+    // The established session keeps working in both directions.
+    assert!(matches!(pair.deliver_to_clinician(&in_flight).received, Received::Message(_)));
+    talk(&mut pair, 3);
+    // The same held-back message again is a duplicate, and changes nothing.
+    let err = pair.clinician.receive(&pair.client_id, &held_back).unwrap_err();
+    assert_eq!(err, Error::Session(SessionError::Duplicate));
+    talk(&mut pair, 1);
+}
+
+#[test]
+fn starting_a_session_over_a_live_one_keeps_the_old_one() {
+    let mut pair = pair(42);
+    // The client has messages in flight on the established session when the clinician starts a
+    // new one from a fresh bundle of the client's.
+    let in_flight: Vec<Vec<u8>> =
+        (0..3).map(|i| send_confirmation(&pair, &format!("in flight {i}")).0).collect();
+    let bundle = pair.client.prekey_bundle().unwrap();
+    pair.clinician.start_session(&pair.client_id, &bundle).unwrap();
+    for envelope in &in_flight {
+        assert!(matches!(pair.deliver_to_clinician(envelope).received, Received::Message(_)));
+    }
+    talk(&mut pair, 3);
+
+    // Before any reply: the clinician starts a session, sends on it, starts another one and
+    // sends on that. The client answers on the first; the clinician goes back to it.
+    let mut pair = pair_with(43, MemoryStore::new(), MemoryStore::new(), false);
+    let terms = pair.terms(1);
+    let first = pair.clinician.propose_agreement(&pair.client_id, terms.clone()).unwrap();
+    let bundle = pair.client.prekey_bundle().unwrap();
+    pair.clinician.start_session(&pair.client_id, &bundle).unwrap();
+    let second = pair.clinician.propose_agreement(&pair.client_id, terms).unwrap();
+    let Received::AgreementProposed { id, .. } = pair.deliver_to_client(&first).received else { panic!() };
+    let acceptance = pair.client.accept_agreement(&pair.clinician_id, id).unwrap();
+    assert!(matches!(pair.deliver_to_clinician(&acceptance).received, Received::AgreementAccepted { .. }));
+    talk(&mut pair, 3);
+    // The second proposal arrives late, on the session of the client's second bundle. Whether the
+    // client takes a proposal of the version in force is the agreement's rule; the session's part
+    // is that it does not disturb the established session.
+    match pair.client.receive(&pair.clinician_id, &second) {
+        Ok(_) | Err(Error::Agreement(_)) => {}
+        Err(err) => panic!("the late first message failed: {err:?}"),
+    }
+    talk(&mut pair, 3);
+}
+
+#[test]
+fn simultaneous_initiation_ends_with_both_sides_talking() {
+    let mut pair = pair_with(44, MemoryStore::new(), MemoryStore::new(), false);
+    // The clinician has started a session from the client's bundle; the client starts one from
+    // the clinician's. Both send at once: the two first messages cross.
+    let bundle = pair.clinician.prekey_bundle().unwrap();
+    pair.client.start_session(&pair.clinician_id, &bundle).unwrap();
+    let from_client = first_message_on_own_session(&mut pair, "hello");
+    let terms = pair.terms(1);
+    let proposal = pair.clinician.propose_agreement(&pair.client_id, terms).unwrap();
+    // No agreement yet on the clinician's side: the client's message is refused, but its
+    // session is kept.
+    let received = pair.deliver_to_clinician(&from_client).received;
+    assert!(matches!(received, Received::Refused { .. }), "{received:?}");
+    let Received::AgreementProposed { id, .. } = pair.deliver_to_client(&proposal).received else { panic!() };
+    let acceptance = pair.client.accept_agreement(&pair.clinician_id, id).unwrap();
+    assert!(matches!(pair.deliver_to_clinician(&acceptance).received, Received::AgreementAccepted { .. }));
+    talk(&mut pair, 3);
+
+    // Messages that cross again, both ways at once, still arrive, and the two go on talking.
+    for round in 0..3 {
+        let (from_client, _) = send_confirmation(&pair, &format!("crossing {round}"));
+        let draft = Draft::new(Category::Administrative, format!("crossing {round}"));
+        let from_clinician = pair.clinician.send(&pair.client_id, draft).unwrap().envelope.unwrap();
+        assert!(matches!(pair.deliver_to_clinician(&from_client).received, Received::Message(_)));
+        assert!(matches!(pair.deliver_to_client(&from_clinician).received, Received::Message(_)));
+    }
+    talk(&mut pair, 3);
 }
 
 // ---- Batches with a bad envelope in the middle ----

@@ -106,7 +106,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         version_in_force: u32,
         batch: WriteBatch,
     ) -> Result<Vec<u8>> {
-        let session = self.session(peer)?.ok_or(EndpointError::NoSession)?;
+        let sessions = self.sessions(peer)?.ok_or(EndpointError::NoSession)?;
         let content = Content::new(
             MessageId::random(rng),
             Category::Agreement(Box::new(agreement)),
@@ -115,6 +115,6 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             Lifespan::DEFAULT,
             version_in_force,
         )?;
-        self.send_sealed(rng, peer, session, &content, true, batch)
+        self.send_sealed(rng, peer, sessions, &content, true, batch)
     }
 }

@@ -20,6 +20,7 @@ mod prekeys;
 mod read;
 mod receive;
 mod send;
+mod sessions;
 mod types;
 
 pub use error::{Error, Result};
@@ -38,6 +39,7 @@ use crate::session::Session;
 use crate::store::{Owner, PeerId, SqliteStore, Store, StoreKeySource, StoredMessage, WriteBatch};
 use generator::Generator;
 use locks::PeerLocks;
+use sessions::SessionSet;
 
 /// One device's end of its conversations: its identity, its store, its clock and its role.
 ///
@@ -309,8 +311,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         }
     }
 
-    fn session(&self, peer: &PeerId) -> Result<Option<Session>> {
-        Ok(self.store.session(peer)?.map(|bytes| Session::from_bytes(&bytes)).transpose()?)
+    /// The sessions kept with `peer` ([`sessions`]).
+    fn sessions(&self, peer: &PeerId) -> Result<Option<SessionSet>> {
+        Ok(self.store.session(peer)?.map(|bytes| SessionSet::from_bytes(&bytes)).transpose()?)
     }
 
     /// Encrypts `content` on `session` and adds the session state and the outbound message to

@@ -48,7 +48,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         // read and merely no receipt goes out.
         self.store.mark_read(&id, now, expires_at)?;
         let Some(receipt) = receipt else { return Ok(None) };
-        let session = self.session(peer)?.ok_or(EndpointError::NoSession)?;
-        Ok(Some(self.send_sealed(rng, peer, session, &receipt, false, WriteBatch::new())?))
+        let sessions = self.sessions(peer)?.ok_or(EndpointError::NoSession)?;
+        Ok(Some(self.send_sealed(rng, peer, sessions, &receipt, false, WriteBatch::new())?))
     }
 }

@@ -6,6 +6,7 @@ use zeroize::Zeroizing;
 
 use super::error::Result;
 use super::pending::Pending;
+use super::sessions::SessionSet;
 use super::{Endpoint, EndpointError, Incoming, Received, ReceivedMessage};
 use crate::agreement::{Role, SignedAgreement, UnverifiedAgreement};
 use crate::clock::{Clock, Timestamp};
@@ -19,7 +20,7 @@ use crate::wire::Envelope;
 /// What one conversation's receive path reads and changes; saved once at the end.
 #[derive(Clone)]
 struct Conversation {
-    session: Option<Session>,
+    sessions: Option<SessionSet>,
     agreement: Option<SignedAgreement>,
     /// When the last auto-reply went out (`None` inside: never), once looked up.
     last_auto_reply: Option<Option<Timestamp>>,
@@ -38,6 +39,12 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// hours, the clinician's device answers with an encrypted auto-reply, at most one per
     /// conversation per agreed window; with receipts enabled, a delivery receipt goes back too
     /// (both in [`Incoming::replies`]).
+    ///
+    /// The message is decrypted by the current session with `peer`, or by one of the previous
+    /// sessions kept with it, which then becomes current again; the first message of a new
+    /// handshake starts a new session, which does not replace a session that has already
+    /// received from `peer` but is kept behind it (PROTOCOL.md, section 12, "Several sessions
+    /// with one peer"). Replies go out on the current session.
     ///
     /// # Errors
     /// [`crate::session::DecodeError`] for malformed bytes; [`crate::session::SessionError`] for a message that
@@ -114,7 +121,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
 
     fn conversation(&self, peer: &PeerId) -> Result<Conversation> {
         Ok(Conversation {
-            session: self.session(peer)?,
+            sessions: self.sessions(peer)?,
             agreement: self.agreement(peer)?,
             last_auto_reply: None,
             pending: Pending::default(),
@@ -124,8 +131,8 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// Saves the writes of the envelopes that were received, with the session state they left
     /// (also after a message that is not kept: its key is used up).
     fn save(&self, peer: &PeerId, conversation: &Conversation, mut batch: WriteBatch) -> Result<()> {
-        if let Some(session) = &conversation.session {
-            batch.put_session(peer, &session.to_bytes())?;
+        if let Some(sessions) = &conversation.sessions {
+            batch.put_session(peer, &sessions.to_bytes())?;
         }
         self.store.apply(batch)?;
         Ok(())
@@ -143,19 +150,18 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ) -> Result<Incoming> {
         let envelope = Envelope::from_bytes(bytes)?;
         let mut next = conversation.clone();
-        let existing = next.session.take();
-        let (mut session, plaintext) = self.decrypt(peer, existing, &mut next.pending, &envelope, batch)?;
+        let existing = next.sessions.take();
+        let (mut sessions, plaintext) = self.decrypt(peer, existing, &mut next.pending, &envelope, batch)?;
         let content = Content::decode(&plaintext)?;
         let now = self.now();
         let preview = notification_preview(self.peer_role(), &content);
         let mut replies = Vec::new();
         let received = match content.category() {
-            Category::Agreement(agreement) => {
-                self.receive_agreement(peer, &session, &mut next, &content, agreement, plaintext, now, batch)?
-            }
+            Category::Agreement(agreement) => self
+                .receive_agreement(peer, &sessions, &mut next, &content, agreement, plaintext, now, batch)?,
             _ => {
                 let arrived = Arrived { content: &content, plaintext, now };
-                self.receive_message(rng, peer, &mut session, &mut next, arrived, &mut replies, batch)?
+                self.receive_message(rng, peer, &mut sessions, &mut next, arrived, &mut replies, batch)?
             }
         };
         if matches!(received, Received::Refused { .. } | Received::Expired { .. }) {
@@ -163,7 +169,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             // may stay on disk, whatever the store's wipe policy.
             batch.wipe_superseded();
         }
-        next.session = Some(session);
+        next.sessions = Some(sessions);
         *conversation = next;
         let preview = match received {
             Received::Message(_)
@@ -174,18 +180,20 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         Ok(Incoming { received, replies, preview })
     }
 
-    /// Decrypts with the existing session, or completes a new handshake from a prekey message.
+    /// Decrypts with a kept session, or completes a new handshake from a prekey message of a
+    /// handshake no kept session belongs to; returns the sessions after the message, by the rules
+    /// of [`super::sessions`].
     fn decrypt(
         &self,
         peer: &PeerId,
-        existing: Option<Session>,
+        existing: Option<SessionSet>,
         pending: &mut Pending,
         envelope: &Envelope,
         batch: &mut WriteBatch,
-    ) -> Result<(Session, Zeroizing<Vec<u8>>)> {
+    ) -> Result<(SessionSet, Zeroizing<Vec<u8>>)> {
         match (envelope, existing) {
             (Envelope::Prekey(first), existing)
-                if existing.as_ref().is_none_or(|session| session.base_key() != first.base_key()) =>
+                if existing.as_ref().is_none_or(|sessions| !sessions.has_handshake(&first.base_key())) =>
             {
                 let missing = || EndpointError::UnknownPrekey;
                 pending.check_prekeys(first)?;
@@ -207,11 +215,18 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                 if let Some(id) = first.one_time_prekey_id() {
                     batch.consume_one_time_prekey(id);
                 }
-                Ok((session, plaintext))
+                let sessions = match existing {
+                    Some(mut sessions) => {
+                        sessions.add(session);
+                        sessions
+                    }
+                    None => SessionSet::new(session),
+                };
+                Ok((sessions, plaintext))
             }
-            (_, Some(mut session)) => {
-                let plaintext = session.decrypt(envelope)?;
-                Ok((session, plaintext))
+            (_, Some(mut sessions)) => {
+                let plaintext = sessions.decrypt(envelope)?;
+                Ok((sessions, plaintext))
             }
             (_, None) => Err(EndpointError::NoSession.into()),
         }
@@ -221,7 +236,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     fn receive_agreement(
         &self,
         peer: &PeerId,
-        session: &Session,
+        sessions: &SessionSet,
         conversation: &mut Conversation,
         content: &Content,
         agreement: &UnverifiedAgreement,
@@ -229,7 +244,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         now: Timestamp,
         batch: &mut WriteBatch,
     ) -> Result<Received> {
-        let (clinician, client) = self.parties(&session.remote_identity());
+        let (clinician, client) = self.parties(&sessions.remote_identity());
         match (self.role, agreement.is_countersigned()) {
             (Role::Client, false) => {
                 let proposal = agreement.clone().verify_proposal(&clinician, &client)?;
@@ -265,7 +280,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         &self,
         rng: &mut R,
         peer: &PeerId,
-        session: &mut Session,
+        sessions: &mut SessionSet,
         conversation: &mut Conversation,
         arrived: Arrived<'_>,
         replies: &mut Vec<Vec<u8>>,
@@ -289,14 +304,14 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             return Ok(Received::Expired { id });
         };
         if matches!(decision, Decision::OutsideHours { .. }) && self.role == Role::Clinician {
-            if let Some(reply) = self.auto_reply(rng, peer, session, conversation, &agreement, now, batch)? {
+            if let Some(reply) = self.auto_reply(rng, peer, sessions, conversation, &agreement, now, batch)? {
                 replies.push(reply);
             }
         }
         if agreement.terms().receipts_enabled {
             let receipt = Receipt { kind: ReceiptKind::Delivered, message_ids: vec![id] };
             let content = Content::compose(rng, &agreement, Category::Receipt(receipt), String::new(), now)?;
-            replies.push(self.seal_outbound(rng, peer, session, &content, false, batch)?);
+            replies.push(self.seal_outbound(rng, peer, sessions.current_mut(), &content, false, batch)?);
         }
         Ok(Received::Message(ReceivedMessage {
             id,
@@ -347,7 +362,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         &self,
         rng: &mut R,
         peer: &PeerId,
-        session: &mut Session,
+        sessions: &mut SessionSet,
         conversation: &mut Conversation,
         agreement: &SignedAgreement,
         now: Timestamp,
@@ -373,7 +388,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         }
         let content = Content::compose(rng, agreement, Category::AutoReply, text, now)?;
         conversation.pending.claim_message(&self.store, content.id())?;
-        let envelope = self.seal_outbound(rng, peer, session, &content, true, batch)?;
+        let envelope = self.seal_outbound(rng, peer, sessions.current_mut(), &content, true, batch)?;
         conversation.last_auto_reply = Some(Some(now));
         Ok(Some(envelope))
     }
