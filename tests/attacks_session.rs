@@ -114,10 +114,12 @@ fn a_queue_received_by_several_threads_at_once_loses_nothing() {
                 (Arc::clone(&clinician), client_id.clone(), Arc::clone(&barrier));
             thread::spawn(move || {
                 barrier.wait();
+                // In turns: five envelopes one by one, then five in one batch.
                 queue
                     .chunks(5)
-                    .flat_map(|chunk| {
-                        if chunk.len() % 2 == 0 {
+                    .enumerate()
+                    .flat_map(|(i, chunk)| {
+                        if i % 2 == 0 {
                             chunk.iter().map(|e| clinician.receive(&from, e)).collect::<Vec<_>>()
                         } else {
                             clinician.receive_batch(&from, chunk).unwrap()
