@@ -39,6 +39,13 @@ pub const MAX_SESSION_LEN: usize = 512 * 1024;
 pub const WIRE_VERSION: u8 = 1;
 /// Version byte that starts every serialized session.
 pub const SESSION_FORMAT_VERSION: u8 = 1;
+/// Version byte that starts a stored session set: the current session with a peer and the
+/// previous ones kept (PROTOCOL.md, section 12). A peer with a single session is stored as that
+/// session's record ([`SESSION_FORMAT_VERSION`]).
+pub const SESSION_SET_VERSION: u8 = 2;
+/// Most previous sessions kept with one peer besides the current one, so that messages still in
+/// flight on them decrypt. Fewer are kept if the record would exceed [`MAX_SESSION_LEN`].
+pub const MAX_PREVIOUS_SESSIONS: usize = 4;
 /// Version byte that starts every serialized prekey bundle.
 pub const BUNDLE_VERSION: u8 = 1;
 

@@ -21,7 +21,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// are invalid, name other parties, or do not replace the current agreement;
     /// [`EndpointError::NoSession`] without a session.
     pub fn propose_agreement(&self, peer: &PeerId, terms: AgreementTerms) -> Result<Vec<u8>> {
-        self.generator.run(|rng| self.propose_agreement_with(rng, peer, terms))
+        self.with_peer(peer, |rng| self.propose_agreement_with(rng, peer, terms))
     }
 
     fn propose_agreement_with<R: CryptoRng + ?Sized>(
@@ -47,7 +47,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// the message is not a stored proposal; [`crate::agreement::AgreementError`] if it does not verify or
     /// does not replace the agreement in force.
     pub fn accept_agreement(&self, peer: &PeerId, proposal: MessageId) -> Result<Vec<u8>> {
-        self.generator.run(|rng| self.accept_agreement_with(rng, peer, proposal))
+        self.with_peer(peer, |rng| self.accept_agreement_with(rng, peer, proposal))
     }
 
     fn accept_agreement_with<R: CryptoRng + ?Sized>(
@@ -106,7 +106,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         version_in_force: u32,
         batch: WriteBatch,
     ) -> Result<Vec<u8>> {
-        let session = self.session(peer)?.ok_or(EndpointError::NoSession)?;
+        let sessions = self.sessions(peer)?.ok_or(EndpointError::NoSession)?;
         let content = Content::new(
             MessageId::random(rng),
             Category::Agreement(Box::new(agreement)),
@@ -115,6 +115,6 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             Lifespan::DEFAULT,
             version_in_force,
         )?;
-        self.send_sealed(rng, peer, session, &content, true, batch)
+        self.send_sealed(rng, peer, sessions, &content, true, batch)
     }
 }

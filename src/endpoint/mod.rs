@@ -14,10 +14,13 @@
 mod agreement;
 mod error;
 mod generator;
+mod locks;
+mod pending;
 mod prekeys;
 mod read;
 mod receive;
 mod send;
+mod sessions;
 mod types;
 
 pub use error::{Error, Result};
@@ -35,11 +38,26 @@ use crate::keys::{IdentityKey, IdentityKeyPair, SafetyNumber};
 use crate::session::Session;
 use crate::store::{Owner, PeerId, SqliteStore, Store, StoreKeySource, StoredMessage, WriteBatch};
 use generator::Generator;
+use locks::PeerLocks;
+use sessions::SessionSet;
 
 /// One device's end of its conversations: its identity, its store, its clock and its role.
 ///
 /// `S` is the store (usually [`SqliteStore`]) and `C` the clock (usually [`SystemClock`];
 /// tests use [`crate::clock::ManualClock`]).
+///
+/// # Threads
+///
+/// An endpoint is `Sync`: share it (for example in an `Arc`) and call it from several threads.
+/// Operations on the same peer run one after the other: each operation that loads the
+/// conversation with a peer and saves it again ([`Self::send`], [`Self::receive`],
+/// [`Self::receive_batch`], [`Self::mark_read`], [`Self::propose_agreement`],
+/// [`Self::accept_agreement`], [`Self::start_session`]) holds that peer's lock from the load to
+/// the save, so that two of them never seal with the same message key or save over each other's
+/// state. Operations on different peers run side by side. The lock is held while the operation
+/// calls the store and the clock, so a [`Store`] or [`Clock`] implementation must not call back
+/// into the endpoint for the same peer. One endpoint per store: two endpoints (or processes) over
+/// the same store do not share these locks.
 pub struct Endpoint<S: Store = SqliteStore, C: Clock = SystemClock> {
     store: S,
     clock: C,
@@ -51,6 +69,8 @@ pub struct Endpoint<S: Store = SqliteStore, C: Clock = SystemClock> {
     /// The agreement verified last, so that the next message on the conversation does not
     /// verify the same signatures again.
     verified: Mutex<Option<VerifiedAgreement>>,
+    /// One lock per peer, held by every operation from loading the conversation to saving it.
+    peers: PeerLocks,
 }
 
 /// An agreement as stored, the identities it was verified against, and the result.
@@ -150,7 +170,16 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             }
         };
         let (role, local_id) = (owner.role(), owner.local_id().to_owned());
-        Ok(Self { store, clock, generator, identity, role, local_id, verified: Mutex::new(None) })
+        Ok(Self {
+            store,
+            clock,
+            generator,
+            identity,
+            role,
+            local_id,
+            verified: Mutex::new(None),
+            peers: PeerLocks::default(),
+        })
     }
 
     /// This device's identity key.
@@ -282,8 +311,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         }
     }
 
-    fn session(&self, peer: &PeerId) -> Result<Option<Session>> {
-        Ok(self.store.session(peer)?.map(|bytes| Session::from_bytes(&bytes)).transpose()?)
+    /// The sessions kept with `peer` ([`sessions`]).
+    fn sessions(&self, peer: &PeerId) -> Result<Option<SessionSet>> {
+        Ok(self.store.session(peer)?.map(|bytes| SessionSet::from_bytes(&bytes)).transpose()?)
     }
 
     /// Encrypts `content` on `session` and adds the session state and the outbound message to
@@ -313,6 +343,17 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             })?;
         }
         Ok(envelope)
+    }
+
+    /// Runs `operation` on the conversation with `peer` with a generator, holding `peer`'s lock
+    /// throughout, so that no other operation on that peer loads its state before this one saved
+    /// its own (see [`locks`]). The peer's lock is always taken before the generator.
+    fn with_peer<T>(
+        &self,
+        peer: &PeerId,
+        operation: impl FnOnce(&mut dyn CryptoRng) -> Result<T>,
+    ) -> Result<T> {
+        self.peers.with(peer, || self.generator.run(operation))
     }
 
     fn now(&self) -> Timestamp {

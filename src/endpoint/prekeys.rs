@@ -3,6 +3,7 @@
 use rand_core::CryptoRng;
 
 use super::error::Result;
+use super::sessions::SessionSet;
 use super::Endpoint;
 use crate::clock::Clock;
 use crate::handshake::PrekeyBundle;
@@ -52,12 +53,18 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// later is refused until the app accepts it), then saves the session. The first message
     /// sent on it carries the handshake.
     ///
+    /// A session with `peer` that already exists is not lost: it is kept, and still decrypts the
+    /// messages in flight on it. The new session sends from now on unless the existing one has
+    /// already received a message from `peer`; then the existing one goes on sending and the new
+    /// one is kept behind it (PROTOCOL.md, section 12, "Several sessions with one peer"). A new
+    /// identity (accepted with [`Store::accept_identity`]) drops the sessions of the old one.
+    ///
     /// # Errors
     /// [`crate::session::DecodeError`] for a malformed bundle, [`crate::session::HandshakeError`] for a bad
     /// signature or key, [`crate::store::StoreError::IdentityChanged`] if `peer` presented another
     /// identity before.
     pub fn start_session(&self, peer: &PeerId, bundle: &[u8]) -> Result<()> {
-        self.generator.run(|rng| self.start_session_with(rng, peer, bundle))
+        self.with_peer(peer, |rng| self.start_session_with(rng, peer, bundle))
     }
 
     fn start_session_with<R: CryptoRng + ?Sized>(
@@ -68,8 +75,15 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ) -> Result<()> {
         let bundle = PrekeyBundle::from_bytes(bundle)?;
         let session = Session::initiate(rng, &self.identity, &bundle)?;
+        let sessions = match self.sessions(peer)? {
+            Some(mut sessions) => {
+                sessions.add(session);
+                sessions
+            }
+            None => SessionSet::new(session),
+        };
         let mut batch = WriteBatch::new();
-        batch.put_peer_identity(peer, &bundle.identity_key()).put_session(peer, &session.to_bytes())?;
+        batch.put_peer_identity(peer, &bundle.identity_key()).put_session(peer, &sessions.to_bytes())?;
         self.store.apply(batch)?;
         Ok(())
     }

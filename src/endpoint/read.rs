@@ -18,7 +18,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// [`StoreError::UnknownMessage`] if `id` is not a stored message from `peer`;
     /// [`EndpointError::NoSession`] if a receipt is due but there is no session; a store error.
     pub fn mark_read(&self, peer: &PeerId, id: MessageId) -> Result<Option<Vec<u8>>> {
-        self.generator.run(|rng| self.mark_read_with(rng, peer, id))
+        self.with_peer(peer, |rng| self.mark_read_with(rng, peer, id))
     }
 
     fn mark_read_with<R: CryptoRng + ?Sized>(
@@ -48,7 +48,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         // read and merely no receipt goes out.
         self.store.mark_read(&id, now, expires_at)?;
         let Some(receipt) = receipt else { return Ok(None) };
-        let session = self.session(peer)?.ok_or(EndpointError::NoSession)?;
-        Ok(Some(self.send_sealed(rng, peer, session, &receipt, false, WriteBatch::new())?))
+        let sessions = self.sessions(peer)?.ok_or(EndpointError::NoSession)?;
+        Ok(Some(self.send_sealed(rng, peer, sessions, &receipt, false, WriteBatch::new())?))
     }
 }

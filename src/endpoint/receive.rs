@@ -5,6 +5,8 @@ use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use super::error::Result;
+use super::pending::Pending;
+use super::sessions::SessionSet;
 use super::{Endpoint, EndpointError, Incoming, Received, ReceivedMessage};
 use crate::agreement::{Role, SignedAgreement, UnverifiedAgreement};
 use crate::clock::{Clock, Timestamp};
@@ -18,10 +20,12 @@ use crate::wire::Envelope;
 /// What one conversation's receive path reads and changes; saved once at the end.
 #[derive(Clone)]
 struct Conversation {
-    session: Option<Session>,
+    sessions: Option<SessionSet>,
     agreement: Option<SignedAgreement>,
     /// When the last auto-reply went out (`None` inside: never), once looked up.
     last_auto_reply: Option<Option<Timestamp>>,
+    /// What the writes made so far take from the store when they commit.
+    pending: Pending,
 }
 
 impl<S: Store, C: Clock> Endpoint<S, C> {
@@ -36,6 +40,12 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// conversation per agreed window; with receipts enabled, a delivery receipt goes back too
     /// (both in [`Incoming::replies`]).
     ///
+    /// The message is decrypted by the current session with `peer`, or by one of the previous
+    /// sessions kept with it, which then becomes current again; the first message of a new
+    /// handshake starts a new session, which does not replace a session that has already
+    /// received from `peer` but is kept behind it (PROTOCOL.md, section 12, "Several sessions
+    /// with one peer"). Replies go out on the current session.
+    ///
     /// # Errors
     /// [`crate::session::DecodeError`] for malformed bytes; [`crate::session::SessionError`] for a message that
     /// does not decrypt (forged, replayed, too far ahead); [`EndpointError::NoSession`];
@@ -44,7 +54,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// [`crate::agreement::AgreementError`] for authentic content that does not decode or verify. On any
     /// error the session and the store are exactly as they were.
     pub fn receive(&self, peer: &PeerId, envelope: &[u8]) -> Result<Incoming> {
-        self.generator.run(|rng| self.receive_with(rng, peer, envelope))
+        self.with_peer(peer, |rng| self.receive_with(rng, peer, envelope))
     }
 
     fn receive_with<R: CryptoRng + ?Sized>(
@@ -63,14 +73,26 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// Receives a queue of envelopes from `peer` and saves all of them in one transaction.
     /// Each envelope gets its own result; one that fails changes nothing and the others go on.
     ///
+    /// Every envelope reported `Ok` is saved. An envelope whose writes the store would refuse is
+    /// reported failed, with the store's error, and its writes are left out: a message whose id
+    /// is already stored or taken by an earlier envelope of the queue
+    /// ([`crate::store::StoreError::MessageExists`]), a handshake from another identity than the
+    /// one trusted for `peer`, or trusted by an earlier envelope of the queue
+    /// ([`crate::store::StoreError::IdentityChanged`]), a handshake naming prekeys an earlier
+    /// envelope used ([`EndpointError::UnknownPrekey`]). Each envelope gets the result
+    /// [`Self::receive`] would give it after the envelopes before it, so one bad envelope
+    /// never holds back the others, and the same queue again gives the same errors for the bad
+    /// ones.
+    ///
     /// # Errors
-    /// A store error while loading or saving; then nothing was saved.
+    /// A store error while loading or saving; then nothing was saved, and no envelope was
+    /// received.
     pub fn receive_batch<B: AsRef<[u8]>>(
         &self,
         peer: &PeerId,
         envelopes: &[B],
     ) -> Result<Vec<Result<Incoming>>> {
-        self.generator.run(|rng| self.receive_batch_with(rng, peer, envelopes))
+        self.with_peer(peer, |rng| self.receive_batch_with(rng, peer, envelopes))
     }
 
     fn receive_batch_with<R: CryptoRng + ?Sized, B: AsRef<[u8]>>(
@@ -99,17 +121,18 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
 
     fn conversation(&self, peer: &PeerId) -> Result<Conversation> {
         Ok(Conversation {
-            session: self.session(peer)?,
+            sessions: self.sessions(peer)?,
             agreement: self.agreement(peer)?,
             last_auto_reply: None,
+            pending: Pending::default(),
         })
     }
 
     /// Saves the writes of the envelopes that were received, with the session state they left
     /// (also after a message that is not kept: its key is used up).
     fn save(&self, peer: &PeerId, conversation: &Conversation, mut batch: WriteBatch) -> Result<()> {
-        if let Some(session) = &conversation.session {
-            batch.put_session(peer, &session.to_bytes())?;
+        if let Some(sessions) = &conversation.sessions {
+            batch.put_session(peer, &sessions.to_bytes())?;
         }
         self.store.apply(batch)?;
         Ok(())
@@ -127,18 +150,18 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ) -> Result<Incoming> {
         let envelope = Envelope::from_bytes(bytes)?;
         let mut next = conversation.clone();
-        let (mut session, plaintext) = self.decrypt(peer, next.session.take(), &envelope, batch)?;
+        let existing = next.sessions.take();
+        let (mut sessions, plaintext) = self.decrypt(peer, existing, &mut next.pending, &envelope, batch)?;
         let content = Content::decode(&plaintext)?;
         let now = self.now();
         let preview = notification_preview(self.peer_role(), &content);
         let mut replies = Vec::new();
         let received = match content.category() {
-            Category::Agreement(agreement) => {
-                self.receive_agreement(peer, &session, &mut next, &content, agreement, plaintext, now, batch)?
-            }
+            Category::Agreement(agreement) => self
+                .receive_agreement(peer, &sessions, &mut next, &content, agreement, plaintext, now, batch)?,
             _ => {
                 let arrived = Arrived { content: &content, plaintext, now };
-                self.receive_message(rng, peer, &mut session, &mut next, arrived, &mut replies, batch)?
+                self.receive_message(rng, peer, &mut sessions, &mut next, arrived, &mut replies, batch)?
             }
         };
         if matches!(received, Received::Refused { .. } | Received::Expired { .. }) {
@@ -146,7 +169,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             // may stay on disk, whatever the store's wipe policy.
             batch.wipe_superseded();
         }
-        next.session = Some(session);
+        next.sessions = Some(sessions);
         *conversation = next;
         let preview = match received {
             Received::Message(_)
@@ -157,19 +180,23 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         Ok(Incoming { received, replies, preview })
     }
 
-    /// Decrypts with the existing session, or completes a new handshake from a prekey message.
+    /// Decrypts with a kept session, or completes a new handshake from a prekey message of a
+    /// handshake no kept session belongs to; returns the sessions after the message, by the rules
+    /// of [`super::sessions`].
     fn decrypt(
         &self,
         peer: &PeerId,
-        existing: Option<Session>,
+        existing: Option<SessionSet>,
+        pending: &mut Pending,
         envelope: &Envelope,
         batch: &mut WriteBatch,
-    ) -> Result<(Session, Zeroizing<Vec<u8>>)> {
+    ) -> Result<(SessionSet, Zeroizing<Vec<u8>>)> {
         match (envelope, existing) {
             (Envelope::Prekey(first), existing)
-                if existing.as_ref().is_none_or(|session| session.base_key() != first.base_key()) =>
+                if existing.as_ref().is_none_or(|sessions| !sessions.has_handshake(&first.base_key())) =>
             {
                 let missing = || EndpointError::UnknownPrekey;
+                pending.check_prekeys(first)?;
                 let signed = self.store.signed_prekey(first.signed_prekey_id())?.ok_or_else(missing)?;
                 let kem = self.store.kem_prekey(first.kem_prekey_id())?.ok_or_else(missing)?;
                 let one_time = match first.one_time_prekey_id() {
@@ -178,6 +205,8 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                 };
                 let (session, plaintext) =
                     Session::respond(&self.identity, first, &signed, one_time.as_ref(), &kem)?;
+                pending.admit_identity(&self.store, peer, &first.identity_key())?;
+                pending.take_prekeys(first);
                 // The endpoint's bundles are single use (`prekey_bundle`): all three prekeys go.
                 batch
                     .put_peer_identity(peer, &first.identity_key())
@@ -186,11 +215,18 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                 if let Some(id) = first.one_time_prekey_id() {
                     batch.consume_one_time_prekey(id);
                 }
-                Ok((session, plaintext))
+                let sessions = match existing {
+                    Some(mut sessions) => {
+                        sessions.add(session);
+                        sessions
+                    }
+                    None => SessionSet::new(session),
+                };
+                Ok((sessions, plaintext))
             }
-            (_, Some(mut session)) => {
-                let plaintext = session.decrypt(envelope)?;
-                Ok((session, plaintext))
+            (_, Some(mut sessions)) => {
+                let plaintext = sessions.decrypt(envelope)?;
+                Ok((sessions, plaintext))
             }
             (_, None) => Err(EndpointError::NoSession.into()),
         }
@@ -200,7 +236,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     fn receive_agreement(
         &self,
         peer: &PeerId,
-        session: &Session,
+        sessions: &SessionSet,
         conversation: &mut Conversation,
         content: &Content,
         agreement: &UnverifiedAgreement,
@@ -208,11 +244,13 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         now: Timestamp,
         batch: &mut WriteBatch,
     ) -> Result<Received> {
-        let (clinician, client) = self.parties(&session.remote_identity());
+        let (clinician, client) = self.parties(&sessions.remote_identity());
         match (self.role, agreement.is_countersigned()) {
             (Role::Client, false) => {
                 let proposal = agreement.clone().verify_proposal(&clinician, &client)?;
-                if let Arrival::Expired = Self::keep_inbound(peer, content, plaintext, now, batch)? {
+                if let Arrival::Expired =
+                    self.keep_inbound(peer, conversation, content, plaintext, now, batch)?
+                {
                     return Ok(Received::Expired { id: content.id() });
                 }
                 Ok(Received::AgreementProposed {
@@ -242,7 +280,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         &self,
         rng: &mut R,
         peer: &PeerId,
-        session: &mut Session,
+        sessions: &mut SessionSet,
         conversation: &mut Conversation,
         arrived: Arrived<'_>,
         replies: &mut Vec<Vec<u8>>,
@@ -260,18 +298,20 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         if let Category::Receipt(receipt) = content.category() {
             return Ok(Received::Receipt(receipt.clone()));
         }
-        let Arrival::Keep { expires_at } = Self::keep_inbound(peer, content, plaintext, now, batch)? else {
+        let Arrival::Keep { expires_at } =
+            self.keep_inbound(peer, conversation, content, plaintext, now, batch)?
+        else {
             return Ok(Received::Expired { id });
         };
         if matches!(decision, Decision::OutsideHours { .. }) && self.role == Role::Clinician {
-            if let Some(reply) = self.auto_reply(rng, peer, session, conversation, &agreement, now, batch)? {
+            if let Some(reply) = self.auto_reply(rng, peer, sessions, conversation, &agreement, now, batch)? {
                 replies.push(reply);
             }
         }
         if agreement.terms().receipts_enabled {
             let receipt = Receipt { kind: ReceiptKind::Delivered, message_ids: vec![id] };
             let content = Content::compose(rng, &agreement, Category::Receipt(receipt), String::new(), now)?;
-            replies.push(self.seal_outbound(rng, peer, session, &content, false, batch)?);
+            replies.push(self.seal_outbound(rng, peer, sessions.current_mut(), &content, false, batch)?);
         }
         Ok(Received::Message(ReceivedMessage {
             id,
@@ -287,8 +327,14 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
 
     /// Applies the expiry rule to a message that arrived at `now` and, unless it had already
     /// expired, adds it to `batch`.
+    ///
+    /// # Errors
+    /// [`crate::store::StoreError::MessageExists`] if its id is stored or taken by an earlier
+    /// envelope of the batch.
     fn keep_inbound(
+        &self,
         peer: &PeerId,
+        conversation: &mut Conversation,
         content: &Content,
         plaintext: Zeroizing<Vec<u8>>,
         now: Timestamp,
@@ -296,6 +342,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ) -> Result<Arrival> {
         let arrival = content.lifespan().on_arrival(content.sent_at(), now);
         if let Arrival::Keep { expires_at } = arrival {
+            conversation.pending.claim_message(&self.store, content.id())?;
             batch.put_message(StoredMessage {
                 id: content.id(),
                 peer: peer.clone(),
@@ -315,7 +362,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         &self,
         rng: &mut R,
         peer: &PeerId,
-        session: &mut Session,
+        sessions: &mut SessionSet,
         conversation: &mut Conversation,
         agreement: &SignedAgreement,
         now: Timestamp,
@@ -340,7 +387,8 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             text.push_str(&terms.crisis_resources.join("; "));
         }
         let content = Content::compose(rng, agreement, Category::AutoReply, text, now)?;
-        let envelope = self.seal_outbound(rng, peer, session, &content, true, batch)?;
+        conversation.pending.claim_message(&self.store, content.id())?;
+        let envelope = self.seal_outbound(rng, peer, sessions.current_mut(), &content, true, batch)?;
         conversation.last_auto_reply = Some(Some(now));
         Ok(Some(envelope))
     }

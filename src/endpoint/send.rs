@@ -3,11 +3,11 @@
 use rand_core::CryptoRng;
 
 use super::error::Result;
+use super::sessions::SessionSet;
 use super::{Draft, Endpoint, EndpointError, Outgoing};
 use crate::clock::Clock;
 use crate::content::{Content, ContentError, MessageId};
 use crate::policy::{classify, Decision};
-use crate::session::Session;
 use crate::store::{PeerId, Store, WriteBatch};
 
 impl<S: Store, C: Clock> Endpoint<S, C> {
@@ -26,14 +26,14 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// example, system categories are sent by the endpoint itself), or a store error. Nothing is
     /// saved on error.
     pub fn send(&self, peer: &PeerId, draft: Draft) -> Result<Outgoing> {
-        self.generator.run(|rng| self.send_with(rng, peer, draft))
+        self.with_peer(peer, |rng| self.send_with(rng, peer, draft))
     }
 
     fn send_with<R: CryptoRng + ?Sized>(&self, rng: &mut R, peer: &PeerId, draft: Draft) -> Result<Outgoing> {
         if Self::is_system(&draft.category) {
             return Err(ContentError::InvalidField("category").into());
         }
-        let session = self.session(peer)?.ok_or(EndpointError::NoSession)?;
+        let sessions = self.sessions(peer)?.ok_or(EndpointError::NoSession)?;
         let now = self.now();
         let agreement = self.agreement(peer)?;
         let kind = draft.category.kind();
@@ -59,14 +59,15 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         if let Some(reply_to) = draft.reply_to {
             content = content.in_reply_to(reply_to);
         }
-        let envelope = self.send_sealed(rng, peer, session, &content, true, WriteBatch::new())?;
+        let envelope = self.send_sealed(rng, peer, sessions, &content, true, WriteBatch::new())?;
         Ok(Outgoing { decision, envelope: Some(envelope), message_id: Some(content.id()) })
     }
 
     /// The tail every message this device sends on its own goes through (a message, an agreement
-    /// proposal or acceptance, a read receipt): encrypts `content` on `session`, then saves in one
-    /// transaction the writes already in `batch`, a copy of the message if `store_copy`, and the
-    /// new session state. Returns the envelope bytes. Nothing is saved on error.
+    /// proposal or acceptance, a read receipt): encrypts `content` on the current session of
+    /// `sessions`, then saves in one transaction the writes already in `batch`, a copy of the
+    /// message if `store_copy`, and the new session state. Returns the envelope bytes. Nothing is
+    /// saved on error.
     ///
     /// (Auto-replies and delivery receipts go out while a message is received: they are sealed
     /// into the receive path's batch, which saves the session once for everything it holds.)
@@ -74,13 +75,14 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         &self,
         rng: &mut R,
         peer: &PeerId,
-        mut session: Session,
+        mut sessions: SessionSet,
         content: &Content,
         store_copy: bool,
         mut batch: WriteBatch,
     ) -> Result<Vec<u8>> {
-        let envelope = self.seal_outbound(rng, peer, &mut session, content, store_copy, &mut batch)?;
-        batch.put_session(peer, &session.to_bytes())?;
+        let envelope =
+            self.seal_outbound(rng, peer, sessions.current_mut(), content, store_copy, &mut batch)?;
+        batch.put_session(peer, &sessions.to_bytes())?;
         self.store.apply(batch)?;
         Ok(envelope)
     }
