@@ -8,6 +8,7 @@
 //! The sessions the targets attack are built from fixed seeds with [`DeterministicRng`], once per
 //! process, so every run sees the same keys and the corpora stay meaningful.
 
+mod endpoint;
 mod fixtures;
 mod interaction;
 mod layers;
@@ -76,11 +77,14 @@ pub enum Target {
     /// Any bytes as a sealed store record of any table, or as a whole store file: no panic,
     /// typed errors, and no forged record opens.
     StoreRecord,
+    /// Any mix of genuine envelopes, replays, forgeries and garbage in one `receive_batch`: what
+    /// it reports as received is what it stores, and a failed envelope changes nothing.
+    EndpointBatch,
 }
 
 impl Target {
     /// Every target.
-    pub const ALL: [Target; 7] = [
+    pub const ALL: [Target; 8] = [
         Target::EnvelopeDecode,
         Target::SessionDecrypt,
         Target::HandshakeRespond,
@@ -88,6 +92,7 @@ impl Target {
         Target::ContentDecode,
         Target::AgreementDecode,
         Target::StoreRecord,
+        Target::EndpointBatch,
     ];
 
     /// The name of the target, of its `fuzz/fuzz_targets/` file and of its corpus directory.
@@ -101,6 +106,7 @@ impl Target {
             Target::ContentDecode => "content_decode",
             Target::AgreementDecode => "agreement_decode",
             Target::StoreRecord => "store_record",
+            Target::EndpointBatch => "endpoint_batch",
         }
     }
 
@@ -123,6 +129,7 @@ impl Target {
             Target::ContentDecode => layers::content_decode(data),
             Target::AgreementDecode => layers::agreement_decode(data),
             Target::StoreRecord => layers::store_record(data),
+            Target::EndpointBatch => endpoint::endpoint_batch(data),
         }
     }
 
@@ -140,6 +147,7 @@ impl Target {
             Target::ContentDecode => layers::content_seeds(),
             Target::AgreementDecode => layers::agreement_seeds(),
             Target::StoreRecord => layers::store_record_seeds(),
+            Target::EndpointBatch => Ok(endpoint::endpoint_batch_seeds()),
         }
     }
 }
