@@ -442,7 +442,7 @@ fn a_store_file_opens_only_for_the_owner_it_was_created_for() {
         let err = Endpoint::open(&mut rng, &path, &key, role, local_id).unwrap_err();
         assert_eq!(err, Error::Store(StoreError::OwnerMismatch), "{role:?} {local_id}");
         assert_eq!(store_files(&path), before, "a refused open changed the file");
-        let store = SqliteStore::open(&path, &key, &mut rng).unwrap();
+        let store = SqliteStore::open(&path, &key).unwrap();
         let err =
             Endpoint::new(&mut rng, store, ManualClock::new(MONDAY_10AM_NY), role, local_id).unwrap_err();
         assert_eq!(err, Error::Store(StoreError::OwnerMismatch), "{role:?} {local_id}");
@@ -454,7 +454,7 @@ fn a_store_file_opens_only_for_the_owner_it_was_created_for() {
     assert_eq!(endpoint.identity_key(), identity);
     assert_eq!(endpoint.role(), Role::Clinician);
     drop(endpoint);
-    let store = SqliteStore::open(&path, &key, &mut rng).unwrap();
+    let store = SqliteStore::open(&path, &key).unwrap();
     let endpoint =
         Endpoint::new(&mut rng, store, ManualClock::new(MONDAY_10AM_NY), Role::Clinician, "dr-lee").unwrap();
     assert_eq!(endpoint.identity_key(), identity);

@@ -34,7 +34,7 @@ fn client_id() -> PeerId {
 }
 
 fn open(dir: &Path) -> Endpoint<SqliteStore, ManualClock> {
-    let store = SqliteStore::open(dir.join("clinician.db"), &key(), &mut UnwrapErr(SysRng)).unwrap();
+    let store = SqliteStore::open(dir.join("clinician.db"), &key()).unwrap();
     Endpoint::new(&mut UnwrapErr(SysRng), store, ManualClock::new(MONDAY_10AM_NY), Role::Clinician, "dr-lee")
         .unwrap()
 }
@@ -123,7 +123,7 @@ fn run_child_and_kill(dir: &Path, r: &mut impl Rng) -> Option<usize> {
 #[test]
 fn receive_path_survives_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::create(dir.path().join("clinician.db"), &key(), &mut UnwrapErr(SysRng)).unwrap();
+    let store = SqliteStore::create(dir.path().join("clinician.db"), &key()).unwrap();
     let mut pair = pair_with(21, store, MemoryStore::new(), true);
     let mut stream = Vec::new();
     for i in 0..STREAM {

@@ -104,7 +104,7 @@ fn deleted_expired_and_replaced_values_leave_no_trace() {
 
 fn bounded(path: &Path, transactions: u32) -> SqliteStore {
     let options = SqliteOptions::with_wipe(WipePolicy::Bounded { transactions });
-    SqliteStore::create_with(path, &passphrase("correct horse battery staple"), &mut rng(9), options).unwrap()
+    SqliteStore::create_with(path, &passphrase("correct horse battery staple"), options).unwrap()
 }
 
 /// Replaces the session with `p` by `fill` and returns its sealed value.
@@ -121,8 +121,7 @@ fn every_write_policy_wipes_each_replaced_session_state_at_once() {
     let path = db_path(&dir);
     let options = SqliteOptions::with_wipe(WipePolicy::EveryWrite);
     let store =
-        SqliteStore::create_with(&path, &passphrase("correct horse battery staple"), &mut rng(9), options)
-            .unwrap();
+        SqliteStore::create_with(&path, &passphrase("correct horse battery staple"), options).unwrap();
     let p = peer("patient");
     let mut previous = replace_session(&store, &path, &p, 0);
     for fill in 1..5 {

@@ -12,7 +12,7 @@ use rusqlite::Connection;
 use store_common::{app_key, create, db_path, message, open, passphrase, peer, raw_files, rng};
 
 fn open_with(path: &Path, source: &confidant::store::StoreKeySource) -> Result<SqliteStore, StoreError> {
-    SqliteStore::open(path, source, &mut rng(99))
+    SqliteStore::open(path, source)
 }
 
 /// A closed store holding sessions for two peers and a message.
@@ -108,7 +108,7 @@ fn wrong_key_is_refused_and_the_file_is_untouched() {
     assert_eq!(raw_files(&path), before);
 
     let keyed = dir.path().join("keyed.db");
-    drop(SqliteStore::create(&keyed, &app_key(1), &mut rng(1)).unwrap());
+    drop(SqliteStore::create(&keyed, &app_key(1)).unwrap());
     assert_eq!(open_with(&keyed, &app_key(2)).err(), Some(StoreError::WrongKey));
     assert_eq!(open_with(&keyed, &passphrase("x")).err(), Some(StoreError::WrongKey));
     assert!(open_with(&keyed, &app_key(1)).is_ok());
@@ -125,7 +125,7 @@ fn changing_the_passphrase_rewraps_only_and_wipes_the_old_wrap() {
         raw(&path).query_row("SELECT value FROM messages", [], |r| r.get(0)).unwrap();
 
     let store = open(&path);
-    store.change_passphrase(&passphrase("new passphrase"), &mut rng(5)).unwrap();
+    store.change_passphrase(&passphrase("new passphrase")).unwrap();
     let (db, wal) = raw_files(&path);
     assert!(!store_common::contains(&db, &old_wrap) && !store_common::contains(&wal, &old_wrap));
     drop(store);
@@ -136,7 +136,7 @@ fn changing_the_passphrase_rewraps_only_and_wipes_the_old_wrap() {
     );
     let store = open_with(&path, &passphrase("new passphrase")).unwrap();
     assert_eq!(store.session(&peer("bob")).unwrap().unwrap().as_slice(), b"bob session");
-    store.change_passphrase(&app_key(3), &mut rng(6)).unwrap();
+    store.change_passphrase(&app_key(3)).unwrap();
     drop(store);
     let sealed_after: Vec<u8> = raw(&path).query_row("SELECT value FROM messages", [], |r| r.get(0)).unwrap();
     assert_eq!(sealed_before, sealed_after, "records are not re-encrypted");
@@ -148,14 +148,8 @@ fn changing_the_passphrase_rewraps_only_and_wipes_the_old_wrap() {
         params: bad,
     };
     let store = open_with(&path, &app_key(3)).unwrap();
-    assert_eq!(
-        store.change_passphrase(&source, &mut rng(7)),
-        Err(StoreError::InvalidInput("kdf parameters"))
-    );
-    assert_eq!(
-        store.change_passphrase(&passphrase(""), &mut rng(7)),
-        Err(StoreError::InvalidInput("passphrase"))
-    );
+    assert_eq!(store.change_passphrase(&source), Err(StoreError::InvalidInput("kdf parameters")));
+    assert_eq!(store.change_passphrase(&passphrase("")), Err(StoreError::InvalidInput("passphrase")));
 }
 
 #[test]
@@ -295,10 +289,7 @@ fn files_that_are_not_stores_are_refused_untouched() {
     assert_eq!(open_with(&empty, &passphrase("x")).err(), Some(StoreError::NotAStore));
 
     assert_eq!(open_with(&dir.path().join("missing"), &passphrase("x")).err(), Some(StoreError::NotFound));
-    assert_eq!(
-        SqliteStore::create(&random, &passphrase("x"), &mut rng(1)).err(),
-        Some(StoreError::AlreadyExists)
-    );
+    assert_eq!(SqliteStore::create(&random, &passphrase("x")).err(), Some(StoreError::AlreadyExists));
 }
 
 #[test]
@@ -318,8 +309,30 @@ fn a_header_asking_for_absurd_kdf_memory_is_refused_before_allocating() {
 #[test]
 fn errors_convert_into_the_crate_error() {
     fn opens(path: &Path) -> confidant::Result<SqliteStore> {
-        Ok(SqliteStore::open(path, &passphrase("x"), &mut rng(1))?)
+        Ok(SqliteStore::open(path, &passphrase("x"))?)
     }
     let dir = tempfile::tempdir().unwrap();
     assert_eq!(opens(&dir.path().join("none")).err(), Some(confidant::Error::Store(StoreError::NotFound)));
+}
+
+/// Opening a store used to seed its nonce generator from the caller's generator, so two opens
+/// with the same seeded generator sealed their first writes under the same nonce. Nonces now
+/// come from the operating system on every write.
+#[test]
+fn nonces_do_not_repeat_across_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    drop(create(&path));
+    let who = peer("alice");
+    let sealed_after_open = || {
+        let store = SqliteStore::open(&path, &passphrase("correct horse battery staple")).unwrap();
+        let mut batch = WriteBatch::new();
+        batch.put_session(&who, b"the same state").unwrap();
+        store.apply(batch).unwrap();
+        drop(store);
+        raw(&path).query_row("SELECT value FROM sessions", [], |r| r.get::<_, Vec<u8>>(0)).unwrap()
+    };
+    let (first, second) = (sealed_after_open(), sealed_after_open());
+    assert_ne!(first[1..25], second[1..25], "each write draws a fresh nonce");
+    assert_ne!(first, second);
 }

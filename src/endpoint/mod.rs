@@ -82,11 +82,8 @@ impl Endpoint<SqliteStore, SystemClock> {
     ) -> Result<Self> {
         let owner = Owner::new(role, local_id)?;
         let path = path.as_ref();
-        let store = if path.exists() {
-            SqliteStore::open(path, key, rng)?
-        } else {
-            SqliteStore::create(path, key, rng)?
-        };
+        let store =
+            if path.exists() { SqliteStore::open(path, key)? } else { SqliteStore::create(path, key)? };
         Self::with_owner(rng, store, SystemClock, owner)
     }
 }

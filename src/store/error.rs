@@ -72,6 +72,11 @@ pub enum StoreError {
     /// An argument is out of range (the name says which); nothing was written.
     #[error("invalid input: {0}")]
     InvalidInput(&'static str),
+    /// The operating system's random number generator did not deliver random bytes (the store
+    /// key, salts and record nonces come from it, never from a generator the caller passes).
+    /// Nothing was written.
+    #[error("the operating system's random number generator failed")]
+    Random,
     /// A file-system operation failed.
     #[error("file system: {0:?}")]
     Io(std::io::ErrorKind),

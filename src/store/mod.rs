@@ -54,6 +54,7 @@ mod kdf;
 mod keys;
 mod memory;
 mod ops;
+mod random;
 mod seal;
 mod sqlite;
 mod trust;

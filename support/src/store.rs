@@ -41,11 +41,11 @@ pub fn db_path(dir: &tempfile::TempDir) -> PathBuf {
 }
 
 pub fn create(path: &Path) -> SqliteStore {
-    SqliteStore::create(path, &passphrase("correct horse battery staple"), &mut rng(7)).unwrap()
+    SqliteStore::create(path, &passphrase("correct horse battery staple")).unwrap()
 }
 
 pub fn open(path: &Path) -> SqliteStore {
-    SqliteStore::open(path, &passphrase("correct horse battery staple"), &mut rng(8)).unwrap()
+    SqliteStore::open(path, &passphrase("correct horse battery staple")).unwrap()
 }
 
 /// The bytes of the database file and of its write-ahead log (empty if there is none).

@@ -1,6 +1,5 @@
 //! The store's tables in SQLite: each value sealed, each lookup column a keyed hash.
 
-use rand::rngs::StdRng;
 use rusqlite::{params, Connection, OptionalExtension};
 use zeroize::Zeroizing;
 
@@ -19,7 +18,6 @@ const MESSAGES_PEER: &str = "messages.peer";
 pub(super) struct SqlTables<'a> {
     pub(super) conn: &'a Connection,
     pub(super) keys: &'a RecordKeys,
-    pub(super) rng: &'a mut StdRng,
     /// What the transaction left for a wipe to remove.
     pub(super) wipe: Wipe,
 }
@@ -84,8 +82,7 @@ impl SqlTables<'_> {
         let peer = self.keys.lookup(MESSAGES_PEER, m.peer.as_str().as_bytes());
         let expires_at = m.expires_at.map(sql_time).transpose()?;
         let plain = codec::encode_message(m);
-        let sealed =
-            self.keys.seal(self.rng, MESSAGES, &[&key, &peer, &expiry_column(expires_at)], &plain)?;
+        let sealed = self.keys.seal(MESSAGES, &[&key, &peer, &expiry_column(expires_at)], &plain)?;
         Ok(MessageRow { key, peer, expires_at, sealed })
     }
 
@@ -121,7 +118,7 @@ impl Tables for SqlTables<'_> {
     fn put(&mut self, kv: Kv, id: &[u8], value: &[u8]) -> Result<(), StoreError> {
         let table = kv.table();
         let key = self.keys.lookup(table, id);
-        let sealed = self.keys.seal(self.rng, table, &[&key], value)?;
+        let sealed = self.keys.seal(table, &[&key], value)?;
         let update = format!("UPDATE {table} SET value = ?2 WHERE key = ?1");
         if self.conn.prepare_cached(&update)?.execute(params![&key[..], sealed])? > 0 {
             self.wipe.replaced = true;
