@@ -303,7 +303,7 @@ fn a_header_asking_for_absurd_kdf_memory_is_refused_before_allocating() {
     kdf[5..9].copy_from_slice(&[0xff; 4]);
     conn.execute("UPDATE store_header SET kdf = ?1", [kdf]).unwrap();
     drop(conn);
-    assert_eq!(open_with(&path, &passphrase("x")).err(), Some(StoreError::Corrupt { table: "store_header" }));
+    assert_eq!(open_with(&path, &passphrase("x")).err(), Some(StoreError::KdfAboveCeiling));
 }
 
 #[test]
@@ -335,4 +335,43 @@ fn nonces_do_not_repeat_across_opens() {
     let (first, second) = (sealed_after_open(), sealed_after_open());
     assert_ne!(first[1..25], second[1..25], "each write draws a fresh nonce");
     assert_ne!(first, second);
+}
+
+/// Replaces the Argon2id parameters recorded in the file's header.
+fn set_kdf_params(path: &Path, memory_kib: u32, iterations: u32, parallelism: u32) {
+    let conn = raw(path);
+    let mut kdf: Vec<u8> = conn.query_row("SELECT kdf FROM store_header", [], |r| r.get(0)).unwrap();
+    kdf[5..9].copy_from_slice(&memory_kib.to_be_bytes());
+    kdf[9..13].copy_from_slice(&iterations.to_be_bytes());
+    kdf[13..17].copy_from_slice(&parallelism.to_be_bytes());
+    conn.execute("UPDATE store_header SET kdf = ?1", [kdf]).unwrap();
+}
+
+#[test]
+fn a_header_asking_for_more_than_the_ceiling_is_refused_before_argon2_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    populated(&path);
+    // Each over the ceiling in one parameter, cheap to compute if it were run anyway.
+    for (m, t, p) in [(8, 11, 1), (72, 1, 9), (8, u32::MAX, 1), (1024 * 1024 + 1, 1, 1), (u32::MAX, 1, 1)] {
+        set_kdf_params(&path, m, t, p);
+        let before = raw_files(&path);
+        let started = std::time::Instant::now();
+        assert_eq!(
+            open_with(&path, &passphrase("correct horse battery staple")).err(),
+            Some(StoreError::KdfAboveCeiling),
+            "m = {m} KiB, t = {t}, p = {p}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "Argon2id did not run");
+        assert_eq!(raw_files(&path), before, "the file is untouched");
+    }
+    // At the ceiling the header is accepted and Argon2id runs: the unwrap then fails, as the
+    // parameters are bound into the wrapped key's associated data.
+    set_kdf_params(&path, 80, 10, 8);
+    assert_eq!(
+        open_with(&path, &passphrase("correct horse battery staple")).err(),
+        Some(StoreError::WrongKey)
+    );
+    set_kdf_params(&path, 8, 1, 1);
+    assert!(open_with(&path, &passphrase("correct horse battery staple")).is_ok());
 }

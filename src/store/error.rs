@@ -38,6 +38,16 @@ pub enum StoreError {
     /// The passphrase or key does not open this store. The file was not changed.
     #[error("wrong passphrase or key")]
     WrongKey,
+    /// Argon2id parameters ask for more memory, passes or lanes than the store allows
+    /// ([`MAX_KDF_MEMORY_KIB`](crate::store::consts::MAX_KDF_MEMORY_KIB),
+    /// [`MAX_KDF_ITERATIONS`](crate::store::consts::MAX_KDF_ITERATIONS),
+    /// [`MAX_KDF_PARALLELISM`](crate::store::consts::MAX_KDF_PARALLELISM)). Given for a new wrap,
+    /// nothing was written. Read from a file's header, the file was refused before Argon2id ran
+    /// (the header is authenticated only by the unwrap that Argon2id's output enables, so
+    /// whoever can write the file could otherwise make every open allocate and compute without
+    /// limit), and it was not modified.
+    #[error("the Argon2id parameters exceed the store's ceiling")]
+    KdfAboveCeiling,
     /// A record of the named table failed to authenticate or decode: it was tampered with,
     /// truncated, or moved from another row or table.
     #[error("corrupt record in table {table}")]

@@ -131,7 +131,8 @@ impl SqliteStore {
     ///
     /// # Errors
     /// [`StoreError::AlreadyExists`] if a file is at `path`; [`StoreError::InvalidInput`] if the
-    /// passphrase is empty or the KDF parameters are out of bounds; [`StoreError::Random`] if
+    /// passphrase is empty or too long, or Argon2 refuses the KDF parameters;
+    /// [`StoreError::KdfAboveCeiling`] if they are above the store's ceiling; [`StoreError::Random`] if
     /// the operating system delivers no random bytes; [`StoreError::Io`] or
     /// [`StoreError::Database`] if the file cannot be written. In every case no file is left
     /// behind.
@@ -191,9 +192,11 @@ impl SqliteStore {
     /// [`StoreError::NotFound`] if there is no file; [`StoreError::NotAStore`] if it is not a
     /// confidant store; [`StoreError::Truncated`] if it is shorter than its header says;
     /// [`StoreError::NewerSchema`] or [`StoreError::UnsupportedFormat`] if a newer library wrote
-    /// it; [`StoreError::WrongKey`] if `source` does not open it; [`StoreError::Corrupt`] naming
-    /// `store_header` if the header row is damaged. In each of these cases the file was not
-    /// modified.
+    /// it; [`StoreError::KdfAboveCeiling`] if the header asks for Argon2id costs above the
+    /// store's ceiling (refused before Argon2id runs; PROTOCOL.md, section 11, "Argon2id
+    /// parameters"); [`StoreError::WrongKey`] if `source` does not open it;
+    /// [`StoreError::Corrupt`] naming `store_header` if the header row is damaged. In each of
+    /// these cases the file was not modified.
     pub fn open(path: impl AsRef<Path>, source: &StoreKeySource) -> Result<Self, StoreError> {
         Self::open_with(path, source, SqliteOptions::default())
     }
@@ -311,8 +314,9 @@ impl SqliteStore {
     /// the operating system's generator.
     ///
     /// # Errors
-    /// [`StoreError::InvalidInput`] if the passphrase is empty or the KDF parameters are out of
-    /// bounds; [`StoreError::Random`] if the operating system delivers no random bytes;
+    /// [`StoreError::InvalidInput`] if the passphrase is empty or too long, or Argon2 refuses the
+    /// KDF parameters; [`StoreError::KdfAboveCeiling`] if they are above the store's ceiling;
+    /// [`StoreError::Random`] if the operating system delivers no random bytes;
     /// [`StoreError::Database`] if the file cannot be written. In every case the old passphrase
     /// still opens the store.
     pub fn change_passphrase(&self, new: &StoreKeySource) -> Result<(), StoreError> {
