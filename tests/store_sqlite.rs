@@ -142,7 +142,7 @@ fn changing_the_passphrase_rewraps_only_and_wipes_the_old_wrap() {
     assert_eq!(sealed_before, sealed_after, "records are not re-encrypted");
     assert!(open_with(&path, &app_key(3)).is_ok());
 
-    let bad = KdfParams { memory_kib: 1, iterations: 1, parallelism: 1 };
+    let bad = KdfParams::without_floor(1, 1, 1);
     let source = confidant::store::StoreKeySource::Passphrase {
         passphrase: confidant::store::Passphrase::new("p".into()),
         params: bad,
@@ -374,4 +374,42 @@ fn a_header_asking_for_more_than_the_ceiling_is_refused_before_argon2_runs() {
     );
     set_kdf_params(&path, 8, 1, 1);
     assert!(open_with(&path, &passphrase("correct horse battery staple")).is_ok());
+}
+
+/// New stores are held to the floor; only tests (with the `low-level` feature) go below it.
+#[test]
+fn kdf_parameters_below_the_floor_are_refused_for_new_stores() {
+    assert_eq!(KdfParams::new(8, 1, 1), Err(StoreError::KdfBelowFloor));
+    assert_eq!(KdfParams::new(19 * 1024, 1, 4), Err(StoreError::KdfBelowFloor));
+    assert_eq!(KdfParams::new(16 * 1024, 3, 1), Err(StoreError::KdfBelowFloor));
+    assert_eq!(KdfParams::new(64 * 1024, 11, 4), Err(StoreError::KdfAboveCeiling));
+
+    // A store at the floor is created, opens, and records the floor in its header.
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    let floor = KdfParams::new(19 * 1024, 2, 1).unwrap();
+    let source = |text: &str| confidant::store::StoreKeySource::Passphrase {
+        passphrase: confidant::store::Passphrase::new(text.into()),
+        params: floor,
+    };
+    drop(SqliteStore::create(&path, &source("at the floor")).unwrap());
+    let kdf: Vec<u8> = raw(&path).query_row("SELECT kdf FROM store_header", [], |r| r.get(0)).unwrap();
+    assert_eq!(
+        kdf[5..17],
+        [&(19u32 * 1024).to_be_bytes()[..], &2u32.to_be_bytes(), &1u32.to_be_bytes()].concat()
+    );
+    let store = open_with(&path, &source("at the floor")).unwrap();
+
+    // Changing the passphrase keeps to the same rules.
+    let over = KdfParams::without_floor(2 * 1024 * 1024, 1, 1);
+    let source_over = confidant::store::StoreKeySource::Passphrase {
+        passphrase: confidant::store::Passphrase::new("p".into()),
+        params: over,
+    };
+    assert_eq!(store.change_passphrase(&source_over), Err(StoreError::KdfAboveCeiling));
+    assert_eq!(
+        SqliteStore::create(dir.path().join("over.db"), &source_over).err(),
+        Some(StoreError::KdfAboveCeiling)
+    );
+    assert!(!dir.path().join("over.db").exists());
 }

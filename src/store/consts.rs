@@ -33,6 +33,18 @@ pub const DEFAULT_KDF_MEMORY_KIB: u32 = 64 * 1024;
 pub const DEFAULT_KDF_ITERATIONS: u32 = 3;
 /// Default Argon2id lanes: 4, RFC 9106 section 4, second recommended option.
 pub const DEFAULT_KDF_PARALLELISM: u32 = 4;
+/// Least Argon2id memory for a new wrap, in KiB: 19 MiB, OWASP's minimum for Argon2id (with
+/// [`MIN_KDF_ITERATIONS`] passes and [`MIN_KDF_PARALLELISM`] lane).
+///
+/// [`KdfParams::new`](super::KdfParams::new) refuses less with
+/// [`StoreError::KdfBelowFloor`](super::StoreError::KdfBelowFloor). Opening a file does not
+/// apply the floor: its parameters are bound into the wrapped key's associated data, so lowering
+/// them in the file only makes the unwrap fail.
+pub const MIN_KDF_MEMORY_KIB: u32 = 19 * 1024;
+/// Fewest Argon2id passes for a new wrap: 2, OWASP's minimum at 19 MiB.
+pub const MIN_KDF_ITERATIONS: u32 = 2;
+/// Fewest Argon2id lanes for a new wrap: 1.
+pub const MIN_KDF_PARALLELISM: u32 = 1;
 /// Most Argon2id memory a store may use, in KiB: 1 GiB, 16 times the default.
 ///
 /// The ceiling applies to new wraps and to the parameters read from a file's header, which are

@@ -38,6 +38,13 @@ pub enum StoreError {
     /// The passphrase or key does not open this store. The file was not changed.
     #[error("wrong passphrase or key")]
     WrongKey,
+    /// Argon2id parameters for a new wrap are below the store's floor
+    /// ([`MIN_KDF_MEMORY_KIB`](crate::store::consts::MIN_KDF_MEMORY_KIB),
+    /// [`MIN_KDF_ITERATIONS`](crate::store::consts::MIN_KDF_ITERATIONS),
+    /// [`MIN_KDF_PARALLELISM`](crate::store::consts::MIN_KDF_PARALLELISM)): a passphrase
+    /// stretched with less falls too easily to a search. Nothing was made or written.
+    #[error("the Argon2id parameters are below the store's floor")]
+    KdfBelowFloor,
     /// Argon2id parameters ask for more memory, passes or lanes than the store allows
     /// ([`MAX_KDF_MEMORY_KIB`](crate::store::consts::MAX_KDF_MEMORY_KIB),
     /// [`MAX_KDF_ITERATIONS`](crate::store::consts::MAX_KDF_ITERATIONS),

@@ -6,7 +6,8 @@ use zeroize::Zeroizing;
 
 use super::consts::{
     DEFAULT_KDF_ITERATIONS, DEFAULT_KDF_MEMORY_KIB, DEFAULT_KDF_PARALLELISM, KDF_SALT_LEN,
-    MAX_KDF_ITERATIONS, MAX_KDF_MEMORY_KIB, MAX_KDF_PARALLELISM,
+    MAX_KDF_ITERATIONS, MAX_KDF_MEMORY_KIB, MAX_KDF_PARALLELISM, MIN_KDF_ITERATIONS, MIN_KDF_MEMORY_KIB,
+    MIN_KDF_PARALLELISM,
 };
 use super::StoreError;
 use crate::codec::Reader;
@@ -17,16 +18,15 @@ use crate::keys::Secret32;
 /// The defaults are RFC 9106's second recommended option for memory-constrained devices:
 /// 64 MiB of memory, 3 passes, 4 lanes (Argon2 version 0x13, 16-byte salt, 32-byte output).
 /// They are stored in the file, so a store keeps opening after the defaults change.
+///
+/// Parameters for a new wrap are made with [`Self::new`], which holds them between a floor
+/// (OWASP's minimum for Argon2id: 19 MiB, 2 passes, 1 lane) and a ceiling (1 GiB, 10 passes,
+/// 8 lanes); PROTOCOL.md, section 11, "Argon2id parameters", gives the reasons for both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KdfParams {
-    /// Memory, in KiB. At least 8 × `parallelism`, at most
-    /// [`MAX_KDF_MEMORY_KIB`](super::consts::MAX_KDF_MEMORY_KIB).
-    pub memory_kib: u32,
-    /// Passes over the memory. At least 1, at most
-    /// [`MAX_KDF_ITERATIONS`](super::consts::MAX_KDF_ITERATIONS).
-    pub iterations: u32,
-    /// Lanes. At least 1, at most [`MAX_KDF_PARALLELISM`](super::consts::MAX_KDF_PARALLELISM).
-    pub parallelism: u32,
+    memory_kib: u32,
+    iterations: u32,
+    parallelism: u32,
 }
 
 impl Default for KdfParams {
@@ -36,6 +36,64 @@ impl Default for KdfParams {
             iterations: DEFAULT_KDF_ITERATIONS,
             parallelism: DEFAULT_KDF_PARALLELISM,
         }
+    }
+}
+
+impl KdfParams {
+    /// Parameters for a new wrap: `memory_kib` KiB of memory, `iterations` passes over it,
+    /// `parallelism` lanes.
+    ///
+    /// # Errors
+    /// [`StoreError::KdfAboveCeiling`] if a parameter is above
+    /// [`MAX_KDF_MEMORY_KIB`](super::consts::MAX_KDF_MEMORY_KIB),
+    /// [`MAX_KDF_ITERATIONS`](super::consts::MAX_KDF_ITERATIONS) or
+    /// [`MAX_KDF_PARALLELISM`](super::consts::MAX_KDF_PARALLELISM);
+    /// [`StoreError::KdfBelowFloor`] if one is below
+    /// [`MIN_KDF_MEMORY_KIB`](super::consts::MIN_KDF_MEMORY_KIB),
+    /// [`MIN_KDF_ITERATIONS`](super::consts::MIN_KDF_ITERATIONS) or
+    /// [`MIN_KDF_PARALLELISM`](super::consts::MIN_KDF_PARALLELISM).
+    pub fn new(memory_kib: u32, iterations: u32, parallelism: u32) -> Result<Self, StoreError> {
+        let params = Self { memory_kib, iterations, parallelism };
+        if params.above_ceiling() {
+            return Err(StoreError::KdfAboveCeiling);
+        }
+        let below_floor = memory_kib < MIN_KDF_MEMORY_KIB
+            || iterations < MIN_KDF_ITERATIONS
+            || parallelism < MIN_KDF_PARALLELISM;
+        if below_floor {
+            return Err(StoreError::KdfBelowFloor);
+        }
+        Ok(params)
+    }
+
+    /// Parameters below the floor, for tests that create many stores and must not spend
+    /// Argon2id's real cost on each. Only with the `low-level` feature, which no app enables;
+    /// a store wrapped with them falls to a brute-force search of its passphrase.
+    ///
+    /// The ceiling and Argon2's own rules (at least one pass, one lane, 8 KiB per lane) still
+    /// apply when a store is created with them.
+    #[cfg(any(test, feature = "low-level"))]
+    #[must_use]
+    pub const fn without_floor(memory_kib: u32, iterations: u32, parallelism: u32) -> Self {
+        Self { memory_kib, iterations, parallelism }
+    }
+
+    /// Memory, in KiB.
+    #[must_use]
+    pub fn memory_kib(&self) -> u32 {
+        self.memory_kib
+    }
+
+    /// Passes over the memory.
+    #[must_use]
+    pub fn iterations(&self) -> u32 {
+        self.iterations
+    }
+
+    /// Lanes.
+    #[must_use]
+    pub fn parallelism(&self) -> u32 {
+        self.parallelism
     }
 }
 
@@ -193,7 +251,22 @@ mod tests {
     #[test]
     fn defaults_are_rfc_9106_second_option() {
         let d = KdfParams::default();
-        assert_eq!((d.memory_kib, d.iterations, d.parallelism), (65536, 3, 4));
+        assert_eq!((d.memory_kib(), d.iterations(), d.parallelism()), (65536, 3, 4));
         assert!(d.check().is_ok());
+        assert_eq!(KdfParams::new(65536, 3, 4), Ok(d));
+    }
+
+    #[test]
+    fn new_parameters_lie_between_the_floor_and_the_ceiling() {
+        let floor = KdfParams::new(19 * 1024, 2, 1).unwrap();
+        assert!(floor.check().is_ok());
+        let ceiling = KdfParams::new(1024 * 1024, 10, 8).unwrap();
+        assert!(ceiling.check().is_ok());
+        for (m, t, p) in [(8, 1, 1), (19 * 1024 - 1, 2, 1), (19 * 1024, 1, 1), (19 * 1024, 2, 0), (0, 0, 0)] {
+            assert_eq!(KdfParams::new(m, t, p), Err(StoreError::KdfBelowFloor), "{m} {t} {p}");
+        }
+        for (m, t, p) in [(1024 * 1024 + 1, 2, 1), (19 * 1024, 11, 1), (19 * 1024, 2, 9), (8, 1, 9)] {
+            assert_eq!(KdfParams::new(m, t, p), Err(StoreError::KdfAboveCeiling), "{m} {t} {p}");
+        }
     }
 }

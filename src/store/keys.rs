@@ -194,7 +194,7 @@ mod tests {
     fn tiny(pass: &str) -> StoreKeySource {
         StoreKeySource::Passphrase {
             passphrase: Passphrase::new(pass.into()),
-            params: KdfParams { memory_kib: 8, iterations: 1, parallelism: 1 },
+            params: KdfParams::without_floor(8, 1, 1),
         }
     }
 

@@ -10,7 +10,6 @@
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::XChaCha20Poly1305;
-use rand_core::TryCryptoRng;
 use zeroize::Zeroizing;
 
 use super::consts::{LOOKUP_KEY_INFO, RECORD_AAD_LABEL, RECORD_VERSION, SEAL_KEY_INFO};
@@ -68,7 +67,7 @@ impl RecordKeys {
     /// [`StoreError::Random`] if `rng` fails; [`StoreError::InvalidInput`] if the record is too
     /// large for the AEAD.
     #[cfg(any(test, feature = "low-level"))]
-    pub(crate) fn seal_from<R: TryCryptoRng + ?Sized>(
+    pub(crate) fn seal_from<R: rand_core::TryCryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         table: &'static str,
