@@ -293,7 +293,7 @@ fn open(c: &mut Criterion) {
     let store = SqliteStore::create(&path, &key()).unwrap();
     let mut batch = WriteBatch::new();
     for i in 0..1000 {
-        batch.put_session(&PeerId::new(format!("peer-{i}")).unwrap(), &[1; SESSION_LEN]).unwrap();
+        batch.put_session(&PeerId::new(format!("peer-{i}")).unwrap(), None, &[1; SESSION_LEN]).unwrap();
     }
     store.apply(batch).unwrap();
     drop(store);

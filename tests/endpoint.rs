@@ -30,10 +30,10 @@ fn send_bypassing_policy(pair: &mut Pair<MemoryStore>, category: Category, text:
     let now = pair.client.clock().now();
     let content = Content::compose(&mut pair.rng, &agreement, category, text.into(), now).unwrap();
     let stored = pair.client.store().session(&pair.clinician_id).unwrap().unwrap();
-    let mut session = Session::from_bytes(&stored).unwrap();
+    let mut session = Session::from_bytes(&stored.state).unwrap();
     let envelope = session.encrypt(&mut pair.rng, &content.encode_padded()).unwrap().to_bytes();
     let mut batch = WriteBatch::new();
-    batch.put_session(&pair.clinician_id, &session.to_bytes()).unwrap();
+    batch.put_session(&pair.clinician_id, Some(stored.version), &session.to_bytes()).unwrap();
     pair.client.store().apply(batch).unwrap();
     envelope
 }

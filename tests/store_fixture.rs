@@ -71,7 +71,7 @@ fn write_fixture() {
     });
     batch
         .put_peer_identity(&c.client, &c.client_identity.public_key())
-        .put_session(&c.client, SESSION)
+        .put_session(&c.client, None, SESSION)
         .unwrap();
     let mut unread = c.messages.clone();
     unread[0].read_at = None;
@@ -109,7 +109,8 @@ fn the_schema_v1_fixture_opens_with_its_contents() {
     let client = store.peer(&c.client).unwrap().unwrap();
     assert_eq!(client.identity, c.client_identity.public_key());
     assert_eq!(client.verification, Verification::Verified { at: Timestamp(1_200) });
-    assert_eq!(store.session(&c.client).unwrap().unwrap().as_slice(), SESSION);
+    let session = store.session(&c.client).unwrap().unwrap();
+    assert_eq!(session.state.as_slice(), SESSION);
     assert_eq!(store.messages(&c.client).unwrap(), c.messages);
     assert_eq!(store.agreement(&c.client).unwrap(), Some(c.agreement));
 
@@ -119,6 +120,14 @@ fn the_schema_v1_fixture_opens_with_its_contents() {
     batch.consume_one_time_prekey(PrekeyId(1));
     store.apply(batch).unwrap();
     assert_eq!(store.one_time_prekey_count().unwrap(), 1);
+    // Its session, written before session writes named versions, takes versioned writes.
+    let mut stale = WriteBatch::new();
+    stale.put_session(&c.client, None, b"as if there were no session").unwrap();
+    assert_eq!(store.apply(stale), Err(StoreError::Conflict));
+    let mut next = WriteBatch::new();
+    next.put_session(&c.client, Some(session.version), b"next state").unwrap();
+    store.apply(next).unwrap();
+    assert_eq!(store.session(&c.client).unwrap().unwrap().state.as_slice(), b"next state");
 }
 
 #[test]

@@ -21,9 +21,9 @@ fn populated(path: &Path) {
     let (a, b) = (peer("alice"), peer("bob"));
     let mut batch = WriteBatch::new();
     batch
-        .put_session(&a, b"alice session")
+        .put_session(&a, None, b"alice session")
         .unwrap()
-        .put_session(&b, b"bob session")
+        .put_session(&b, None, b"bob session")
         .unwrap()
         .put_message(message(1, &a, 10, Some(500), b"a message"))
         .unwrap();
@@ -40,7 +40,7 @@ fn contents_survive_reopening() {
     let path = db_path(&dir);
     populated(&path);
     let store = open(&path);
-    assert_eq!(store.session(&peer("alice")).unwrap().unwrap().as_slice(), b"alice session");
+    assert_eq!(store.session(&peer("alice")).unwrap().unwrap().state.as_slice(), b"alice session");
     assert_eq!(
         store.messages(&peer("alice")).unwrap(),
         vec![message(1, &peer("alice"), 10, Some(500), b"a message")]
@@ -71,7 +71,7 @@ fn the_owner_survives_reopening_and_another_is_refused_with_the_file_untouched()
     let store = open(&path);
     store.set_owner(&dr_lee).unwrap();
     assert_eq!(store.owner().unwrap(), Some(dr_lee));
-    assert_eq!(store.session(&peer("alice")).unwrap().unwrap().as_slice(), b"alice session");
+    assert_eq!(store.session(&peer("alice")).unwrap().unwrap().state.as_slice(), b"alice session");
     drop(store);
     assert_eq!(raw_files(&path), before, "checking the same owner writes nothing");
 }
@@ -135,7 +135,7 @@ fn changing_the_passphrase_rewraps_only_and_wipes_the_old_wrap() {
         Some(StoreError::WrongKey)
     );
     let store = open_with(&path, &passphrase("new passphrase")).unwrap();
-    assert_eq!(store.session(&peer("bob")).unwrap().unwrap().as_slice(), b"bob session");
+    assert_eq!(store.session(&peer("bob")).unwrap().unwrap().state.as_slice(), b"bob session");
     store.change_passphrase(&app_key(3)).unwrap();
     drop(store);
     let sealed_after: Vec<u8> = raw(&path).query_row("SELECT value FROM messages", [], |r| r.get(0)).unwrap();
@@ -182,7 +182,7 @@ fn tampered_and_truncated_records_name_their_table() {
     assert_eq!(store.mark_read(&id, confidant::Timestamp(1), None), corrupt("messages"));
     // A batch that needs a corrupt record fails and writes nothing.
     let mut batch = WriteBatch::new();
-    batch.put_session(&peer("carol"), b"c").unwrap().put_peer_identity(&peer("dave"), &dave);
+    batch.put_session(&peer("carol"), None, b"c").unwrap().put_peer_identity(&peer("dave"), &dave);
     assert_eq!(store.apply(batch), corrupt("peers"));
     assert_eq!(store.session(&peer("carol")), Ok(None));
 }
@@ -327,7 +327,7 @@ fn nonces_do_not_repeat_across_opens() {
     let sealed_after_open = || {
         let store = SqliteStore::open(&path, &passphrase("correct horse battery staple")).unwrap();
         let mut batch = WriteBatch::new();
-        batch.put_session(&who, b"the same state").unwrap();
+        batch.put_session(&who, store_common::session_version(&store, &who), b"the same state").unwrap();
         store.apply(batch).unwrap();
         drop(store);
         raw(&path).query_row("SELECT value FROM sessions", [], |r| r.get::<_, Vec<u8>>(0)).unwrap()

@@ -32,7 +32,9 @@ use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::content::{Category, Content};
 use crate::keys::{IdentityKey, IdentityKeyPair, SafetyNumber};
 use crate::session::Session;
-use crate::store::{Owner, PeerId, SqliteStore, Store, StoreKeySource, StoredMessage, WriteBatch};
+use crate::store::{
+    Owner, PeerId, SessionVersion, SqliteStore, Store, StoreKeySource, StoredMessage, WriteBatch,
+};
 
 /// One device's end of its conversations: its identity, its store, its clock and its role.
 ///
@@ -47,6 +49,12 @@ pub struct Endpoint<S: Store = SqliteStore, C: Clock = SystemClock> {
     /// The agreement verified last, so that the next message on the conversation does not
     /// verify the same signatures again.
     verified: Mutex<Option<VerifiedAgreement>>,
+}
+
+/// A session as loaded, and its version in the store, which the write saving its successor names.
+struct Loaded {
+    session: Session,
+    version: SessionVersion,
 }
 
 /// An agreement as stored, the identities it was verified against, and the result.
@@ -257,8 +265,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         }
     }
 
-    fn session(&self, peer: &PeerId) -> Result<Option<Session>> {
-        Ok(self.store.session(peer)?.map(|bytes| Session::from_bytes(&bytes)).transpose()?)
+    fn session(&self, peer: &PeerId) -> Result<Option<Loaded>> {
+        let Some(stored) = self.store.session(peer)? else { return Ok(None) };
+        Ok(Some(Loaded { session: Session::from_bytes(&stored.state)?, version: stored.version }))
     }
 
     /// Encrypts `content` on `session` and adds the session state and the outbound message to

@@ -60,8 +60,10 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ) -> Result<()> {
         let bundle = PrekeyBundle::from_bytes(bundle)?;
         let session = Session::initiate(rng, &self.identity, &bundle)?;
+        let replaces = self.store.session(peer)?.map(|stored| stored.version);
         let mut batch = WriteBatch::new();
-        batch.put_peer_identity(peer, &bundle.identity_key()).put_session(peer, &session.to_bytes())?;
+        batch.put_peer_identity(peer, &bundle.identity_key());
+        batch.put_session(peer, replaces, &session.to_bytes())?;
         self.store.apply(batch)?;
         Ok(())
     }

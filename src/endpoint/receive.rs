@@ -12,13 +12,15 @@ use crate::content::{Category, Content, Receipt, ReceiptKind};
 use crate::expiry::Arrival;
 use crate::policy::{classify_content, notification_preview, AutoReplyLimiter, Decision, OutOfScopeReason};
 use crate::session::Session;
-use crate::store::{Direction, PeerId, Store, StoredAgreement, StoredMessage, WriteBatch};
+use crate::store::{Direction, PeerId, SessionVersion, Store, StoredAgreement, StoredMessage, WriteBatch};
 use crate::wire::Envelope;
 
 /// What one conversation's receive path reads and changes; saved once at the end.
 #[derive(Clone)]
 struct Conversation {
     session: Option<Session>,
+    /// The version of the stored session when it was loaded (`None`: there was none).
+    version: Option<SessionVersion>,
     agreement: Option<SignedAgreement>,
     /// When the last auto-reply went out (`None` inside: never), once looked up.
     last_auto_reply: Option<Option<Timestamp>>,
@@ -86,8 +88,10 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     }
 
     fn conversation(&self, peer: &PeerId) -> Result<Conversation> {
+        let loaded = self.session(peer)?;
         Ok(Conversation {
-            session: self.session(peer)?,
+            version: loaded.as_ref().map(|loaded| loaded.version),
+            session: loaded.map(|loaded| loaded.session),
             agreement: self.agreement(peer)?,
             last_auto_reply: None,
         })
@@ -97,7 +101,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// (also after a message that is not kept: its key is used up).
     fn save(&self, peer: &PeerId, conversation: &Conversation, mut batch: WriteBatch) -> Result<()> {
         if let Some(session) = &conversation.session {
-            batch.put_session(peer, &session.to_bytes())?;
+            batch.put_session(peer, conversation.version, &session.to_bytes())?;
         }
         self.store.apply(batch)?;
         Ok(())

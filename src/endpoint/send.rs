@@ -3,11 +3,10 @@
 use rand_core::CryptoRng;
 
 use super::error::Result;
-use super::{Draft, Endpoint, EndpointError, Outgoing};
+use super::{Draft, Endpoint, EndpointError, Loaded, Outgoing};
 use crate::clock::Clock;
 use crate::content::{Content, ContentError, MessageId};
 use crate::policy::{classify, Decision};
-use crate::session::Session;
 use crate::store::{PeerId, Store, WriteBatch};
 
 impl<S: Store, C: Clock> Endpoint<S, C> {
@@ -70,13 +69,13 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         &self,
         rng: &mut R,
         peer: &PeerId,
-        mut session: Session,
+        Loaded { mut session, version }: Loaded,
         content: &Content,
         store_copy: bool,
         mut batch: WriteBatch,
     ) -> Result<Vec<u8>> {
         let envelope = self.seal_outbound(rng, peer, &mut session, content, store_copy, &mut batch)?;
-        batch.put_session(peer, &session.to_bytes())?;
+        batch.put_session(peer, Some(version), &session.to_bytes())?;
         self.store.apply(batch)?;
         Ok(envelope)
     }

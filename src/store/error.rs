@@ -62,6 +62,13 @@ pub enum StoreError {
         /// The table holding the bad record.
         table: &'static str,
     },
+    /// A session write named a version of the session that is no longer the stored one: another
+    /// writer (another thread, or another process on the same file) saved or deleted the session
+    /// after this one read it. Nothing of the batch was written. Read the session again
+    /// ([`crate::store::Store::session`]) and redo the work from the state it returns; never save
+    /// the state derived from the stale one, whose message keys the other writer may have used.
+    #[error("the session was written by another writer since it was read")]
+    Conflict,
     /// A peer presented an identity key other than the one stored for it. Accept the new key with
     /// [`crate::store::Store::accept_identity`] once the user has agreed.
     #[error("the peer's identity key changed")]

@@ -2,7 +2,8 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use confidant::store::{
-    Direction, KdfParams, MessageId, Passphrase, PeerId, SqliteStore, StoreKeySource, StoredMessage,
+    Direction, KdfParams, MessageId, Passphrase, PeerId, SessionVersion, SqliteStore, Store, StoreKeySource,
+    StoredMessage,
 };
 use confidant::Timestamp;
 use std::path::{Path, PathBuf};
@@ -23,6 +24,11 @@ pub fn app_key(byte: u8) -> StoreKeySource {
 
 pub fn peer(name: &str) -> PeerId {
     PeerId::new(name).unwrap()
+}
+
+/// The version of the session stored with `peer`: what a write replacing it names.
+pub fn session_version<S: Store + ?Sized>(store: &S, peer: &PeerId) -> Option<SessionVersion> {
+    store.session(peer).unwrap().map(|stored| stored.version)
 }
 
 pub fn message(id: u8, peer: &PeerId, at: u64, expires_at: Option<u64>, body: &[u8]) -> StoredMessage {

@@ -24,7 +24,7 @@ pub use options::{SqliteOptions, WipePolicy};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::batch::WriteBatch;
 use super::consts::{STORE_FORMAT_VERSION, STORE_MAGIC};
@@ -345,7 +345,11 @@ impl SqliteStore {
         f: impl FnOnce(&mut dyn Tables) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut guard = self.lock();
-        let tx = guard.conn.transaction()?;
+        // A write holds SQLite's write lock from its first statement, so that what it reads (the
+        // session versions it compares) is still current when it writes: a writer on another
+        // connection waits for it, or fails with a busy error, and never interleaves.
+        let behavior = if commit { TransactionBehavior::Immediate } else { TransactionBehavior::Deferred };
+        let tx = guard.conn.transaction_with_behavior(behavior)?;
         let mut tables = SqlTables { conn: &tx, keys: &self.keys, wipe: Wipe::default() };
         let out = f(&mut tables)?;
         let wipe = tables.wipe;

@@ -243,7 +243,7 @@ fn small_store_file() -> Result<Vec<u8>, Violation> {
     store.set_owner(&Owner::new(Role::Clinician, "fuzz owner").map_err(fail)?).map_err(fail)?;
     let peer = PeerId::new("fuzz peer").map_err(fail)?;
     let mut batch = WriteBatch::new();
-    batch.put_session(&peer, b"session state").map_err(fail)?;
+    batch.put_session(&peer, None, b"session state").map_err(fail)?;
     batch
         .put_message(StoredMessage {
             id: MessageId([7; 16]),
