@@ -132,10 +132,10 @@ impl SqliteStore {
     /// # Errors
     /// [`StoreError::AlreadyExists`] if a file is at `path`; [`StoreError::InvalidInput`] if the
     /// passphrase is empty or too long, or Argon2 refuses the KDF parameters;
-    /// [`StoreError::KdfAboveCeiling`] if they are above the store's ceiling; [`StoreError::Random`] if
-    /// the operating system delivers no random bytes; [`StoreError::Io`] or
-    /// [`StoreError::Database`] if the file cannot be written. In every case no file is left
-    /// behind.
+    /// [`StoreError::KdfAboveCeiling`] if they are above the store's ceiling;
+    /// [`StoreError::Random`] if the operating system delivers no random bytes;
+    /// [`StoreError::Io`] or [`StoreError::Database`] if the file cannot be written. In every
+    /// case no file is left behind.
     pub fn create(path: impl AsRef<Path>, source: &StoreKeySource) -> Result<Self, StoreError> {
         Self::create_with(path, source, SqliteOptions::default())
     }
