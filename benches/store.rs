@@ -70,7 +70,7 @@ impl Conversation {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("clinician.db");
         let options = SqliteOptions::with_wipe(policy);
-        let store = SqliteStore::create_with(&path, &key(), &mut UnwrapErr(SysRng), options).unwrap();
+        let store = SqliteStore::create_with(&path, &key(), options).unwrap();
         let Pair { clinician, client, client_id, clinician_id, .. } =
             pair_with(1, store, MemoryStore::new(), true);
         Self { clinician, client, client_id, clinician_id, path, _dir: dir }
@@ -286,10 +286,10 @@ fn received(n: u64, peer: &PeerId, expires_at: Option<u64>) -> StoredMessage {
 fn open(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sessions.db");
-    let store = SqliteStore::create(&path, &key(), &mut UnwrapErr(SysRng)).unwrap();
+    let store = SqliteStore::create(&path, &key()).unwrap();
     let mut batch = WriteBatch::new();
     for i in 0..1000 {
-        batch.put_session(&PeerId::new(format!("peer-{i}")).unwrap(), &[1; SESSION_LEN]).unwrap();
+        batch.put_session(&PeerId::new(format!("peer-{i}")).unwrap(), None, &[1; SESSION_LEN]).unwrap();
     }
     store.apply(batch).unwrap();
     drop(store);
@@ -297,21 +297,21 @@ fn open(c: &mut Criterion) {
     let mut group = c.benchmark_group("open");
     group.sample_size(20);
     group.bench_function("store with 1000 sessions, platform key", |b| {
-        b.iter(|| SqliteStore::open(&path, &key(), &mut UnwrapErr(SysRng)).unwrap())
+        b.iter(|| SqliteStore::open(&path, &key()).unwrap())
     });
     group.bench_function("store with 1000 sessions, platform key, read one session", |b| {
         let peer = PeerId::new("peer-500").unwrap();
-        b.iter(|| SqliteStore::open(&path, &key(), &mut UnwrapErr(SysRng)).unwrap().session(&peer).unwrap())
+        b.iter(|| SqliteStore::open(&path, &key()).unwrap().session(&peer).unwrap())
     });
     let argon_path = dir.path().join("argon.db");
     let source = StoreKeySource::Passphrase {
         passphrase: Passphrase::new("a passphrase".into()),
         params: KdfParams::default(),
     };
-    drop(SqliteStore::create(&argon_path, &source, &mut UnwrapErr(SysRng)).unwrap());
+    drop(SqliteStore::create(&argon_path, &source).unwrap());
     group.sample_size(10);
     group.bench_function("empty store, passphrase with default Argon2id", |b| {
-        b.iter(|| SqliteStore::open(&argon_path, &source, &mut UnwrapErr(SysRng)).unwrap())
+        b.iter(|| SqliteStore::open(&argon_path, &source).unwrap())
     });
     group.finish();
 }
@@ -319,7 +319,7 @@ fn open(c: &mut Criterion) {
 fn purge(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let template = dir.path().join("template.db");
-    let store = SqliteStore::create(&template, &key(), &mut UnwrapErr(SysRng)).unwrap();
+    let store = SqliteStore::create(&template, &key()).unwrap();
     let peer = PeerId::new("client").unwrap();
     let mut batch = WriteBatch::new();
     for n in 0..10_000 {
@@ -336,7 +336,7 @@ fn purge(c: &mut Criterion) {
             || {
                 let _ = std::fs::remove_file(&copy);
                 std::fs::copy(&template, &copy).unwrap();
-                SqliteStore::open(&copy, &key(), &mut UnwrapErr(SysRng)).unwrap()
+                SqliteStore::open(&copy, &key()).unwrap()
             },
             |store| assert_eq!(store.purge_expired(Timestamp(u64::MAX)).unwrap(), 10_000),
             BatchSize::PerIteration,

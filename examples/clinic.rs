@@ -14,8 +14,6 @@ use confidant::{
     AgreementTerms, AppointmentKind, Availability, Category, Decision, Draft, Endpoint, ManualClock,
     Received, Role, Timestamp, Weekday, Window,
 };
-use rand::rand_core::UnwrapErr;
-use rand::rngs::SysRng;
 
 type Device = Endpoint<SqliteStore, ManualClock>;
 
@@ -28,7 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let open = |file: &str, role, id: &str| -> Result<Device, confidant::Error> {
         let key = StoreKeySource::passphrase(format!("{id}'s device passphrase"));
-        let store = SqliteStore::create(dir.path().join(file), &key, &mut UnwrapErr(SysRng))?;
+        let store = SqliteStore::create(dir.path().join(file), &key)?;
         Endpoint::new(store, ManualClock::new(MONDAY_10AM_NY), role, id)
     };
     let clinician = open("clinician.db", Role::Clinician, "dr-lee")?;
@@ -224,7 +222,7 @@ fn inspect(path: &Path, peer: &PeerId, phrases: &[&str]) -> Result<(), Box<dyn s
     let id = peer.as_str();
     let owner = if id == "sam" { "dr-lee" } else { "sam" };
     let key = StoreKeySource::passphrase(format!("{owner}'s device passphrase"));
-    let store = SqliteStore::open(path, &key, &mut UnwrapErr(SysRng))?;
+    let store = SqliteStore::open(path, &key)?;
     println!("      opened with the passphrase: {} messages stored", store.messages(peer)?.len());
     Ok(())
 }

@@ -256,6 +256,9 @@ impl RecordSealer {
 
     /// Seals `plaintext` for the row of `table` whose clear columns are `row`.
     ///
+    /// The nonce comes from `rng`, so that test vectors are reproducible; the store itself draws
+    /// every nonce from the operating system.
+    ///
     /// # Errors
     /// [`StoreError::InvalidInput`] if the record is too large for the AEAD.
     pub fn seal<R: CryptoRng + ?Sized>(
@@ -265,7 +268,7 @@ impl RecordSealer {
         row: &[&[u8]],
         plaintext: &[u8],
     ) -> Result<Vec<u8>, StoreError> {
-        self.0.seal(rng, table, row, plaintext)
+        self.0.seal_from(rng, table, row, plaintext)
     }
 
     /// Opens a record sealed for the row of `table` whose clear columns are `row`.

@@ -277,10 +277,10 @@ fn confirmation_with_id(pair: &Pair<MemoryStore>, id: MessageId, text: &str) -> 
 /// endpoint's own checks on the content are skipped, the message is authentic.
 fn send_from_modified_client(pair: &mut Pair<MemoryStore>, content: &Content) -> Vec<u8> {
     let stored = pair.client.store().session(&pair.clinician_id).unwrap().unwrap();
-    let mut session = Session::from_bytes(&stored).unwrap();
+    let mut session = Session::from_bytes(&stored.state).unwrap();
     let envelope = session.encrypt(&mut pair.rng, &content.encode_padded()).unwrap().to_bytes();
     let mut batch = WriteBatch::new();
-    batch.put_session(&pair.clinician_id, &session.to_bytes()).unwrap();
+    batch.put_session(&pair.clinician_id, Some(stored.version), &session.to_bytes()).unwrap();
     pair.client.store().apply(batch).unwrap();
     envelope
 }

@@ -30,10 +30,10 @@ fn send_bypassing_policy(pair: &mut Pair<MemoryStore>, category: Category, text:
     let now = pair.client.clock().now();
     let content = Content::compose(&mut pair.rng, &agreement, category, text.into(), now).unwrap();
     let stored = pair.client.store().session(&pair.clinician_id).unwrap().unwrap();
-    let mut session = Session::from_bytes(&stored).unwrap();
+    let mut session = Session::from_bytes(&stored.state).unwrap();
     let envelope = session.encrypt(&mut pair.rng, &content.encode_padded()).unwrap().to_bytes();
     let mut batch = WriteBatch::new();
-    batch.put_session(&pair.clinician_id, &session.to_bytes()).unwrap();
+    batch.put_session(&pair.clinician_id, Some(stored.version), &session.to_bytes()).unwrap();
     pair.client.store().apply(batch).unwrap();
     envelope
 }
@@ -411,7 +411,6 @@ fn a_store_file_opens_only_for_the_owner_it_was_created_for() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("clinician.db");
     let key = StoreKeySource::key([7; 32]);
-    let mut rng = ChaCha20Rng::seed_from_u64(40);
     let endpoint = Endpoint::open(&path, &key, Role::Clinician, "dr-lee").unwrap();
     let identity = endpoint.identity_key();
     assert_eq!(endpoint.store().owner().unwrap(), Some(Owner::new(Role::Clinician, "dr-lee").unwrap()));
@@ -429,7 +428,7 @@ fn a_store_file_opens_only_for_the_owner_it_was_created_for() {
         let err = Endpoint::open(&path, &key, role, local_id).unwrap_err();
         assert_eq!(err, Error::Store(StoreError::OwnerMismatch), "{role:?} {local_id}");
         assert_eq!(store_files(&path), before, "a refused open changed the file");
-        let store = SqliteStore::open(&path, &key, &mut rng).unwrap();
+        let store = SqliteStore::open(&path, &key).unwrap();
         let err = Endpoint::new(store, ManualClock::new(MONDAY_10AM_NY), role, local_id).unwrap_err();
         assert_eq!(err, Error::Store(StoreError::OwnerMismatch), "{role:?} {local_id}");
         assert_eq!(store_files(&path), before, "a refused endpoint changed the file");
@@ -440,7 +439,7 @@ fn a_store_file_opens_only_for_the_owner_it_was_created_for() {
     assert_eq!(endpoint.identity_key(), identity);
     assert_eq!(endpoint.role(), Role::Clinician);
     drop(endpoint);
-    let store = SqliteStore::open(&path, &key, &mut rng).unwrap();
+    let store = SqliteStore::open(&path, &key).unwrap();
     let endpoint = Endpoint::new(store, ManualClock::new(MONDAY_10AM_NY), Role::Clinician, "dr-lee").unwrap();
     assert_eq!(endpoint.identity_key(), identity);
 }

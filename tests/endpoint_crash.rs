@@ -18,8 +18,6 @@ use std::time::{Duration, Instant};
 use confidant::store::{Direction, MemoryStore, MessageId, PeerId, SqliteStore, Store, StoreKeySource};
 use confidant::{AppointmentKind, Category, Draft, Endpoint, ManualClock, Received, Role};
 use endpoint_common::{pair_with, MONDAY_10AM_NY};
-use rand::rand_core::UnwrapErr;
-use rand::rngs::SysRng;
 use rand::{Rng, RngExt, SeedableRng};
 
 const CHILD_ENV: &str = "CONFIDANT_ENDPOINT_CRASH_DIR";
@@ -34,7 +32,7 @@ fn client_id() -> PeerId {
 }
 
 fn open(dir: &Path) -> Endpoint<SqliteStore, ManualClock> {
-    let store = SqliteStore::open(dir.join("clinician.db"), &key(), &mut UnwrapErr(SysRng)).unwrap();
+    let store = SqliteStore::open(dir.join("clinician.db"), &key()).unwrap();
     Endpoint::new(store, ManualClock::new(MONDAY_10AM_NY), Role::Clinician, "dr-lee").unwrap()
 }
 
@@ -122,7 +120,7 @@ fn run_child_and_kill(dir: &Path, r: &mut impl Rng) -> Option<usize> {
 #[test]
 fn receive_path_survives_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::create(dir.path().join("clinician.db"), &key(), &mut UnwrapErr(SysRng)).unwrap();
+    let store = SqliteStore::create(dir.path().join("clinician.db"), &key()).unwrap();
     let pair = pair_with(21, store, MemoryStore::new(), true);
     let mut stream = Vec::new();
     for i in 0..STREAM {

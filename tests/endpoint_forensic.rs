@@ -37,12 +37,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 fn purged_messages_leave_no_sealed_bytes_and_no_text_on_disk() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("clinician.db");
-    let store = SqliteStore::create(
-        &path,
-        &StoreKeySource::key([3; 32]),
-        &mut rand::rand_core::UnwrapErr(rand::rngs::SysRng),
-    )
-    .unwrap();
+    let store = SqliteStore::create(&path, &StoreKeySource::key([3; 32])).unwrap();
     let mut pair = pair_with(31, store, MemoryStore::new(), true);
     let before_messages: HashSet<Vec<u8>> = sealed_messages(&path).into_iter().collect();
 

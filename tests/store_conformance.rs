@@ -8,7 +8,7 @@ use confidant::store::{
     MemoryStore, MessageId, Owner, PeerRecord, Store, StoreError, StoredAgreement, Verification, WriteBatch,
 };
 use confidant::{Role, Timestamp};
-use store_common::{create, db_path, message, peer, rng};
+use store_common::{create, db_path, message, peer, rng, session_version};
 
 type Check = fn(&dyn Store);
 
@@ -24,6 +24,7 @@ const CHECKS: &[(&str, Check)] = &[
     ("mark_read", mark_read),
     ("purge", purge),
     ("sessions_and_agreements", sessions_and_agreements),
+    ("session_writes_compare_and_swap", session_writes_compare_and_swap),
     ("bad_input", bad_input),
 ];
 
@@ -97,7 +98,7 @@ fn owner(store: &dyn Store) {
     let mut r = rng(11);
     store.set_local_identity(&IdentityKeyPair::generate(&mut r)).unwrap();
     let mut batch = WriteBatch::new();
-    batch.put_session(&peer("sam"), b"state").unwrap();
+    batch.put_session(&peer("sam"), None, b"state").unwrap();
     store.apply(batch).unwrap();
     assert_eq!(store.owner().unwrap(), Some(dr_lee.clone()));
     store.set_owner(&dr_lee).unwrap();
@@ -156,7 +157,7 @@ fn prekeys(store: &dyn Store) {
     // Consuming a prekey twice fails, and the rest of that batch is not applied.
     let p = peer("replayer");
     let mut again = WriteBatch::new();
-    again.put_session(&p, b"state").unwrap().consume_one_time_prekey(PrekeyId(11));
+    again.put_session(&p, None, b"state").unwrap().consume_one_time_prekey(PrekeyId(11));
     assert_eq!(store.apply(again), Err(StoreError::UnknownPrekey));
     assert!(store.session(&p).unwrap().is_none());
 
@@ -179,40 +180,41 @@ fn receive_batch(store: &dyn Store) {
     batch
         .put_peer_identity(&alice, &alice_key)
         .consume_one_time_prekey(PrekeyId(5))
-        .put_session(&alice, b"session after message 1")
+        .put_session(&alice, None, b"session after message 1")
         .unwrap()
         .put_message(message(1, &alice, 100, None, b"hello"))
         .unwrap();
     store.apply(batch).unwrap();
-    assert_eq!(store.session(&alice).unwrap().unwrap().as_slice(), b"session after message 1");
+    assert_eq!(store.session(&alice).unwrap().unwrap().state.as_slice(), b"session after message 1");
     assert_eq!(store.message(&MessageId([1; 16])).unwrap().unwrap(), message(1, &alice, 100, None, b"hello"));
     assert_eq!(store.peer(&alice).unwrap().unwrap().identity, alice_key);
     assert_eq!(store.one_time_prekey_count().unwrap(), 0);
 
-    // A queue of envelopes from two peers in one batch; the last session state wins.
+    // A queue of envelopes from two peers in one batch; the last session state wins. Each
+    // session write names the version read before the batch.
     let bob = peer("bob");
     let mut queue = WriteBatch::new();
     for (i, who) in [(2u8, &alice), (3, &bob), (4, &alice)] {
         queue
-            .put_session(who, &[i; 1000])
+            .put_session(who, session_version(store, who), &[i; 1000])
             .unwrap()
             .put_message(message(i, who, u64::from(i) * 100, None, &[i]))
             .unwrap();
     }
     store.apply(queue).unwrap();
-    assert_eq!(store.session(&alice).unwrap().unwrap().as_slice(), &[4; 1000][..]);
-    assert_eq!(store.session(&bob).unwrap().unwrap().as_slice(), &[3; 1000][..]);
+    assert_eq!(store.session(&alice).unwrap().unwrap().state.as_slice(), &[4; 1000][..]);
+    assert_eq!(store.session(&bob).unwrap().unwrap().state.as_slice(), &[3; 1000][..]);
     assert_eq!(store.messages(&alice).unwrap().len(), 3);
 }
 
 fn failed_batch_changes_nothing(store: &dyn Store) {
     let p = peer("carol");
     let mut first = WriteBatch::new();
-    first.put_session(&p, b"v1").unwrap().put_message(message(1, &p, 1, None, b"one")).unwrap();
+    first.put_session(&p, None, b"v1").unwrap().put_message(message(1, &p, 1, None, b"one")).unwrap();
     store.apply(first).unwrap();
 
     let mut dup = WriteBatch::new();
-    dup.put_session(&p, b"v2")
+    dup.put_session(&p, session_version(store, &p), b"v2")
         .unwrap()
         .put_message(message(2, &p, 2, None, b"two"))
         .unwrap()
@@ -220,7 +222,7 @@ fn failed_batch_changes_nothing(store: &dyn Store) {
         .put_message(message(2, &p, 3, None, b"two again"))
         .unwrap();
     assert_eq!(store.apply(dup), Err(StoreError::MessageExists));
-    assert_eq!(store.session(&p).unwrap().unwrap().as_slice(), b"v1");
+    assert_eq!(store.session(&p).unwrap().unwrap().state.as_slice(), b"v1");
     assert!(store.message(&MessageId([2; 16])).unwrap().is_none());
     assert!(store.message(&MessageId([1; 16])).unwrap().is_some());
 }
@@ -248,7 +250,7 @@ fn trust(store: &dyn Store) {
     same.put_peer_identity(&p, &first);
     store.apply(same).unwrap();
     let mut changed = WriteBatch::new();
-    changed.put_session(&p, b"from the new key").unwrap().put_peer_identity(&p, &second);
+    changed.put_session(&p, None, b"from the new key").unwrap().put_peer_identity(&p, &second);
     assert_eq!(store.apply(changed), Err(StoreError::IdentityChanged));
     assert!(store.session(&p).unwrap().is_none());
     assert_eq!(store.peer(&p).unwrap(), Some(verified.clone()));
@@ -324,14 +326,14 @@ fn sessions_and_agreements(store: &dyn Store) {
     let p = peer("frank");
     let mut batch = WriteBatch::new();
     batch
-        .put_session(&p, b"one")
+        .put_session(&p, None, b"one")
         .unwrap()
-        .put_session(&p, b"two")
+        .put_session(&p, None, b"two")
         .unwrap()
         .put_agreement(&p, StoredAgreement { version: 1, bytes: b"terms v1".to_vec().into() })
         .unwrap();
     store.apply(batch).unwrap();
-    assert_eq!(store.session(&p).unwrap().unwrap().as_slice(), b"two");
+    assert_eq!(store.session(&p).unwrap().unwrap().state.as_slice(), b"two");
     let agreement = store.agreement(&p).unwrap().unwrap();
     assert_eq!((agreement.version, agreement.bytes.as_slice()), (1, &b"terms v1"[..]));
 
@@ -344,11 +346,103 @@ fn sessions_and_agreements(store: &dyn Store) {
     assert_eq!(store.agreement(&p).unwrap().unwrap().version, 2);
 }
 
+/// A session write names the version it replaces; a stale one fails and writes nothing.
+fn session_writes_compare_and_swap(store: &dyn Store) {
+    let p = peer("grace");
+    let mut r = rng(12);
+    let prekey = OneTimePrekey::generate(&mut r, PrekeyId(40));
+    let mut setup = WriteBatch::new();
+    setup.put_one_time_prekey(&prekey);
+    store.apply(setup).unwrap();
+    // What a stale batch carries besides its session write: none of it may be written.
+    let stale_batch = |replaces, state: &[u8]| {
+        let mut batch = WriteBatch::new();
+        batch
+            .put_message(message(90, &p, 1, None, b"from a stale state"))
+            .unwrap()
+            .consume_one_time_prekey(PrekeyId(40))
+            .put_session(&p, replaces, state)
+            .unwrap()
+            .put_agreement(&p, StoredAgreement { version: 9, bytes: b"stale".to_vec().into() })
+            .unwrap();
+        batch
+    };
+    let unchanged = |expected: &Option<confidant::store::StoredSession>| {
+        assert_eq!(&store.session(&p).unwrap(), expected);
+        assert!(store.message(&MessageId([90; 16])).unwrap().is_none());
+        assert_eq!(store.one_time_prekey_count().unwrap(), 1);
+        assert!(store.agreement(&p).unwrap().is_none());
+    };
+
+    // A new session: `None` while there is none.
+    let mut first = WriteBatch::new();
+    first.put_session(&p, None, b"state 1").unwrap();
+    store.apply(first).unwrap();
+    let v1 = store.session(&p).unwrap().unwrap();
+    assert_eq!(v1.state.as_slice(), b"state 1");
+    // `None` once there is one: a conflict.
+    assert_eq!(store.apply(stale_batch(None, b"another first state")), Err(StoreError::Conflict));
+    unchanged(&Some(v1.clone()));
+
+    // The next state names the version read; every write gives a new version, even of the same
+    // bytes, so a writer that read state 1 cannot write after state 1 was written again.
+    let mut next = WriteBatch::new();
+    next.put_session(&p, Some(v1.version), b"state 1").unwrap();
+    store.apply(next).unwrap();
+    let v2 = store.session(&p).unwrap().unwrap();
+    assert_eq!(v2.state, v1.state);
+    assert_ne!(v2.version, v1.version);
+    assert_eq!(
+        store.apply(stale_batch(Some(v1.version), b"state 2 from state 1")),
+        Err(StoreError::Conflict)
+    );
+    unchanged(&Some(v2.clone()));
+
+    // Reading does not change the version; other writes do not either.
+    assert_eq!(store.session(&p).unwrap().unwrap().version, v2.version);
+    let mut other = WriteBatch::new();
+    other
+        .put_message(message(91, &p, 2, None, b"unrelated"))
+        .unwrap()
+        .put_session(&peer("heidi"), None, b"h")
+        .unwrap();
+    store.apply(other).unwrap();
+    store.accept_identity(&p, &IdentityKeyPair::generate(&mut r).public_key()).unwrap();
+    assert_eq!(store.session(&p).unwrap().unwrap().version, v2.version);
+
+    // Two writes of one session in one batch both name the version read before the batch.
+    let mut twice = WriteBatch::new();
+    twice.put_session(&p, Some(v2.version), b"state 3").unwrap();
+    let mut appended = WriteBatch::new();
+    appended.put_session(&p, Some(v2.version), b"state 4").unwrap();
+    twice.append(appended);
+    store.apply(twice).unwrap();
+    let v4 = store.session(&p).unwrap().unwrap();
+    assert_eq!(v4.state.as_slice(), b"state 4");
+
+    // A deleted session: a writer that read it conflicts; a new session names `None`.
+    let mut delete = WriteBatch::new();
+    delete.delete_session(&p);
+    store.apply(delete).unwrap();
+    assert_eq!(store.apply(stale_batch(Some(v4.version), b"state 5")), Err(StoreError::Conflict));
+    unchanged(&None);
+    let mut fresh = WriteBatch::new();
+    fresh.put_session(&p, None, b"a new session").unwrap();
+    store.apply(fresh).unwrap();
+    assert_eq!(store.session(&p).unwrap().unwrap().state.as_slice(), b"a new session");
+    // A version from another peer's session names nothing here.
+    let heidi = store.session(&peer("heidi")).unwrap().unwrap().version;
+    assert_eq!(store.apply(stale_batch(Some(heidi), b"x")).err(), Some(StoreError::Conflict));
+    // And the debug output of a stored session shows no state.
+    let debug = format!("{v4:?}");
+    assert!(!debug.contains("115, 116, 97, 116, 101") && !debug.contains("state 4"), "{debug}");
+}
+
 fn bad_input(store: &dyn Store) {
     let p = peer("limits");
     let mut batch = WriteBatch::new();
     let huge = vec![0u8; confidant::store::consts::MAX_SESSION_LEN + 1];
-    assert_eq!(batch.put_session(&p, &huge).err(), Some(StoreError::InvalidInput("session state")));
+    assert_eq!(batch.put_session(&p, None, &huge).err(), Some(StoreError::InvalidInput("session state")));
     let mut late = message(1, &p, 1, None, b"");
     late.at = Timestamp(u64::MAX);
     assert_eq!(batch.put_message(late).err(), Some(StoreError::InvalidInput("timestamp")));

@@ -14,10 +14,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use confidant::store::{MessageId, SqliteStore, Store, StoredMessage, WriteBatch};
-use rand::rand_core::UnwrapErr;
-use rand::rngs::SysRng;
 use rand::{Rng, RngExt, SeedableRng};
-use store_common::{app_key, db_path, message, peer, rng};
+use store_common::{app_key, db_path, message, peer, session_version};
 
 const CRASH_CHILD_ENV: &str = "CONFIDANT_STORE_CRASH_CHILD";
 const FIRST_BATCH_ENV: &str = "CONFIDANT_STORE_CRASH_FIRST";
@@ -46,9 +44,14 @@ fn batch_message(i: u32) -> StoredMessage {
 }
 
 /// Batch `i`: the session state and message of a receive, and the deletion of an old message.
-fn batch(i: u32) -> WriteBatch {
+fn batch(store: &SqliteStore, i: u32) -> WriteBatch {
     let mut batch = WriteBatch::new();
-    batch.put_session(&peer_of(i), &session_bytes(i)).unwrap().put_message(batch_message(i)).unwrap();
+    let replaces = session_version(store, &peer_of(i));
+    batch
+        .put_session(&peer_of(i), replaces, &session_bytes(i))
+        .unwrap()
+        .put_message(batch_message(i))
+        .unwrap();
     if i >= KEEP {
         batch.delete_message(message_id(i - KEEP));
     }
@@ -60,10 +63,10 @@ fn batch(i: u32) -> WriteBatch {
 fn crash_child() {
     let Ok(path) = std::env::var(CRASH_CHILD_ENV) else { return };
     let first: u32 = std::env::var(FIRST_BATCH_ENV).unwrap().parse().unwrap();
-    let store = SqliteStore::open(&path, &app_key(7), &mut UnwrapErr(SysRng)).unwrap();
+    let store = SqliteStore::open(&path, &app_key(7)).unwrap();
     let mut out = std::io::stdout().lock();
     for i in first.. {
-        store.apply(batch(i)).unwrap();
+        store.apply(batch(&store, i)).unwrap();
         writeln!(out, "committed {i}").unwrap();
         out.flush().unwrap();
     }
@@ -105,7 +108,7 @@ fn run_child_and_kill(path: &Path, first: u32, r: &mut impl Rng) -> Option<u32> 
 /// Checks that the store holds exactly the effects of batches `0..=m` for some `m` in
 /// `[reported, reported + 1]` (the child may be killed between commit and report); returns `m`.
 fn check_store(path: &Path, reported: u32) -> u32 {
-    let store = SqliteStore::open(path, &app_key(7), &mut rng(1)).unwrap();
+    let store = SqliteStore::open(path, &app_key(7)).unwrap();
     let m = if store.message(&message_id(reported + 1)).unwrap().is_some() { reported + 1 } else { reported };
     let mut present: Vec<u32> = (0..PEERS)
         .flat_map(|p| store.messages(&peer(&format!("peer-{p}"))).unwrap())
@@ -120,7 +123,10 @@ fn check_store(path: &Path, reported: u32) -> u32 {
     for p in 0..PEERS.min(m + 1) {
         let last = (0..=m).rev().find(|j| j % PEERS == p).unwrap();
         let session = store.session(&peer_of(p)).unwrap().unwrap();
-        assert!(session.as_slice() == session_bytes(last), "session of peer {p} is not from batch {last}");
+        assert!(
+            session.state.as_slice() == session_bytes(last),
+            "session of peer {p} is not from batch {last}"
+        );
     }
     m
 }
@@ -129,8 +135,8 @@ fn check_store(path: &Path, reported: u32) -> u32 {
 fn crash_safety_under_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let path = db_path(&dir);
-    let store = SqliteStore::create(&path, &app_key(7), &mut rng(2)).unwrap();
-    store.apply(batch(0)).unwrap();
+    let store = SqliteStore::create(&path, &app_key(7)).unwrap();
+    store.apply(batch(&store, 0)).unwrap();
     drop(store);
 
     let seed: u64 = rand::random();

@@ -62,7 +62,7 @@ fn write_fixture() {
     }
     let c = fixture_contents();
     let _ = std::fs::remove_file(fixture());
-    let store = SqliteStore::create(fixture(), &passphrase(PASSPHRASE), &mut rng(1)).unwrap();
+    let store = SqliteStore::create(fixture(), &passphrase(PASSPHRASE)).unwrap();
     store.set_local_identity(&c.me).unwrap();
     let mut batch = WriteBatch::new();
     batch.put_signed_prekey(&c.signed).put_kem_prekey(&c.kem);
@@ -71,7 +71,7 @@ fn write_fixture() {
     });
     batch
         .put_peer_identity(&c.client, &c.client_identity.public_key())
-        .put_session(&c.client, SESSION)
+        .put_session(&c.client, None, SESSION)
         .unwrap();
     let mut unread = c.messages.clone();
     unread[0].read_at = None;
@@ -96,8 +96,8 @@ fn the_schema_v1_fixture_opens_with_its_contents() {
         .unwrap();
     assert_eq!(version, 1, "the fixture is of schema version 1");
 
-    assert_eq!(SqliteStore::open(&path, &passphrase("wrong"), &mut rng(1)).err(), Some(StoreError::WrongKey));
-    let store = SqliteStore::open(&path, &passphrase(PASSPHRASE), &mut rng(1)).unwrap();
+    assert_eq!(SqliteStore::open(&path, &passphrase("wrong")).err(), Some(StoreError::WrongKey));
+    let store = SqliteStore::open(&path, &passphrase(PASSPHRASE)).unwrap();
     let c = fixture_contents();
     assert_eq!(*store.local_identity().unwrap().unwrap().to_seed(), *c.me.to_seed());
     assert_eq!(*store.signed_prekey(PrekeyId(1)).unwrap().unwrap().to_bytes(), *c.signed.to_bytes());
@@ -109,7 +109,8 @@ fn the_schema_v1_fixture_opens_with_its_contents() {
     let client = store.peer(&c.client).unwrap().unwrap();
     assert_eq!(client.identity, c.client_identity.public_key());
     assert_eq!(client.verification, Verification::Verified { at: Timestamp(1_200) });
-    assert_eq!(store.session(&c.client).unwrap().unwrap().as_slice(), SESSION);
+    let session = store.session(&c.client).unwrap().unwrap();
+    assert_eq!(session.state.as_slice(), SESSION);
     assert_eq!(store.messages(&c.client).unwrap(), c.messages);
     assert_eq!(store.agreement(&c.client).unwrap(), Some(c.agreement));
 
@@ -119,6 +120,14 @@ fn the_schema_v1_fixture_opens_with_its_contents() {
     batch.consume_one_time_prekey(PrekeyId(1));
     store.apply(batch).unwrap();
     assert_eq!(store.one_time_prekey_count().unwrap(), 1);
+    // Its session, written before session writes named versions, takes versioned writes.
+    let mut stale = WriteBatch::new();
+    stale.put_session(&c.client, None, b"as if there were no session").unwrap();
+    assert_eq!(store.apply(stale), Err(StoreError::Conflict));
+    let mut next = WriteBatch::new();
+    next.put_session(&c.client, Some(session.version), b"next state").unwrap();
+    store.apply(next).unwrap();
+    assert_eq!(store.session(&c.client).unwrap().unwrap().state.as_slice(), b"next state");
 }
 
 #[test]
@@ -126,7 +135,7 @@ fn the_schema_v1_fixture_takes_the_owner_it_is_first_opened_with() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store_v1.sqlite");
     std::fs::copy(fixture(), &path).unwrap();
-    let store = SqliteStore::open(&path, &passphrase(PASSPHRASE), &mut rng(1)).unwrap();
+    let store = SqliteStore::open(&path, &passphrase(PASSPHRASE)).unwrap();
     let version: u32 = rusqlite::Connection::open(&path)
         .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -137,7 +146,7 @@ fn the_schema_v1_fixture_takes_the_owner_it_is_first_opened_with() {
     store.set_owner(&dr_lee).unwrap();
     drop(store);
 
-    let store = SqliteStore::open(&path, &passphrase(PASSPHRASE), &mut rng(2)).unwrap();
+    let store = SqliteStore::open(&path, &passphrase(PASSPHRASE)).unwrap();
     assert_eq!(store.owner().unwrap(), Some(dr_lee));
     assert_eq!(store.set_owner(&Owner::new(Role::Client, "dr-lee").unwrap()), Err(StoreError::OwnerMismatch));
     assert_eq!(*store.local_identity().unwrap().unwrap().to_seed(), *fixture_contents().me.to_seed());

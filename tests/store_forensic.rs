@@ -15,7 +15,7 @@ use confidant::store::{
 use confidant::{AppointmentKind, Category, Draft, Received, Timestamp};
 use endpoint_common::{pair_with, HOUR};
 use rand::Rng;
-use store_common::{create, db_path, message, passphrase, peer, raw_files, rng};
+use store_common::{create, db_path, message, passphrase, peer, raw_files, rng, session_version};
 
 /// The sealed values of a table, read from the file by a separate connection.
 fn sealed_values(path: &Path, table: &str) -> Vec<Vec<u8>> {
@@ -63,7 +63,7 @@ fn deleted_expired_and_replaced_values_leave_no_trace() {
         .unwrap()
         .put_message(message(3, &p, 3, None, &read))
         .unwrap()
-        .put_session(&p, &[0x5a; 1024])
+        .put_session(&p, None, &[0x5a; 1024])
         .unwrap();
     store.apply(batch).unwrap();
     let sealed_messages = sealed_values(&path, "messages");
@@ -79,7 +79,10 @@ fn deleted_expired_and_replaced_values_leave_no_trace() {
     // Other traffic moves pages around before and after the deletions.
     add_noise(&store, 10, 100);
     let mut delete = WriteBatch::new();
-    delete.delete_message(MessageId([2; 16])).put_session(&p, &[0x6b; 1024]).unwrap();
+    delete
+        .delete_message(MessageId([2; 16]))
+        .put_session(&p, session_version(&store, &p), &[0x6b; 1024])
+        .unwrap();
     store.apply(delete).unwrap();
     store.mark_read(&MessageId([3; 16]), Timestamp(50), Some(Timestamp(60))).unwrap();
     add_noise(&store, 120, 100);
@@ -104,13 +107,13 @@ fn deleted_expired_and_replaced_values_leave_no_trace() {
 
 fn bounded(path: &Path, transactions: u32) -> SqliteStore {
     let options = SqliteOptions::with_wipe(WipePolicy::Bounded { transactions });
-    SqliteStore::create_with(path, &passphrase("correct horse battery staple"), &mut rng(9), options).unwrap()
+    SqliteStore::create_with(path, &passphrase("correct horse battery staple"), options).unwrap()
 }
 
 /// Replaces the session with `p` by `fill` and returns its sealed value.
 fn replace_session(store: &SqliteStore, path: &Path, p: &PeerId, fill: u8) -> Vec<u8> {
     let mut batch = WriteBatch::new();
-    batch.put_session(p, &[fill; 1024]).unwrap();
+    batch.put_session(p, session_version(store, p), &[fill; 1024]).unwrap();
     store.apply(batch).unwrap();
     sealed_values(path, "sessions").pop().unwrap()
 }
@@ -121,8 +124,7 @@ fn every_write_policy_wipes_each_replaced_session_state_at_once() {
     let path = db_path(&dir);
     let options = SqliteOptions::with_wipe(WipePolicy::EveryWrite);
     let store =
-        SqliteStore::create_with(&path, &passphrase("correct horse battery staple"), &mut rng(9), options)
-            .unwrap();
+        SqliteStore::create_with(&path, &passphrase("correct horse battery staple"), options).unwrap();
     let p = peer("patient");
     let mut previous = replace_session(&store, &path, &p, 0);
     for fill in 1..5 {
@@ -144,7 +146,7 @@ fn every_write_policy_wipes_states_copied_by_writes_that_replaced_nothing() {
     replace_session(&store, &path, &a, 0);
     let older = replace_session(&store, &path, &a, 1);
     let mut batch = WriteBatch::new();
-    batch.put_session(&b, &[2; 1024]).unwrap();
+    batch.put_session(&b, None, &[2; 1024]).unwrap();
     store.apply(batch).unwrap();
     assert!(leaves_trace(&path, &older));
     replace_session(&store, &path, &a, 3);
@@ -190,7 +192,7 @@ fn bounded_policy_wipes_replaced_session_state_within_its_bound() {
     let next = replace_session(&store, &path, &p, 6);
     assert!(leaves_trace(&path, &waiting));
     let mut batch = WriteBatch::new();
-    batch.put_session(&p, &[7; 1024]).unwrap().wipe_superseded();
+    batch.put_session(&p, session_version(&store, &p), &[7; 1024]).unwrap().wipe_superseded();
     store.apply(batch).unwrap();
     assert!(!leaves_trace(&path, &waiting) && !leaves_trace(&path, &next));
 

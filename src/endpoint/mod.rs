@@ -36,7 +36,9 @@ use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::content::{Category, Content};
 use crate::keys::{IdentityKey, IdentityKeyPair, SafetyNumber};
 use crate::session::Session;
-use crate::store::{Owner, PeerId, SqliteStore, Store, StoreKeySource, StoredMessage, WriteBatch};
+use crate::store::{
+    Owner, PeerId, SessionVersion, SqliteStore, Store, StoreKeySource, StoredMessage, WriteBatch,
+};
 use generator::Generator;
 use locks::PeerLocks;
 use sessions::SessionSet;
@@ -73,6 +75,13 @@ pub struct Endpoint<S: Store = SqliteStore, C: Clock = SystemClock> {
     peers: PeerLocks,
 }
 
+/// The sessions with a peer as loaded, and their version in the store, which the write saving
+/// their successor names.
+struct Loaded {
+    sessions: SessionSet,
+    version: SessionVersion,
+}
+
 /// An agreement as stored, the identities it was verified against, and the result.
 struct VerifiedAgreement {
     peer: PeerId,
@@ -105,15 +114,9 @@ impl Endpoint<SqliteStore, SystemClock> {
     ) -> Result<Self> {
         let owner = Owner::new(role, local_id)?;
         let path = path.as_ref();
-        let generator = Generator::System;
-        let store = generator.run(|rng| {
-            Ok(if path.exists() {
-                SqliteStore::open(path, key, rng)?
-            } else {
-                SqliteStore::create(path, key, rng)?
-            })
-        })?;
-        Self::with_owner(generator, store, SystemClock, owner)
+        let store =
+            if path.exists() { SqliteStore::open(path, key)? } else { SqliteStore::create(path, key)? };
+        Self::with_owner(Generator::System, store, SystemClock, owner)
     }
 }
 
@@ -311,9 +314,10 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         }
     }
 
-    /// The sessions kept with `peer` ([`sessions`]).
-    fn sessions(&self, peer: &PeerId) -> Result<Option<SessionSet>> {
-        Ok(self.store.session(peer)?.map(|bytes| SessionSet::from_bytes(&bytes)).transpose()?)
+    /// The sessions kept with `peer` ([`sessions`]), and their version in the store.
+    fn sessions(&self, peer: &PeerId) -> Result<Option<Loaded>> {
+        let Some(stored) = self.store.session(peer)? else { return Ok(None) };
+        Ok(Some(Loaded { sessions: SessionSet::from_bytes(&stored.state)?, version: stored.version }))
     }
 
     /// Encrypts `content` on `session` and adds the session state and the outbound message to

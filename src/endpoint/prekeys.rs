@@ -4,7 +4,7 @@ use rand_core::CryptoRng;
 
 use super::error::Result;
 use super::sessions::SessionSet;
-use super::Endpoint;
+use super::{Endpoint, Loaded};
 use crate::clock::Clock;
 use crate::handshake::PrekeyBundle;
 use crate::keys::{KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
@@ -75,15 +75,18 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ) -> Result<()> {
         let bundle = PrekeyBundle::from_bytes(bundle)?;
         let session = Session::initiate(rng, &self.identity, &bundle)?;
-        let sessions = match self.sessions(peer)? {
-            Some(mut sessions) => {
+        let loaded = self.sessions(peer)?;
+        let replaces = loaded.as_ref().map(|loaded| loaded.version);
+        let sessions = match loaded {
+            Some(Loaded { mut sessions, .. }) => {
                 sessions.add(session);
                 sessions
             }
             None => SessionSet::new(session),
         };
         let mut batch = WriteBatch::new();
-        batch.put_peer_identity(peer, &bundle.identity_key()).put_session(peer, &sessions.to_bytes())?;
+        batch.put_peer_identity(peer, &bundle.identity_key());
+        batch.put_session(peer, replaces, &sessions.to_bytes())?;
         self.store.apply(batch)?;
         Ok(())
     }

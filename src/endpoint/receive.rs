@@ -14,13 +14,15 @@ use crate::content::{Category, Content, Receipt, ReceiptKind};
 use crate::expiry::Arrival;
 use crate::policy::{classify_content, notification_preview, AutoReplyLimiter, Decision, OutOfScopeReason};
 use crate::session::Session;
-use crate::store::{Direction, PeerId, Store, StoredAgreement, StoredMessage, WriteBatch};
+use crate::store::{Direction, PeerId, SessionVersion, Store, StoredAgreement, StoredMessage, WriteBatch};
 use crate::wire::Envelope;
 
 /// What one conversation's receive path reads and changes; saved once at the end.
 #[derive(Clone)]
 struct Conversation {
     sessions: Option<SessionSet>,
+    /// The version of the stored sessions when they were loaded (`None`: there were none).
+    version: Option<SessionVersion>,
     agreement: Option<SignedAgreement>,
     /// When the last auto-reply went out (`None` inside: never), once looked up.
     last_auto_reply: Option<Option<Timestamp>>,
@@ -120,8 +122,10 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     }
 
     fn conversation(&self, peer: &PeerId) -> Result<Conversation> {
+        let loaded = self.sessions(peer)?;
         Ok(Conversation {
-            sessions: self.sessions(peer)?,
+            version: loaded.as_ref().map(|loaded| loaded.version),
+            sessions: loaded.map(|loaded| loaded.sessions),
             agreement: self.agreement(peer)?,
             last_auto_reply: None,
             pending: Pending::default(),
@@ -132,7 +136,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// (also after a message that is not kept: its key is used up).
     fn save(&self, peer: &PeerId, conversation: &Conversation, mut batch: WriteBatch) -> Result<()> {
         if let Some(sessions) = &conversation.sessions {
-            batch.put_session(peer, &sessions.to_bytes())?;
+            batch.put_session(peer, conversation.version, &sessions.to_bytes())?;
         }
         self.store.apply(batch)?;
         Ok(())

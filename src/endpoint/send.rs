@@ -3,8 +3,7 @@
 use rand_core::CryptoRng;
 
 use super::error::Result;
-use super::sessions::SessionSet;
-use super::{Draft, Endpoint, EndpointError, Outgoing};
+use super::{Draft, Endpoint, EndpointError, Loaded, Outgoing};
 use crate::clock::Clock;
 use crate::content::{Content, ContentError, MessageId};
 use crate::policy::{classify, Decision};
@@ -75,14 +74,14 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         &self,
         rng: &mut R,
         peer: &PeerId,
-        mut sessions: SessionSet,
+        Loaded { mut sessions, version }: Loaded,
         content: &Content,
         store_copy: bool,
         mut batch: WriteBatch,
     ) -> Result<Vec<u8>> {
         let envelope =
             self.seal_outbound(rng, peer, sessions.current_mut(), content, store_copy, &mut batch)?;
-        batch.put_session(peer, &sessions.to_bytes())?;
+        batch.put_session(peer, Some(version), &sessions.to_bytes())?;
         self.store.apply(batch)?;
         Ok(envelope)
     }

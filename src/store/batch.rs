@@ -3,7 +3,7 @@
 use zeroize::Zeroizing;
 
 use super::consts::MAX_SESSION_LEN;
-use super::types::{MessageId, PeerId, StoredAgreement, StoredMessage};
+use super::types::{MessageId, PeerId, SessionVersion, StoredAgreement, StoredMessage};
 use super::StoreError;
 use crate::keys::{IdentityKey, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
 
@@ -17,7 +17,8 @@ pub(crate) enum PrekeyKind {
 
 /// One write of a batch.
 pub(crate) enum Op {
-    PutSession(PeerId, Zeroizing<Vec<u8>>),
+    /// The state, if the stored version is still the one named (`None`: no session).
+    PutSession(PeerId, Option<SessionVersion>, Zeroizing<Vec<u8>>),
     DeleteSession(PeerId),
     PutMessage(StoredMessage),
     DeleteMessage(MessageId),
@@ -86,20 +87,44 @@ impl WriteBatch {
         self.ops.is_empty()
     }
 
-    /// Saves `state` as the serialized session with `peer`, replacing any earlier state.
+    /// Saves `state` as the serialized session with `peer`, in place of the state whose version
+    /// is `replaces`: the version [`Store::session`](super::Store::session) returned with the
+    /// state `state` was derived from, or `None` if it returned no session (a new session).
+    ///
+    /// This is a compare-and-swap. When the batch is applied, before anything of it is written,
+    /// the stored session's version must still be `replaces` (and with `None`, there must still
+    /// be no session with `peer`). Otherwise another writer saved the session since it was read,
+    /// and [`Store::apply`](super::Store::apply) fails with [`StoreError::Conflict`] and writes
+    /// nothing of the batch. Then read the session again and redo the work from the state it
+    /// returns; never save the state derived from the stale one, whose message keys the other
+    /// writer may have used as well.
+    ///
+    /// Every session write of a batch is compared with the versions as the batch begins: two
+    /// writes for one peer in one batch (for example after [`Self::append`]) both name the
+    /// version that was read, and a [`Self::delete_session`] earlier in the batch does not
+    /// change what a later write must name.
+    ///
+    /// There is no unconditional session write: a writer that wants to replace whatever is
+    /// stored (a new session from a prekey bundle) reads the version first and names it.
     ///
     /// # Errors
     /// [`StoreError::InvalidInput`] if `state` is larger than
     /// [`MAX_SESSION_LEN`](super::consts::MAX_SESSION_LEN); the batch is unchanged.
-    pub fn put_session(&mut self, peer: &PeerId, state: &[u8]) -> Result<&mut Self, StoreError> {
+    pub fn put_session(
+        &mut self,
+        peer: &PeerId,
+        replaces: Option<SessionVersion>,
+        state: &[u8],
+    ) -> Result<&mut Self, StoreError> {
         if state.len() > MAX_SESSION_LEN {
             return Err(StoreError::InvalidInput("session state"));
         }
-        self.ops.push(Op::PutSession(peer.clone(), Zeroizing::new(state.to_vec())));
+        self.ops.push(Op::PutSession(peer.clone(), replaces, Zeroizing::new(state.to_vec())));
         Ok(self)
     }
 
-    /// Deletes the session with `peer`, if there is one.
+    /// Deletes the session with `peer`, if there is one, whatever its version. A writer that read
+    /// the deleted state then fails with [`StoreError::Conflict`] when it saves its next one.
     pub fn delete_session(&mut self, peer: &PeerId) -> &mut Self {
         self.ops.push(Op::DeleteSession(peer.clone()));
         self

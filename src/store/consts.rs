@@ -33,14 +33,31 @@ pub const DEFAULT_KDF_MEMORY_KIB: u32 = 64 * 1024;
 pub const DEFAULT_KDF_ITERATIONS: u32 = 3;
 /// Default Argon2id lanes: 4, RFC 9106 section 4, second recommended option.
 pub const DEFAULT_KDF_PARALLELISM: u32 = 4;
-/// Most Argon2id memory a store file may ask for, in KiB (2 GiB, RFC 9106's first option).
+/// Least Argon2id memory for a new wrap, in KiB: 19 MiB, OWASP's minimum for Argon2id (with
+/// [`MIN_KDF_ITERATIONS`] passes and [`MIN_KDF_PARALLELISM`] lane).
 ///
-/// A file that asks for more is refused before any memory is allocated.
-pub const MAX_KDF_MEMORY_KIB: u32 = 2 * 1024 * 1024;
-/// Most Argon2id passes a store file may ask for.
-pub const MAX_KDF_ITERATIONS: u32 = 64;
-/// Most Argon2id lanes a store file may ask for.
-pub const MAX_KDF_PARALLELISM: u32 = 64;
+/// [`KdfParams::new`](super::KdfParams::new) refuses less with
+/// [`StoreError::KdfBelowFloor`](super::StoreError::KdfBelowFloor). Opening a file does not
+/// apply the floor: its parameters are bound into the wrapped key's associated data, so lowering
+/// them in the file only makes the unwrap fail.
+pub const MIN_KDF_MEMORY_KIB: u32 = 19 * 1024;
+/// Fewest Argon2id passes for a new wrap: 2, OWASP's minimum at 19 MiB.
+pub const MIN_KDF_ITERATIONS: u32 = 2;
+/// Fewest Argon2id lanes for a new wrap: 1.
+pub const MIN_KDF_PARALLELISM: u32 = 1;
+/// Most Argon2id memory a store may use, in KiB: 1 GiB, 16 times the default.
+///
+/// The ceiling applies to new wraps and to the parameters read from a file's header, which are
+/// checked before Argon2id runs: the header is authenticated only by the unwrap that Argon2id's
+/// output enables, so without a ceiling whoever can write the file could make every open
+/// allocate and compute without limit. A file over any ceiling is refused with
+/// [`StoreError::KdfAboveCeiling`](super::StoreError::KdfAboveCeiling) and left untouched.
+pub const MAX_KDF_MEMORY_KIB: u32 = 1024 * 1024;
+/// Most Argon2id passes a store may use: 10 (the default is 3). With the memory ceiling, at
+/// most 10 GiB of memory passes: a few seconds on a desktop, tens of seconds on a phone.
+pub const MAX_KDF_ITERATIONS: u32 = 10;
+/// Most Argon2id lanes a store may use: 8 (the default is 4).
+pub const MAX_KDF_PARALLELISM: u32 = 8;
 
 /// Longest peer identifier, in bytes.
 pub const MAX_PEER_ID_LEN: usize = 256;

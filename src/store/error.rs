@@ -38,6 +38,23 @@ pub enum StoreError {
     /// The passphrase or key does not open this store. The file was not changed.
     #[error("wrong passphrase or key")]
     WrongKey,
+    /// Argon2id parameters for a new wrap are below the store's floor
+    /// ([`MIN_KDF_MEMORY_KIB`](crate::store::consts::MIN_KDF_MEMORY_KIB),
+    /// [`MIN_KDF_ITERATIONS`](crate::store::consts::MIN_KDF_ITERATIONS),
+    /// [`MIN_KDF_PARALLELISM`](crate::store::consts::MIN_KDF_PARALLELISM)): a passphrase
+    /// stretched with less falls too easily to a search. Nothing was made or written.
+    #[error("the Argon2id parameters are below the store's floor")]
+    KdfBelowFloor,
+    /// Argon2id parameters ask for more memory, passes or lanes than the store allows
+    /// ([`MAX_KDF_MEMORY_KIB`](crate::store::consts::MAX_KDF_MEMORY_KIB),
+    /// [`MAX_KDF_ITERATIONS`](crate::store::consts::MAX_KDF_ITERATIONS),
+    /// [`MAX_KDF_PARALLELISM`](crate::store::consts::MAX_KDF_PARALLELISM)). Given for a new wrap,
+    /// nothing was written. Read from a file's header, the file was refused before Argon2id ran
+    /// (the header is authenticated only by the unwrap that Argon2id's output enables, so
+    /// whoever can write the file could otherwise make every open allocate and compute without
+    /// limit), and it was not modified.
+    #[error("the Argon2id parameters exceed the store's ceiling")]
+    KdfAboveCeiling,
     /// A record of the named table failed to authenticate or decode: it was tampered with,
     /// truncated, or moved from another row or table.
     #[error("corrupt record in table {table}")]
@@ -45,6 +62,13 @@ pub enum StoreError {
         /// The table holding the bad record.
         table: &'static str,
     },
+    /// A session write named a version of the session that is no longer the stored one: another
+    /// writer (another thread, or another process on the same file) saved or deleted the session
+    /// after this one read it. Nothing of the batch was written. Read the session again
+    /// ([`crate::store::Store::session`]) and redo the work from the state it returns; never save
+    /// the state derived from the stale one, whose message keys the other writer may have used.
+    #[error("the session was written by another writer since it was read")]
+    Conflict,
     /// A peer presented an identity key other than the one stored for it. Accept the new key with
     /// [`crate::store::Store::accept_identity`] once the user has agreed.
     #[error("the peer's identity key changed")]
@@ -72,6 +96,11 @@ pub enum StoreError {
     /// An argument is out of range (the name says which); nothing was written.
     #[error("invalid input: {0}")]
     InvalidInput(&'static str),
+    /// The operating system's random number generator did not deliver random bytes (the store
+    /// key, salts and record nonces come from it, never from a generator the caller passes).
+    /// Nothing was written.
+    #[error("the operating system's random number generator failed")]
+    Random,
     /// A file-system operation failed.
     #[error("file system: {0:?}")]
     Io(std::io::ErrorKind),

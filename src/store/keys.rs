@@ -7,11 +7,11 @@
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::ChaCha20Poly1305;
-use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use super::consts::{KDF_SALT_LEN, MAX_PASSPHRASE_LEN, STORE_FORMAT_VERSION, WRAP_AAD_LABEL};
 use super::kdf::{argon2id, KdfHeader, KdfParams};
+use super::random;
 use super::StoreError;
 use crate::keys::Secret32;
 
@@ -99,8 +99,8 @@ impl StoreKeySource {
         }
     }
 
-    /// A fresh KDF header for a new wrap: a new salt for a passphrase.
-    fn new_header<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> Result<KdfHeader, StoreError> {
+    /// A fresh KDF header for a new wrap: a new salt, from the operating system, for a passphrase.
+    fn new_header(&self) -> Result<KdfHeader, StoreError> {
         match self {
             Self::Key(_) => Ok(KdfHeader::AppKey),
             Self::Passphrase { passphrase, params } => {
@@ -109,7 +109,7 @@ impl StoreKeySource {
                 }
                 params.check()?;
                 let mut salt = [0u8; KDF_SALT_LEN];
-                rng.fill_bytes(&mut salt);
+                random::fill(&mut salt)?;
                 Ok(KdfHeader::Argon2id { params: *params, salt })
             }
         }
@@ -120,8 +120,14 @@ impl StoreKeySource {
 pub(crate) struct StoreKey(pub(crate) Secret32);
 
 impl StoreKey {
-    pub(crate) fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
-        Self(Secret32::from_rng(rng))
+    /// A new store key from the operating system's generator.
+    ///
+    /// # Errors
+    /// [`StoreError::Random`] if the operating system delivers no random bytes.
+    pub(crate) fn generate() -> Result<Self, StoreError> {
+        let mut key = Self(Secret32([0; 32]));
+        random::fill(&mut key.0 .0)?;
+        Ok(key)
     }
 }
 
@@ -145,18 +151,15 @@ fn wrap_aad(kdf: &[u8]) -> Vec<u8> {
     aad
 }
 
-/// Wraps `store_key` under the KEK from `source`, with a fresh salt and nonce.
-pub(crate) fn wrap<R: CryptoRng + ?Sized>(
-    source: &StoreKeySource,
-    store_key: &StoreKey,
-    rng: &mut R,
-) -> Result<Wrapped, StoreError> {
-    let header = source.new_header(rng)?;
+/// Wraps `store_key` under the KEK from `source`, with a fresh salt and nonce from the operating
+/// system.
+pub(crate) fn wrap(source: &StoreKeySource, store_key: &StoreKey) -> Result<Wrapped, StoreError> {
+    let header = source.new_header()?;
     let kdf = header.encode();
     let kek = source.kek(&header)?;
     let cipher = ChaCha20Poly1305::new(kek.as_bytes().into());
     let mut nonce = [0u8; NONCE_LEN];
-    rng.fill_bytes(&mut nonce);
+    random::fill(&mut nonce)?;
     let aad = wrap_aad(&kdf);
     let sealed = cipher
         .encrypt((&nonce).into(), Payload { msg: store_key.0.as_bytes(), aad: &aad })
@@ -187,30 +190,27 @@ pub(crate) fn unwrap(source: &StoreKeySource, wrapped: &Wrapped) -> Result<Store
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
 
     fn tiny(pass: &str) -> StoreKeySource {
         StoreKeySource::Passphrase {
             passphrase: Passphrase::new(pass.into()),
-            params: KdfParams { memory_kib: 8, iterations: 1, parallelism: 1 },
+            params: KdfParams::without_floor(8, 1, 1),
         }
     }
 
     #[test]
     fn wraps_and_unwraps_with_either_source() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-        let store_key = StoreKey::generate(&mut rng);
+        let store_key = StoreKey::generate().unwrap();
         for source in [tiny("correct horse"), StoreKeySource::key([9; 32])] {
-            let wrapped = wrap(&source, &store_key, &mut rng).unwrap();
+            let wrapped = wrap(&source, &store_key).unwrap();
             assert_eq!(unwrap(&source, &wrapped).unwrap().0, store_key.0);
         }
     }
 
     #[test]
     fn wrong_secret_or_tampered_params_is_wrong_key() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(2);
-        let store_key = StoreKey::generate(&mut rng);
-        let wrapped = wrap(&tiny("right"), &store_key, &mut rng).unwrap();
+        let store_key = StoreKey::generate().unwrap();
+        let wrapped = wrap(&tiny("right"), &store_key).unwrap();
         assert_eq!(unwrap(&tiny("wrong"), &wrapped).err(), Some(StoreError::WrongKey));
         assert_eq!(unwrap(&StoreKeySource::key([0; 32]), &wrapped).err(), Some(StoreError::WrongKey));
         // Raising the iteration count in the file changes the KEK and the associated data.

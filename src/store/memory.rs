@@ -8,15 +8,32 @@ use std::sync::{Mutex, MutexGuard};
 use zeroize::Zeroizing;
 
 use super::batch::WriteBatch;
-use super::ops::{self, impl_store, Backend, Kv, Tables};
-use super::types::{MessageId, PeerId, PeerRecord, StoredAgreement, StoredMessage};
+use super::ops::{self, impl_store, Backend, Kv, Tables, Versioned};
+use super::types::{MessageId, PeerId, PeerRecord, SessionVersion, StoredAgreement, StoredMessage};
 use super::StoreError;
 use crate::clock::Timestamp;
 
 #[derive(Clone, Default)]
 struct Tablesets {
-    kv: BTreeMap<(Kv, Vec<u8>), Zeroizing<Vec<u8>>>,
+    kv: BTreeMap<(Kv, Vec<u8>), Row>,
     messages: BTreeMap<MessageId, StoredMessage>,
+    /// Key-value writes so far: the version of the next row written.
+    writes: u64,
+}
+
+/// A key-value row: its value, and the write that stored it.
+#[derive(Clone)]
+struct Row {
+    value: Zeroizing<Vec<u8>>,
+    written: u64,
+}
+
+impl Row {
+    fn version(&self) -> SessionVersion {
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&self.written.to_be_bytes());
+        SessionVersion::from_bytes(bytes)
+    }
 }
 
 /// An in-memory [`super::Store`].
@@ -66,11 +83,23 @@ impl_store!(MemoryStore);
 
 impl Tables for Tablesets {
     fn get(&mut self, kv: Kv, id: &[u8]) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
-        Ok(self.kv.get(&(kv, id.to_vec())).cloned())
+        Ok(self.kv.get(&(kv, id.to_vec())).map(|row| row.value.clone()))
+    }
+
+    fn get_versioned(&mut self, kv: Kv, id: &[u8]) -> Result<Option<Versioned>, StoreError> {
+        Ok(self.kv.get(&(kv, id.to_vec())).map(|row| (row.value.clone(), row.version())))
+    }
+
+    fn version(&mut self, kv: Kv, id: &[u8]) -> Result<Option<SessionVersion>, StoreError> {
+        Ok(self.kv.get(&(kv, id.to_vec())).map(Row::version))
     }
 
     fn put(&mut self, kv: Kv, id: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        self.kv.insert((kv, id.to_vec()), Zeroizing::new(value.to_vec()));
+        // A committed write is never undone, so no two committed writes share a count (a failed
+        // batch drops its copy, count included, and nobody saw its versions).
+        self.writes = self.writes.wrapping_add(1);
+        let row = Row { value: Zeroizing::new(value.to_vec()), written: self.writes };
+        self.kv.insert((kv, id.to_vec()), row);
         Ok(())
     }
 
@@ -83,7 +112,7 @@ impl Tables for Tablesets {
     }
 
     fn all(&mut self, kv: Kv) -> Result<Vec<Zeroizing<Vec<u8>>>, StoreError> {
-        Ok(self.kv.iter().filter(|((k, _), _)| *k == kv).map(|(_, v)| v.clone()).collect())
+        Ok(self.kv.iter().filter(|((k, _), _)| *k == kv).map(|(_, row)| row.value.clone()).collect())
     }
 
     fn message(&mut self, id: &MessageId) -> Result<Option<StoredMessage>, StoreError> {

@@ -22,15 +22,26 @@
 //! transactions ([`WipePolicy::Bounded`], chosen with [`SqliteOptions`]), and in every case by
 //! the next deletion or purge. PROTOCOL.md, section 11, "Deletion", states the exact promise.
 //!
+//! Session writes are compare-and-swap: [`Store::session`] returns a state with its
+//! [`SessionVersion`], and [`WriteBatch::put_session`] names the version it replaces (`None` for
+//! a new session). If another writer (a thread, or another process on the same file, such as an
+//! app's notification extension) saved the session in between, the whole batch fails with
+//! [`StoreError::Conflict`] and nothing of it is written: two writers never both save a state
+//! derived from the same one, which would have them encrypt with the same message keys, and no
+//! update is lost. PROTOCOL.md, section 11, "Concurrent writers", states the rule.
+//!
 //! ```
 //! # fn main() -> Result<(), confidant::store::StoreError> {
-//! use confidant::store::{Direction, MemoryStore, MessageId, PeerId, Store, StoredMessage, WriteBatch};
+//! use confidant::store::{
+//!     Direction, MemoryStore, MessageId, PeerId, Store, StoreError, StoredMessage, WriteBatch,
+//! };
 //! use confidant::Timestamp;
 //!
 //! let store = MemoryStore::new();
 //! let peer = PeerId::new("client-42")?;
 //! let mut batch = WriteBatch::new();
-//! batch.put_session(&peer, b"serialized session")?.put_message(StoredMessage {
+//! // `None`: there is no session with this peer yet.
+//! batch.put_session(&peer, None, b"serialized session")?.put_message(StoredMessage {
 //!     id: MessageId([1; 16]),
 //!     peer: peer.clone(),
 //!     direction: Direction::Inbound,
@@ -41,6 +52,16 @@
 //! })?;
 //! store.apply(batch)?;
 //! assert_eq!(store.messages(&peer)?.len(), 1);
+//!
+//! // A session write names the version it replaces, as read with the state.
+//! let stored = store.session(&peer)?.expect("saved above");
+//! let mut next = WriteBatch::new();
+//! next.put_session(&peer, Some(stored.version), b"next state")?;
+//! store.apply(next)?;
+//! // Another write from the same, now stale, version fails and writes nothing.
+//! let mut stale = WriteBatch::new();
+//! stale.put_session(&peer, Some(stored.version), b"a state derived from the old one")?;
+//! assert_eq!(store.apply(stale), Err(StoreError::Conflict));
 //! assert_eq!(store.purge_expired(Timestamp(2_000))?, 1);
 //! # Ok(())
 //! # }
@@ -54,6 +75,7 @@ mod kdf;
 mod keys;
 mod memory;
 mod ops;
+mod random;
 mod seal;
 mod sqlite;
 mod trust;
@@ -71,10 +93,9 @@ pub use keys::{KeyEncryptionKey, Passphrase, StoreKeySource};
 pub use memory::MemoryStore;
 pub use sqlite::{SqliteOptions, SqliteStore, WipePolicy};
 pub use types::{
-    Direction, MessageId, Owner, PeerId, PeerRecord, StoredAgreement, StoredMessage, Verification,
+    Direction, MessageId, Owner, PeerId, PeerRecord, SessionVersion, StoredAgreement, StoredMessage,
+    StoredSession, Verification,
 };
-
-use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
 use crate::keys::{IdentityKey, IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
@@ -155,12 +176,15 @@ pub trait Store: Send + Sync {
     /// [`StoreError::Corrupt`] if a stored record does not authenticate or decode.
     fn peers(&self) -> Result<Vec<PeerRecord>, StoreError>;
 
-    /// The serialized session with `peer`.
+    /// The serialized session with `peer`, and its version: the write that saves the state
+    /// following from it names that version
+    /// ([`WriteBatch::put_session`]), so that it fails, rather than overwrite, if another writer
+    /// saved the session in between.
     ///
     /// # Errors
     /// [`StoreError::Corrupt`] if the stored record does not authenticate (for example, it was
     /// moved from another peer's row).
-    fn session(&self, peer: &PeerId) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError>;
+    fn session(&self, peer: &PeerId) -> Result<Option<StoredSession>, StoreError>;
 
     /// The message with `id`.
     ///
@@ -182,7 +206,14 @@ pub trait Store: Send + Sync {
 
     /// Saves every write of `batch` in one transaction, or none of them.
     ///
+    /// The versions named by the batch's session writes are compared with the stored ones inside
+    /// that transaction, before anything is written; [`SqliteStore`] begins it as
+    /// `BEGIN IMMEDIATE`, so that a writer on another connection to the same file waits for it
+    /// (up to SQLite's busy timeout of 5 seconds) instead of interleaving.
+    ///
     /// # Errors
+    /// [`StoreError::Conflict`] if a session write names a version that is no longer the stored
+    /// one (another writer saved the session since it was read);
     /// [`StoreError::IdentityChanged`] if a peer presented a different identity than the stored
     /// one; [`StoreError::MessageExists`] if a message id is taken; [`StoreError::UnknownPrekey`]
     /// if a prekey to consume is gone; [`StoreError::Corrupt`] if a record the batch reads does

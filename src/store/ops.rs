@@ -6,7 +6,10 @@ use zeroize::Zeroizing;
 use super::batch::{Op, PrekeyKind, WriteBatch};
 use super::codec;
 use super::trust;
-use super::types::{check_timestamp, MessageId, Owner, PeerId, PeerRecord, StoredAgreement, StoredMessage};
+use super::types::{
+    check_timestamp, MessageId, Owner, PeerId, PeerRecord, SessionVersion, StoredAgreement, StoredMessage,
+    StoredSession,
+};
 use super::StoreError;
 use crate::clock::Timestamp;
 use crate::error::DecodeError;
@@ -54,10 +57,17 @@ pub(crate) const MESSAGES: &str = "messages";
 /// Id of the single row of the owner table and of the identity table.
 const LOCAL: &[u8] = b"local";
 
+/// A value and the version of its row.
+pub(crate) type Versioned = (Zeroizing<Vec<u8>>, SessionVersion);
+
 /// Row-level access to the tables, in plaintext. Ids are the application's own (peer ids,
 /// big-endian prekey ids); an implementation may hash and seal them.
 pub(crate) trait Tables {
     fn get(&mut self, kv: Kv, id: &[u8]) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError>;
+    /// A value and its version.
+    fn get_versioned(&mut self, kv: Kv, id: &[u8]) -> Result<Option<Versioned>, StoreError>;
+    /// The version of a value, without opening it: a new one after every write of the row.
+    fn version(&mut self, kv: Kv, id: &[u8]) -> Result<Option<SessionVersion>, StoreError>;
     fn put(&mut self, kv: Kv, id: &[u8], value: &[u8]) -> Result<(), StoreError>;
     /// Whether a row was deleted.
     fn delete(&mut self, kv: Kv, id: &[u8]) -> Result<bool, StoreError>;
@@ -78,7 +88,9 @@ pub(crate) trait Tables {
     fn request_wipe(&mut self) {}
 }
 
-/// Runs a closure in a transaction. `write` commits only if the closure succeeds.
+/// Runs a closure in a transaction. `write` commits only if the closure succeeds, and holds the
+/// store's write lock from its first statement, so that what the closure reads is still current
+/// when it writes (SQLite: `BEGIN IMMEDIATE`).
 pub(crate) trait Backend {
     fn read<T>(&self, f: impl FnOnce(&mut dyn Tables) -> Result<T, StoreError>) -> Result<T, StoreError>;
     fn write<T>(&self, f: impl FnOnce(&mut dyn Tables) -> Result<T, StoreError>) -> Result<T, StoreError>;
@@ -95,7 +107,7 @@ fn put_peer(t: &mut dyn Tables, record: &PeerRecord) -> Result<(), StoreError> {
 
 fn apply_op(t: &mut dyn Tables, op: Op) -> Result<(), StoreError> {
     match op {
-        Op::PutSession(peer, state) => t.put(Kv::Session, peer.as_str().as_bytes(), &state),
+        Op::PutSession(peer, _, state) => t.put(Kv::Session, peer.as_str().as_bytes(), &state),
         Op::DeleteSession(peer) => t.delete(Kv::Session, peer.as_str().as_bytes()).map(drop),
         Op::PutMessage(message) => t.insert_message(&message),
         Op::DeleteMessage(id) => t.delete_message(&id).map(drop),
@@ -121,8 +133,22 @@ fn apply_op(t: &mut dyn Tables, op: Op) -> Result<(), StoreError> {
     }
 }
 
+/// [`StoreError::Conflict`] unless every session write of `ops` names the version the session
+/// has now, before any write of the batch.
+fn check_session_versions(t: &mut dyn Tables, ops: &[Op]) -> Result<(), StoreError> {
+    for op in ops {
+        if let Op::PutSession(peer, replaces, _) = op {
+            if t.version(Kv::Session, peer.as_str().as_bytes())? != *replaces {
+                return Err(StoreError::Conflict);
+            }
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn apply(b: &impl Backend, batch: WriteBatch) -> Result<(), StoreError> {
     b.write(|t| {
+        check_session_versions(t, &batch.ops)?;
         if batch.wipe {
             t.request_wipe();
         }
@@ -221,8 +247,9 @@ pub(crate) fn peers(b: &impl Backend) -> Result<Vec<PeerRecord>, StoreError> {
     Ok(all)
 }
 
-pub(crate) fn session(b: &impl Backend, peer: &PeerId) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
-    b.read(|t| t.get(Kv::Session, peer.as_str().as_bytes()))
+pub(crate) fn session(b: &impl Backend, peer: &PeerId) -> Result<Option<StoredSession>, StoreError> {
+    let stored = b.read(|t| t.get_versioned(Kv::Session, peer.as_str().as_bytes()))?;
+    Ok(stored.map(|(state, version)| StoredSession { state, version }))
 }
 
 pub(crate) fn message(b: &impl Backend, id: &MessageId) -> Result<Option<StoredMessage>, StoreError> {
@@ -329,7 +356,7 @@ macro_rules! impl_store {
             fn peers(&self) -> Result<Vec<PeerRecord>, StoreError> {
                 ops::peers(self)
             }
-            fn session(&self, peer: &PeerId) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError> {
+            fn session(&self, peer: &PeerId) -> Result<Option<$crate::store::StoredSession>, StoreError> {
                 ops::session(self, peer)
             }
             fn message(&self, id: &MessageId) -> Result<Option<StoredMessage>, StoreError> {

@@ -10,11 +10,11 @@
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::XChaCha20Poly1305;
-use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use super::consts::{LOOKUP_KEY_INFO, RECORD_AAD_LABEL, RECORD_VERSION, SEAL_KEY_INFO};
 use super::keys::StoreKey;
+use super::random;
 use super::StoreError;
 use crate::keys::Secret32;
 use crate::primitives::{hkdf_sha256, hmac_sha256};
@@ -44,24 +44,56 @@ impl RecordKeys {
         hmac_sha256(self.lookup.as_bytes(), &[&table_len, table.as_bytes(), id]).0
     }
 
-    /// Seals `plaintext` for the row of `table` whose clear columns are `row`.
-    pub(crate) fn seal<R: CryptoRng + ?Sized>(
+    /// Seals `plaintext` for the row of `table` whose clear columns are `row`, under a nonce
+    /// drawn from the operating system's generator.
+    ///
+    /// # Errors
+    /// [`StoreError::Random`] if the operating system delivers no random bytes;
+    /// [`StoreError::InvalidInput`] if the record is too large for the AEAD.
+    pub(crate) fn seal(
+        &self,
+        table: &'static str,
+        row: &[&[u8]],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, StoreError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        random::fill(&mut nonce)?;
+        self.seal_with_nonce(&nonce, table, row, plaintext)
+    }
+
+    /// [`Self::seal`] with a nonce from `rng` (the low-level layer's deterministic vectors).
+    ///
+    /// # Errors
+    /// [`StoreError::Random`] if `rng` fails; [`StoreError::InvalidInput`] if the record is too
+    /// large for the AEAD.
+    #[cfg(any(test, feature = "low-level"))]
+    pub(crate) fn seal_from<R: rand_core::TryCryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         table: &'static str,
         row: &[&[u8]],
         plaintext: &[u8],
     ) -> Result<Vec<u8>, StoreError> {
-        let cipher = XChaCha20Poly1305::new(self.seal.as_bytes().into());
         let mut nonce = [0u8; NONCE_LEN];
-        rng.fill_bytes(&mut nonce);
+        random::fill_from(rng, &mut nonce)?;
+        self.seal_with_nonce(&nonce, table, row, plaintext)
+    }
+
+    fn seal_with_nonce(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        table: &'static str,
+        row: &[&[u8]],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, StoreError> {
+        let cipher = XChaCha20Poly1305::new(self.seal.as_bytes().into());
         let aad = record_aad(table, row);
         let sealed = cipher
-            .encrypt((&nonce).into(), Payload { msg: plaintext, aad: &aad })
+            .encrypt(nonce.into(), Payload { msg: plaintext, aad: &aad })
             .map_err(|_| StoreError::InvalidInput("record too large"))?;
         let mut out = Vec::with_capacity(SEAL_OVERHEAD + plaintext.len());
         out.push(RECORD_VERSION);
-        out.extend_from_slice(&nonce);
+        out.extend_from_slice(nonce);
         out.extend_from_slice(&sealed);
         Ok(out)
     }
@@ -107,6 +139,7 @@ fn record_aad(table: &str, row: &[&[u8]]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::random::tests::Failing;
     use rand::SeedableRng;
 
     fn keys() -> RecordKeys {
@@ -117,7 +150,7 @@ mod tests {
     fn seals_and_opens_only_in_its_own_row_and_table() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
         let k = keys();
-        let sealed = k.seal(&mut rng, "sessions", &[b"row-a"], b"state").unwrap();
+        let sealed = k.seal_from(&mut rng, "sessions", &[b"row-a"], b"state").unwrap();
         assert_eq!(sealed.len(), SEAL_OVERHEAD + 5);
         assert_eq!(k.open("sessions", &[b"row-a"], &sealed).unwrap().as_slice(), b"state");
         let moved = StoreError::Corrupt { table: "sessions" };
@@ -129,8 +162,16 @@ mod tests {
         flipped[30] ^= 1;
         assert_eq!(k.open("sessions", &[b"row-a"], &flipped).err(), Some(moved));
         // Column boundaries are part of the associated data.
-        let split = k.seal(&mut rng, "t", &[b"ab", b"c"], b"x").unwrap();
+        let split = k.seal("t", &[b"ab", b"c"], b"x").unwrap();
         assert!(k.open("t", &[b"a", b"bc"], &split).is_err());
+    }
+
+    #[test]
+    fn every_seal_draws_a_new_nonce_and_a_failing_generator_is_a_typed_error() {
+        let k = keys();
+        let (a, b) = (k.seal("t", &[b"r"], b"x").unwrap(), k.seal("t", &[b"r"], b"x").unwrap());
+        assert_ne!(a[1..1 + NONCE_LEN], b[1..1 + NONCE_LEN]);
+        assert_eq!(k.seal_from(&mut Failing, "t", &[b"r"], b"x"), Err(StoreError::Random));
     }
 
     #[test]

@@ -170,6 +170,47 @@ pub struct PeerRecord {
     pub verification: Verification,
 }
 
+/// Which stored state of a session a read returned, and which one a write replaces.
+///
+/// Every write of a session gives it a new version, even a write of the same bytes, and a
+/// version is never given again to another state of that session in the same store.
+/// [`super::Store::session`] returns the version with the state, and
+/// [`WriteBatch::put_session`](super::WriteBatch::put_session) names the version it replaces:
+/// if the session was written since (by another thread, or by another process on the same file),
+/// the batch fails with [`StoreError::Conflict`] and writes nothing.
+///
+/// Opaque: [`super::SqliteStore`] uses the first 16 bytes of SHA-256 over the sealed record (which
+/// holds a fresh random nonce on every write), so versions are not stored and tell a holder of
+/// the file nothing; [`super::MemoryStore`] counts its writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SessionVersion([u8; 16]);
+
+impl SessionVersion {
+    pub(crate) fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+}
+
+/// A session state as the store holds it, and its version.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredSession {
+    /// The serialized session, opaque to the store. Zeroized on drop.
+    pub state: Zeroizing<Vec<u8>>,
+    /// The version of this state: name it in
+    /// [`WriteBatch::put_session`](super::WriteBatch::put_session) when saving the state that
+    /// follows from it.
+    pub version: SessionVersion,
+}
+
+impl std::fmt::Debug for StoredSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredSession")
+            .field("len", &self.state.len())
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
 /// A communication agreement with a peer, serialized by the agreement layer.
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoredAgreement {

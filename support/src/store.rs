@@ -2,13 +2,15 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use confidant::store::{
-    Direction, KdfParams, MessageId, Passphrase, PeerId, SqliteStore, StoreKeySource, StoredMessage,
+    Direction, KdfParams, MessageId, Passphrase, PeerId, SessionVersion, SqliteStore, Store, StoreKeySource,
+    StoredMessage,
 };
 use confidant::Timestamp;
 use std::path::{Path, PathBuf};
 
-/// Argon2id parameters small enough for tests; never for real use.
-pub const TINY_KDF: KdfParams = KdfParams { memory_kib: 8, iterations: 1, parallelism: 1 };
+/// Argon2id parameters small enough for tests, below the floor that `KdfParams::new` holds new
+/// stores to (only the `low-level` feature can make them); never for real use.
+pub const TINY_KDF: KdfParams = KdfParams::without_floor(8, 1, 1);
 
 pub use crate::rng::seeded as rng;
 
@@ -22,6 +24,11 @@ pub fn app_key(byte: u8) -> StoreKeySource {
 
 pub fn peer(name: &str) -> PeerId {
     PeerId::new(name).unwrap()
+}
+
+/// The version of the session stored with `peer`: what a write replacing it names.
+pub fn session_version<S: Store + ?Sized>(store: &S, peer: &PeerId) -> Option<SessionVersion> {
+    store.session(peer).unwrap().map(|stored| stored.version)
 }
 
 pub fn message(id: u8, peer: &PeerId, at: u64, expires_at: Option<u64>, body: &[u8]) -> StoredMessage {
@@ -41,11 +48,11 @@ pub fn db_path(dir: &tempfile::TempDir) -> PathBuf {
 }
 
 pub fn create(path: &Path) -> SqliteStore {
-    SqliteStore::create(path, &passphrase("correct horse battery staple"), &mut rng(7)).unwrap()
+    SqliteStore::create(path, &passphrase("correct horse battery staple")).unwrap()
 }
 
 pub fn open(path: &Path) -> SqliteStore {
-    SqliteStore::open(path, &passphrase("correct horse battery staple"), &mut rng(8)).unwrap()
+    SqliteStore::open(path, &passphrase("correct horse battery staple")).unwrap()
 }
 
 /// The bytes of the database file and of its write-ahead log (empty if there is none).

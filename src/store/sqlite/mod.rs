@@ -24,11 +24,7 @@ pub use options::{SqliteOptions, WipePolicy};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-use rand::rngs::StdRng;
-use rand::SeedableRng;
-use rand_core::CryptoRng;
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
-use zeroize::Zeroize;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::batch::WriteBatch;
 use super::consts::{STORE_FORMAT_VERSION, STORE_MAGIC};
@@ -43,10 +39,9 @@ use tables::{SqlTables, Wipe};
 /// would otherwise parse evicted ones again on every call).
 const STATEMENT_CACHE: usize = 64;
 
-/// The connection and the generator of record nonces, used under one lock.
+/// The connection and its wipe state, used under one lock.
 struct Locked {
     conn: Connection,
-    rng: StdRng,
     /// Committed transactions whose replaced values have not been wiped yet.
     pending: u32,
     /// Whether the last write ended with a complete wipe, so that the next transaction starts
@@ -69,15 +64,6 @@ impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStore").finish_non_exhaustive()
     }
-}
-
-/// Seeds the generator of record nonces from the caller's generator.
-fn nonce_rng<R: CryptoRng + ?Sized>(rng: &mut R) -> StdRng {
-    let mut seed = [0u8; 32];
-    rng.fill_bytes(&mut seed);
-    let out = StdRng::from_seed(seed);
-    seed.zeroize();
-    out
 }
 
 /// Settings of every connection (the persistent ones are set again harmlessly).
@@ -138,40 +124,40 @@ fn remove_files(path: &Path) {
 
 impl SqliteStore {
     /// Creates a new store file at `path`, protected by `source`. A passphrase is stretched with
-    /// Argon2id using the parameters in `source`; `rng` draws the store key, salt and nonces.
-    /// The new store has no owner until [`super::Store::set_owner`] records one.
+    /// Argon2id using the parameters in `source`. The store key, the salt and every nonce are
+    /// drawn from the operating system's generator, each when it is needed (PROTOCOL.md,
+    /// section 11, "Randomness"). The new store has no owner until [`super::Store::set_owner`]
+    /// records one.
     ///
     /// # Errors
     /// [`StoreError::AlreadyExists`] if a file is at `path`; [`StoreError::InvalidInput`] if the
-    /// passphrase is empty or the KDF parameters are out of bounds; [`StoreError::Io`] or
-    /// [`StoreError::Database`] if the file cannot be written (then no file is left behind).
-    pub fn create<R: CryptoRng + ?Sized>(
-        path: impl AsRef<Path>,
-        source: &StoreKeySource,
-        rng: &mut R,
-    ) -> Result<Self, StoreError> {
-        Self::create_with(path, source, rng, SqliteOptions::default())
+    /// passphrase is empty or too long, or Argon2 refuses the KDF parameters;
+    /// [`StoreError::KdfAboveCeiling`] if they are above the store's ceiling;
+    /// [`StoreError::Random`] if the operating system delivers no random bytes;
+    /// [`StoreError::Io`] or [`StoreError::Database`] if the file cannot be written. In every
+    /// case no file is left behind.
+    pub fn create(path: impl AsRef<Path>, source: &StoreKeySource) -> Result<Self, StoreError> {
+        Self::create_with(path, source, SqliteOptions::default())
     }
 
     /// [`Self::create`] with `options` (for example a [`WipePolicy`] other than the default).
     ///
     /// # Errors
     /// As [`Self::create`].
-    pub fn create_with<R: CryptoRng + ?Sized>(
+    pub fn create_with(
         path: impl AsRef<Path>,
         source: &StoreKeySource,
-        rng: &mut R,
         options: SqliteOptions,
     ) -> Result<Self, StoreError> {
         let path = path.as_ref();
         if path.exists() {
             return Err(StoreError::AlreadyExists);
         }
-        let store_key = StoreKey::generate(rng);
-        let wrapped = keys::wrap(source, &store_key, rng)?;
+        let store_key = StoreKey::generate()?;
+        let wrapped = keys::wrap(source, &store_key)?;
         let created = Self::create_file(path, &wrapped, options);
         match created {
-            Ok(conn) => Ok(Self::from_parts(conn, store_key, rng, options)),
+            Ok(conn) => Ok(Self::from_parts(conn, store_key, options)),
             Err(e) => {
                 remove_files(path);
                 Err(e)
@@ -206,25 +192,22 @@ impl SqliteStore {
     /// [`StoreError::NotFound`] if there is no file; [`StoreError::NotAStore`] if it is not a
     /// confidant store; [`StoreError::Truncated`] if it is shorter than its header says;
     /// [`StoreError::NewerSchema`] or [`StoreError::UnsupportedFormat`] if a newer library wrote
-    /// it; [`StoreError::WrongKey`] if `source` does not open it; [`StoreError::Corrupt`] naming
-    /// `store_header` if the header row is damaged. In each of these cases the file was not
-    /// modified.
-    pub fn open<R: CryptoRng + ?Sized>(
-        path: impl AsRef<Path>,
-        source: &StoreKeySource,
-        rng: &mut R,
-    ) -> Result<Self, StoreError> {
-        Self::open_with(path, source, rng, SqliteOptions::default())
+    /// it; [`StoreError::KdfAboveCeiling`] if the header asks for Argon2id costs above the
+    /// store's ceiling (refused before Argon2id runs; PROTOCOL.md, section 11, "Argon2id
+    /// parameters"); [`StoreError::WrongKey`] if `source` does not open it;
+    /// [`StoreError::Corrupt`] naming `store_header` if the header row is damaged. In each of
+    /// these cases the file was not modified.
+    pub fn open(path: impl AsRef<Path>, source: &StoreKeySource) -> Result<Self, StoreError> {
+        Self::open_with(path, source, SqliteOptions::default())
     }
 
     /// [`Self::open`] with `options` (for example a [`WipePolicy`] other than the default).
     ///
     /// # Errors
     /// As [`Self::open`].
-    pub fn open_with<R: CryptoRng + ?Sized>(
+    pub fn open_with(
         path: impl AsRef<Path>,
         source: &StoreKeySource,
-        rng: &mut R,
         options: SqliteOptions,
     ) -> Result<Self, StoreError> {
         let path = path.as_ref();
@@ -237,7 +220,7 @@ impl SqliteStore {
         schema::upgrade(&mut conn, version)?;
         // Wipe whatever a crash or an earlier run left in the write-ahead log.
         let wiped = checkpoint(&conn, Checkpoint::Truncate)?;
-        let mut store = Self::from_parts(conn, store_key, rng, options);
+        let mut store = Self::from_parts(conn, store_key, options);
         let locked = store.locked.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
         locked.fresh_log = wiped;
         if !wiped {
@@ -281,21 +264,10 @@ impl SqliteStore {
         keys::unwrap(source, &Wrapped { kdf, key })
     }
 
-    fn from_parts<R: CryptoRng + ?Sized>(
-        conn: Connection,
-        store_key: StoreKey,
-        rng: &mut R,
-        options: SqliteOptions,
-    ) -> Self {
+    fn from_parts(conn: Connection, store_key: StoreKey, options: SqliteOptions) -> Self {
         let keys = RecordKeys::derive(&store_key);
         // A new file's log holds the creating transaction, which superseded nothing.
-        let locked = Locked {
-            conn,
-            rng: nonce_rng(rng),
-            pending: 0,
-            fresh_log: false,
-            restart_wipes: restart_wipes(options),
-        };
+        let locked = Locked { conn, pending: 0, fresh_log: false, restart_wipes: restart_wipes(options) };
         Self { locked: Mutex::new(locked), store_key, keys, options }
     }
 
@@ -338,18 +310,17 @@ impl SqliteStore {
 
     /// Re-wraps the store key under a key-encryption key from `new` (a new passphrase, new
     /// Argon2id parameters, or a switch between passphrase and platform key). No record is
-    /// re-encrypted; the old wrapped key is wiped from the file.
+    /// re-encrypted; the old wrapped key is wiped from the file. The new salt and nonce come from
+    /// the operating system's generator.
     ///
     /// # Errors
-    /// [`StoreError::InvalidInput`] if the passphrase is empty or the KDF parameters are out of
-    /// bounds; [`StoreError::Database`] if the file cannot be written, in which case the old
-    /// passphrase still opens it.
-    pub fn change_passphrase<R: CryptoRng + ?Sized>(
-        &self,
-        new: &StoreKeySource,
-        rng: &mut R,
-    ) -> Result<(), StoreError> {
-        let wrapped = keys::wrap(new, &self.store_key, rng)?;
+    /// [`StoreError::InvalidInput`] if the passphrase is empty or too long, or Argon2 refuses the
+    /// KDF parameters; [`StoreError::KdfAboveCeiling`] if they are above the store's ceiling;
+    /// [`StoreError::Random`] if the operating system delivers no random bytes;
+    /// [`StoreError::Database`] if the file cannot be written. In every case the old passphrase
+    /// still opens the store.
+    pub fn change_passphrase(&self, new: &StoreKeySource) -> Result<(), StoreError> {
+        let wrapped = keys::wrap(new, &self.store_key)?;
         let mut locked = self.lock();
         let tx = locked.conn.transaction()?;
         tx.execute(
@@ -374,9 +345,12 @@ impl SqliteStore {
         f: impl FnOnce(&mut dyn Tables) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut guard = self.lock();
-        let Locked { conn, rng, .. } = &mut *guard;
-        let tx = conn.transaction()?;
-        let mut tables = SqlTables { conn: &tx, keys: &self.keys, rng, wipe: Wipe::default() };
+        // A write holds SQLite's write lock from its first statement, so that what it reads (the
+        // session versions it compares) is still current when it writes: a writer on another
+        // connection waits for it, or fails with a busy error, and never interleaves.
+        let behavior = if commit { TransactionBehavior::Immediate } else { TransactionBehavior::Deferred };
+        let tx = guard.conn.transaction_with_behavior(behavior)?;
+        let mut tables = SqlTables { conn: &tx, keys: &self.keys, wipe: Wipe::default() };
         let out = f(&mut tables)?;
         let wipe = tables.wipe;
         if !commit {

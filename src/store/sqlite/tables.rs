@@ -1,14 +1,14 @@
 //! The store's tables in SQLite: each value sealed, each lookup column a keyed hash.
 
-use rand::rngs::StdRng;
 use rusqlite::{params, Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
 use crate::store::codec;
-use crate::store::ops::{Kv, Tables, MESSAGES};
+use crate::store::ops::{Kv, Tables, Versioned, MESSAGES};
 use crate::store::seal::RecordKeys;
-use crate::store::types::{MessageId, PeerId, StoredMessage};
+use crate::store::types::{MessageId, PeerId, SessionVersion, StoredMessage};
 use crate::store::StoreError;
 
 /// Lookup-key domain of the `messages.peer` column (distinct from the `peers` table's, so the
@@ -19,7 +19,6 @@ const MESSAGES_PEER: &str = "messages.peer";
 pub(super) struct SqlTables<'a> {
     pub(super) conn: &'a Connection,
     pub(super) keys: &'a RecordKeys,
-    pub(super) rng: &'a mut StdRng,
     /// What the transaction left for a wipe to remove.
     pub(super) wipe: Wipe,
 }
@@ -52,11 +51,29 @@ fn expiry_column(expires_at: Option<i64>) -> Vec<u8> {
     }
 }
 
+/// The version of a row: the first 16 bytes of SHA-256 over its sealed value. Every write seals
+/// under a fresh random nonce, so every write gives a new version, and nothing is stored for it.
+fn version_of(sealed: &[u8]) -> SessionVersion {
+    let digest = Sha256::digest(sealed);
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    SessionVersion::from_bytes(bytes)
+}
+
 fn sql_time(t: Timestamp) -> Result<i64, StoreError> {
     i64::try_from(t.0).map_err(|_| StoreError::InvalidInput("timestamp"))
 }
 
 impl SqlTables<'_> {
+    /// The lookup key of `id` in the table of `kv`, and the sealed value of its row.
+    fn sealed(&self, kv: Kv, id: &[u8]) -> Result<([u8; 32], Option<Vec<u8>>), StoreError> {
+        let table = kv.table();
+        let key = self.keys.lookup(table, id);
+        let sql = format!("SELECT value FROM {table} WHERE key = ?1");
+        let value = self.conn.prepare_cached(&sql)?.query_row([&key[..]], |r| r.get(0)).optional()?;
+        Ok((key, value))
+    }
+
     /// Opens one message row and checks that its plaintext agrees with its clear columns.
     fn open_message(
         &self,
@@ -84,8 +101,7 @@ impl SqlTables<'_> {
         let peer = self.keys.lookup(MESSAGES_PEER, m.peer.as_str().as_bytes());
         let expires_at = m.expires_at.map(sql_time).transpose()?;
         let plain = codec::encode_message(m);
-        let sealed =
-            self.keys.seal(self.rng, MESSAGES, &[&key, &peer, &expiry_column(expires_at)], &plain)?;
+        let sealed = self.keys.seal(MESSAGES, &[&key, &peer, &expiry_column(expires_at)], &plain)?;
         Ok(MessageRow { key, peer, expires_at, sealed })
     }
 
@@ -110,18 +126,23 @@ impl SqlTables<'_> {
 
 impl Tables for SqlTables<'_> {
     fn get(&mut self, kv: Kv, id: &[u8]) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
-        let table = kv.table();
-        let key = self.keys.lookup(table, id);
-        let sql = format!("SELECT value FROM {table} WHERE key = ?1");
-        let value: Option<Vec<u8>> =
-            self.conn.prepare_cached(&sql)?.query_row([&key[..]], |r| r.get(0)).optional()?;
-        value.map(|v| self.keys.open(table, &[&key], &v)).transpose()
+        let (key, value) = self.sealed(kv, id)?;
+        value.map(|v| self.keys.open(kv.table(), &[&key], &v)).transpose()
+    }
+
+    fn get_versioned(&mut self, kv: Kv, id: &[u8]) -> Result<Option<Versioned>, StoreError> {
+        let (key, value) = self.sealed(kv, id)?;
+        value.map(|v| Ok((self.keys.open(kv.table(), &[&key], &v)?, version_of(&v)))).transpose()
+    }
+
+    fn version(&mut self, kv: Kv, id: &[u8]) -> Result<Option<SessionVersion>, StoreError> {
+        Ok(self.sealed(kv, id)?.1.map(|v| version_of(&v)))
     }
 
     fn put(&mut self, kv: Kv, id: &[u8], value: &[u8]) -> Result<(), StoreError> {
         let table = kv.table();
         let key = self.keys.lookup(table, id);
-        let sealed = self.keys.seal(self.rng, table, &[&key], value)?;
+        let sealed = self.keys.seal(table, &[&key], value)?;
         let update = format!("UPDATE {table} SET value = ?2 WHERE key = ?1");
         if self.conn.prepare_cached(&update)?.execute(params![&key[..], sealed])? > 0 {
             self.wipe.replaced = true;
