@@ -86,7 +86,7 @@ impl Content {
     /// # Errors
     /// [`ContentError::TextTooLong`] if the text is longer than [`MAX_TEXT_BYTES`];
     /// [`ContentError::InvalidField`] if the text is empty for a category that needs one or present
-    /// for a receipt, if a receipt acknowledges no message or more than [`MAX_RECEIPT_IDS`], or if
+    /// for an agreement message or a receipt (these carry no text), if a receipt acknowledges no message or more than [`MAX_RECEIPT_IDS`], or if
     /// version 0 is used for a category that needs an agreement.
     pub fn new(
         id: MessageId,
@@ -143,6 +143,10 @@ impl Content {
                 if receipt.message_ids.is_empty() || receipt.message_ids.len() > MAX_RECEIPT_IDS {
                     return Err(ContentError::InvalidField("receipt"));
                 }
+            }
+            // Agreement messages carry no text: what they say is the agreement, which both sign.
+            Category::Agreement(_) if !self.text.is_empty() => {
+                return Err(ContentError::InvalidField("text"))
             }
             Category::Agreement(_) => {}
             _ if self.text.is_empty() => return Err(ContentError::InvalidField("text")),

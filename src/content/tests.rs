@@ -198,15 +198,22 @@ fn agreements_travel_inside_content() {
         vec!["Call or text 988 (Suicide & Crisis Lifeline)".to_owned()],
     );
     let proposal = ProposedAgreement::propose(terms, &clinician, None).unwrap();
-    let content = Content::new(
-        MessageId([3; 16]),
-        Category::Agreement(Box::new(UnverifiedAgreement::from(&proposal))),
-        "Our texting agreement, as discussed".to_owned(),
-        Timestamp(1),
-        Lifespan::DEFAULT,
-        0,
-    )
-    .unwrap();
+    let carrying = |text: &str| {
+        Content::new(
+            MessageId([3; 16]),
+            Category::Agreement(Box::new(UnverifiedAgreement::from(&proposal))),
+            text.to_owned(),
+            Timestamp(1),
+            Lifespan::DEFAULT,
+            0,
+        )
+    };
+    // An agreement message says nothing besides the agreement.
+    assert_eq!(
+        carrying("Our texting agreement, as discussed").unwrap_err(),
+        ContentError::InvalidField("text")
+    );
+    let content = carrying("").unwrap();
     let decoded = Content::decode(&content.encode_padded()).unwrap();
     let Category::Agreement(carried) = decoded.category().clone() else { panic!("category changed") };
     assert!(!carried.is_countersigned());

@@ -1,0 +1,92 @@
+//! Ways around the communication agreement, tried as an attacker would: a modified app on the
+//! other side (which encrypts whatever it likes on its real session), or a peer whose identity
+//! changed. Each test shows that the device on the receiving end holds to the agreement.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use confidant::agreement::UnverifiedAgreement;
+use confidant::consts::CONTENT_BUCKETS;
+use confidant::content::{Content, ContentError, MessageId};
+use confidant::expiry::Lifespan;
+use confidant::session::Session;
+use confidant::store::{Direction, MemoryStore, PeerId, Store, WriteBatch};
+use confidant::{Category, Endpoint, Error, ManualClock};
+use confidant_support::pair::{pair, MONDAY_10AM_NY};
+use rand_chacha::ChaCha20Rng;
+
+type Device = Endpoint<MemoryStore, ManualClock>;
+
+/// Encrypts `padded` content on `from`'s real session with `peer` and saves the session, as a
+/// modified app would: no boundary check, no rule of the content layer. Returns the envelope.
+fn send_raw(from: &Device, peer: &PeerId, rng: &mut ChaCha20Rng, padded: &[u8]) -> Vec<u8> {
+    let stored = from.store().session(peer).unwrap().unwrap();
+    let mut session = Session::from_bytes(&stored).unwrap();
+    let envelope = session.encrypt(rng, padded).unwrap().to_bytes();
+    let mut batch = WriteBatch::new();
+    batch.put_session(peer, &session.to_bytes()).unwrap();
+    from.store().apply(batch).unwrap();
+    envelope
+}
+
+/// `padded` content with a text field added to its protobuf (the content layer's own constructor
+/// may refuse such a content; a modified app writes the bytes itself).
+fn with_text(padded: &[u8], text: &str) -> Vec<u8> {
+    let end = padded.iter().rposition(|&b| b != 0).unwrap();
+    assert_eq!(padded[end], 0x80, "padding marker");
+    let mut body = padded[..end].to_vec();
+    body.push(0x1a); // field 3 (text), length-delimited
+    let mut len = text.len();
+    while len >= 0x80 {
+        body.push(u8::try_from(len & 0x7f).unwrap() | 0x80);
+        len >>= 7;
+    }
+    body.push(u8::try_from(len).unwrap());
+    body.extend_from_slice(text.as_bytes());
+    let bucket = CONTENT_BUCKETS.iter().copied().find(|&b| b > body.len()).unwrap();
+    body.push(0x80);
+    body.resize(bucket, 0);
+    body
+}
+
+/// The clinician's stored copy of its proposal of `version`.
+fn outbound_proposal(clinician: &Device, peer: &PeerId, version: u32) -> confidant::store::StoredMessage {
+    let messages = clinician.store().messages(peer).unwrap();
+    let found = messages.into_iter().find(|m| {
+        m.direction == Direction::Outbound
+            && matches!(Content::decode(&m.body).unwrap().category(),
+                Category::Agreement(a) if a.terms().version == version && !a.is_countersigned())
+    });
+    found.unwrap()
+}
+
+// ---- 11. Agreement messages carry no text ----
+
+#[test]
+fn an_agreement_message_with_text_is_refused() {
+    let mut pair = pair(1101);
+    // A modified clinician app sends a genuine proposal with a text beside it.
+    pair.clinician.propose_agreement(&pair.client_id, pair.terms(2)).unwrap();
+    let copy = outbound_proposal(&pair.clinician, &pair.client_id, 2);
+    let padded = with_text(&copy.body, "Text me on my private number instead");
+    let envelope = send_raw(&pair.clinician, &pair.client_id, &mut pair.rng, &padded);
+    let session = pair.client.store().session(&pair.clinician_id).unwrap();
+    let err = pair.client.receive(&pair.clinician_id, &envelope).unwrap_err();
+    assert_eq!(err, Error::Content(ContentError::InvalidField("text")));
+    assert_eq!(pair.client.store().session(&pair.clinician_id).unwrap(), session);
+    let history = pair.client.history(&pair.clinician_id).unwrap();
+    assert!(history.iter().all(|entry| !entry.text.contains("private number")));
+
+    // The content layer does not build one either.
+    let Category::Agreement(agreement) = Content::decode(&copy.body).unwrap().category().clone() else {
+        panic!()
+    };
+    let agreement: UnverifiedAgreement = *agreement;
+    let built = Content::new(
+        MessageId([9; 16]),
+        Category::Agreement(Box::new(agreement)),
+        "note".into(),
+        MONDAY_10AM_NY,
+        Lifespan::DEFAULT,
+        1,
+    );
+    assert_eq!(built.unwrap_err(), ContentError::InvalidField("text"));
+}
