@@ -4,16 +4,25 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use confidant::agreement::UnverifiedAgreement;
-use confidant::consts::CONTENT_BUCKETS;
+use confidant::clock::Clock;
+use confidant::consts::{CONTENT_BUCKETS, MAX_LIFESPAN_MS, MAX_UNREAD_MS};
 use confidant::content::{Content, ContentError, MessageId};
-use confidant::expiry::Lifespan;
+use confidant::expiry::{ExpiryStart, Lifespan};
 use confidant::session::Session;
 use confidant::store::{Direction, MemoryStore, PeerId, Store, WriteBatch};
-use confidant::{Category, Endpoint, Error, ManualClock};
-use confidant_support::pair::{pair, MONDAY_10AM_NY};
+use confidant::{
+    AppointmentKind, Category, Endpoint, Error, ManualClock, Received, ReceivedMessage, Timestamp,
+};
+use confidant_support::pair::{pair, Pair, HOUR, MINUTE, MONDAY_10AM_NY};
 use rand_chacha::ChaCha20Rng;
 
 type Device = Endpoint<MemoryStore, ManualClock>;
+
+const DAY: u64 = 24 * HOUR;
+
+fn confirm() -> Category {
+    Category::Appointment(AppointmentKind::Confirm)
+}
 
 /// Encrypts `padded` content on `from`'s real session with `peer` and saves the session, as a
 /// modified app would: no boundary check, no rule of the content layer. Returns the envelope.
@@ -25,6 +34,23 @@ fn send_raw(from: &Device, peer: &PeerId, rng: &mut ChaCha20Rng, padded: &[u8]) 
     batch.put_session(peer, &session.to_bytes()).unwrap();
     from.store().apply(batch).unwrap();
     envelope
+}
+
+/// A content the client's app composes at its own clock, with whatever lifespan and agreement
+/// version it likes.
+fn from_client(
+    pair: &mut Pair<MemoryStore>,
+    category: Category,
+    text: &str,
+    lifespan: Lifespan,
+    version: u32,
+) -> Vec<u8> {
+    let now = pair.client.clock().now();
+    let content =
+        Content::new(MessageId::random(&mut pair.rng), category, text.into(), now, lifespan, version)
+            .unwrap();
+    let padded = content.encode_padded();
+    send_raw(&pair.client, &pair.clinician_id, &mut pair.rng, &padded)
 }
 
 /// `padded` content with a text field added to its protobuf (the content layer's own constructor
@@ -56,6 +82,56 @@ fn outbound_proposal(clinician: &Device, peer: &PeerId, version: u32) -> confida
                 Category::Agreement(a) if a.terms().version == version && !a.is_countersigned())
     });
     found.unwrap()
+}
+
+fn delivered(incoming: confidant::Incoming) -> ReceivedMessage {
+    match incoming.received {
+        Received::Message(message) => message,
+        other => panic!("expected a message, got {other:?}"),
+    }
+}
+
+// ---- 3. The receiver applies the agreed lifespan ----
+
+#[test]
+fn the_receiver_keeps_a_message_for_the_agreed_lifespan_not_the_one_the_sender_wrote() {
+    let mut pair = pair(301);
+    let now = MONDAY_10AM_NY;
+    let year = Lifespan::new(MAX_LIFESPAN_MS, ExpiryStart::FromSend).unwrap();
+    let year_from_reading = Lifespan::new(MAX_LIFESPAN_MS, ExpiryStart::FromRead).unwrap();
+
+    // Confirmations live two hours from sending: neither a year nor "from reading" sticks.
+    for lifespan in [year, year_from_reading] {
+        let envelope = from_client(&mut pair, confirm(), "confirmed", lifespan, 1);
+        let message = delivered(pair.deliver_to_clinician(&envelope));
+        assert_eq!(message.expires_at, Some(Timestamp(now.0 + 2 * HOUR)), "{lifespan:?}");
+        pair.clinician.mark_read(&pair.client_id, message.id).unwrap();
+        let stored = pair.clinician.store().message(&message.id).unwrap().unwrap();
+        assert_eq!(stored.expires_at, Some(Timestamp(now.0 + 2 * HOUR)), "reading does not restart it");
+    }
+
+    // Check-ins live one day from reading: a year from sending becomes the unread cap, then a day.
+    let envelope = from_client(&mut pair, Category::CheckIn, "hello", year, 1);
+    let message = delivered(pair.deliver_to_clinician(&envelope));
+    assert_eq!(message.expires_at, Some(Timestamp(now.0 + MAX_UNREAD_MS)));
+    pair.advance(HOUR);
+    pair.clinician.mark_read(&pair.client_id, message.id).unwrap();
+    let stored = pair.clinician.store().message(&message.id).unwrap().unwrap();
+    assert_eq!(stored.expires_at, Some(Timestamp(now.0 + HOUR + DAY)));
+
+    // The sender may shorten a message's life: the shorter duration, from the agreed start.
+    let ten_minutes = Lifespan::new(10 * MINUTE, ExpiryStart::FromSend).unwrap();
+    let envelope = from_client(&mut pair, confirm(), "soon gone", ten_minutes, 1);
+    let message = delivered(pair.deliver_to_clinician(&envelope));
+    assert_eq!(message.expires_at, Some(Timestamp(now.0 + HOUR + 10 * MINUTE)));
+    let envelope = from_client(&mut pair, Category::CheckIn, "brief", ten_minutes, 1);
+    let message = delivered(pair.deliver_to_clinician(&envelope));
+    assert_eq!(message.expires_at, Some(Timestamp(now.0 + HOUR + MAX_UNREAD_MS)), "from reading");
+    pair.clinician.mark_read(&pair.client_id, message.id).unwrap();
+    let stored = pair.clinician.store().message(&message.id).unwrap().unwrap();
+    assert_eq!(stored.expires_at, Some(Timestamp(now.0 + HOUR + 10 * MINUTE)));
+    let history = pair.clinician.history(&pair.client_id).unwrap();
+    assert!(history.iter().all(|entry| entry.expires_at <= Some(Timestamp(now.0 + HOUR + MAX_UNREAD_MS))));
 }
 
 // ---- 11. Agreement messages carry no text ----

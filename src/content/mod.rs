@@ -131,6 +131,13 @@ impl Content {
         self
     }
 
+    /// The same message with `lifespan`: what a receiver stores once it applied the agreed
+    /// lifespan ([`Lifespan::within`]).
+    pub(crate) fn with_lifespan(mut self, lifespan: Lifespan) -> Self {
+        self.lifespan = lifespan;
+        self
+    }
+
     fn validate(&self) -> Result<(), ContentError> {
         if self.text.len() > MAX_TEXT_BYTES {
             return Err(ContentError::TextTooLong);

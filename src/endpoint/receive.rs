@@ -9,7 +9,7 @@ use super::{Endpoint, EndpointError, Incoming, Received, ReceivedMessage};
 use crate::agreement::{Role, SignedAgreement, UnverifiedAgreement};
 use crate::clock::{Clock, Timestamp};
 use crate::content::{Category, Content, Receipt, ReceiptKind};
-use crate::expiry::Arrival;
+use crate::expiry::{Arrival, Lifespan};
 use crate::policy::{classify_content, notification_preview, AutoReplyLimiter, Decision, OutOfScopeReason};
 use crate::session::Session;
 use crate::store::{Direction, PeerId, Store, StoredAgreement, StoredMessage, WriteBatch};
@@ -212,7 +212,8 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         match (self.role, agreement.is_countersigned()) {
             (Role::Client, false) => {
                 let proposal = agreement.clone().verify_proposal(&clinician, &client)?;
-                if let Arrival::Expired = Self::keep_inbound(peer, content, plaintext, now, batch)? {
+                let kept = Self::keep_inbound(peer, content, Lifespan::DEFAULT, plaintext, now, batch)?;
+                if let Arrival::Expired = kept {
                     return Ok(Received::Expired { id: content.id() });
                 }
                 Ok(Received::AgreementProposed {
@@ -260,7 +261,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         if let Category::Receipt(receipt) = content.category() {
             return Ok(Received::Receipt(receipt.clone()));
         }
-        let Arrival::Keep { expires_at } = Self::keep_inbound(peer, content, plaintext, now, batch)? else {
+        let agreed = agreement.terms().lifespan_for(content.category().kind());
+        let Arrival::Keep { expires_at } = Self::keep_inbound(peer, content, agreed, plaintext, now, batch)?
+        else {
             return Ok(Received::Expired { id });
         };
         if matches!(decision, Decision::OutsideHours { .. }) && self.role == Role::Clinician {
@@ -285,17 +288,25 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         }))
     }
 
-    /// Applies the expiry rule to a message that arrived at `now` and, unless it had already
-    /// expired, adds it to `batch`.
+    /// Applies the expiry rule to a message that arrived at `now`, with the sender's lifespan
+    /// bounded by the `agreed` one for its category, and, unless it had already expired, adds it
+    /// to `batch`: stored with the lifespan applied, so that reading it starts the agreed countdown.
     fn keep_inbound(
         peer: &PeerId,
         content: &Content,
+        agreed: Lifespan,
         plaintext: Zeroizing<Vec<u8>>,
         now: Timestamp,
         batch: &mut WriteBatch,
     ) -> Result<Arrival> {
-        let arrival = content.lifespan().on_arrival(content.sent_at(), now);
+        let lifespan = content.lifespan().within(agreed);
+        let arrival = lifespan.on_arrival(content.sent_at(), now);
         if let Arrival::Keep { expires_at } = arrival {
+            let body = if lifespan == content.lifespan() {
+                plaintext
+            } else {
+                content.clone().with_lifespan(lifespan).encode_padded()
+            };
             batch.put_message(StoredMessage {
                 id: content.id(),
                 peer: peer.clone(),
@@ -303,7 +314,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                 at: now,
                 expires_at,
                 read_at: None,
-                body: plaintext,
+                body,
             })?;
         }
         Ok(arrival)
