@@ -5,15 +5,17 @@
 
 use confidant::agreement::UnverifiedAgreement;
 use confidant::clock::Clock;
-use confidant::consts::{CONTENT_BUCKETS, MAX_LIFESPAN_MS, MAX_UNREAD_MS};
-use confidant::content::{Content, ContentError, MessageId};
+use confidant::consts::{CONTENT_BUCKETS, MAX_CRISIS_CHARS, MAX_LIFESPAN_MS, MAX_UNREAD_MS};
+use confidant::content::{CategoryKind, Content, ContentError, MessageId};
 use confidant::expiry::{ExpiryStart, Lifespan};
+use confidant::policy::OutOfScopeReason;
 use confidant::session::Session;
 use confidant::store::{Direction, MemoryStore, PeerId, Store, WriteBatch};
 use confidant::{
-    AppointmentKind, Category, Endpoint, Error, ManualClock, Received, ReceivedMessage, Timestamp,
+    AppointmentKind, Category, Decision, Draft, Endpoint, Error, ManualClock, Received, ReceivedMessage,
+    Timestamp,
 };
-use confidant_support::pair::{pair, Pair, HOUR, MINUTE, MONDAY_10AM_NY};
+use confidant_support::pair::{pair, Pair, HOUR, MINUTE, MONDAY_10AM_NY, MONDAY_6_30PM_NY};
 use rand_chacha::ChaCha20Rng;
 
 type Device = Endpoint<MemoryStore, ManualClock>;
@@ -132,6 +134,91 @@ fn the_receiver_keeps_a_message_for_the_agreed_lifespan_not_the_one_the_sender_w
     assert_eq!(stored.expires_at, Some(Timestamp(now.0 + HOUR + 10 * MINUTE)));
     let history = pair.clinician.history(&pair.client_id).unwrap();
     assert!(history.iter().all(|entry| entry.expires_at <= Some(Timestamp(now.0 + HOUR + MAX_UNREAD_MS))));
+}
+
+// ---- 4. Crisis messages: a length cap, the agreement version, no invitation to relabel ----
+
+#[test]
+fn a_crisis_message_is_bounded_in_length_on_both_devices() {
+    let mut pair = pair(401);
+    let cap = usize::try_from(MAX_CRISIS_CHARS).unwrap();
+    let too_long = MAX_CRISIS_CHARS;
+    // The sender's check: up to the cap it goes out, one character more and it does not.
+    let sent = pair.client.send(&pair.clinician_id, Draft::new(Category::Crisis, "é".repeat(cap))).unwrap();
+    assert!(matches!(sent.decision, Decision::Crisis { .. }));
+    assert!(matches!(
+        delivered(pair.deliver_to_clinician(&sent.envelope.unwrap())).decision,
+        Decision::Crisis { .. }
+    ));
+    let long = "x".repeat(cap + 1);
+    let sent = pair.client.send(&pair.clinician_id, Draft::new(Category::Crisis, long.clone())).unwrap();
+    assert!(sent.envelope.is_none(), "the sender's check refuses it");
+    let Decision::OutOfScope { reason, crisis_resources, .. } = sent.decision else {
+        panic!("{:?}", sent.decision)
+    };
+    assert_eq!(reason, OutOfScopeReason::TooLong { max_chars: too_long });
+    assert!(crisis_resources[0].contains("988"), "the resources are still shown");
+
+    // The clinician's device checks again what a modified app sends anyway.
+    let envelope = from_client(&mut pair, Category::Crisis, &long, Lifespan::DEFAULT, 1);
+    let incoming = pair.deliver_to_clinician(&envelope);
+    assert!(
+        matches!(incoming.received, Received::Refused { reason: OutOfScopeReason::TooLong { max_chars }, .. } if max_chars == too_long),
+        "{:?}",
+        incoming.received
+    );
+    let crises = pair.clinician.history(&pair.client_id).unwrap();
+    assert_eq!(crises.iter().filter(|e| e.category == Category::Crisis).count(), 1);
+}
+
+#[test]
+fn a_crisis_message_is_checked_against_the_agreement_version() {
+    let mut pair = pair(402);
+    let envelope = from_client(&mut pair, Category::Crisis, "help", Lifespan::DEFAULT, 7);
+    let incoming = pair.deliver_to_clinician(&envelope);
+    assert!(
+        matches!(
+            incoming.received,
+            Received::Refused { reason: OutOfScopeReason::WrongAgreementVersion { current: 1 }, .. }
+        ),
+        "{:?}",
+        incoming.received
+    );
+    // A genuine crisis message still goes through at any hour, with the resources.
+    pair.set_time(MONDAY_6_30PM_NY);
+    let sent = pair.client.send(&pair.clinician_id, Draft::new(Category::Crisis, "I need help")).unwrap();
+    assert!(
+        matches!(&sent.decision, Decision::Crisis { crisis_resources } if crisis_resources[0].contains("988"))
+    );
+    let message = delivered(pair.deliver_to_clinician(&sent.envelope.unwrap()));
+    assert!(matches!(message.decision, Decision::Crisis { .. }));
+}
+
+#[test]
+fn a_refusal_does_not_suggest_relabelling_as_crisis() {
+    let mut pair = pair(403);
+    let sent =
+        pair.client.send(&pair.clinician_id, Draft::new(Category::Administrative, "Invoice?")).unwrap();
+    let Decision::OutOfScope { allowed_categories, crisis_resources, .. } = sent.decision else {
+        panic!("{:?}", sent.decision)
+    };
+    assert!(!allowed_categories.contains(&CategoryKind::Crisis), "{allowed_categories:?}");
+    assert!(allowed_categories.contains(&CategoryKind::CheckIn));
+    assert!(crisis_resources[0].contains("988"));
+    let sent = pair.client.send(&pair.clinician_id, Draft::new(Category::CheckIn, "x".repeat(1001))).unwrap();
+    let Decision::OutOfScope { reason, allowed_categories, .. } = sent.decision else { panic!() };
+    assert_eq!(reason, OutOfScopeReason::TooLong { max_chars: 1000 });
+    assert!(!allowed_categories.contains(&CategoryKind::Crisis));
+    // The clinician's refusals, too.
+    let sent = pair.clinician.send(&pair.client_id, Draft::new(Category::CheckIn, "How are you?")).unwrap();
+    let Decision::OutOfScope { allowed_categories, .. } = sent.decision else { panic!() };
+    assert!(!allowed_categories.contains(&CategoryKind::Crisis));
+    // And the version refusal on the receiving device.
+    let envelope = from_client(&mut pair, confirm(), "old terms", Lifespan::DEFAULT, 9);
+    assert!(matches!(
+        pair.deliver_to_clinician(&envelope).received,
+        Received::Refused { reason: OutOfScopeReason::WrongAgreementVersion { current: 1 }, .. }
+    ));
 }
 
 // ---- 11. Agreement messages carry no text ----
