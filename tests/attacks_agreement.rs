@@ -5,15 +5,17 @@
 
 use confidant::agreement::UnverifiedAgreement;
 use confidant::clock::Clock;
-use confidant::consts::{CONTENT_BUCKETS, MAX_CRISIS_CHARS, MAX_LIFESPAN_MS, MAX_UNREAD_MS};
+use confidant::consts::{
+    CONTENT_BUCKETS, DEFAULT_LIFESPAN_MS, MAX_CRISIS_CHARS, MAX_LIFESPAN_MS, MAX_UNREAD_MS,
+};
 use confidant::content::{CategoryKind, Content, ContentError, MessageId};
 use confidant::expiry::{ExpiryStart, Lifespan};
 use confidant::policy::OutOfScopeReason;
 use confidant::session::Session;
-use confidant::store::{Direction, MemoryStore, PeerId, Store, WriteBatch};
+use confidant::store::{Direction, MemoryStore, PeerId, Store, StoreError, WriteBatch};
 use confidant::{
-    AppointmentKind, Category, Decision, Draft, Endpoint, Error, ManualClock, Received, ReceivedMessage,
-    Timestamp,
+    AppointmentKind, Category, Decision, Draft, Endpoint, EndpointError, Error, ManualClock, Received,
+    ReceivedMessage, Timestamp,
 };
 use confidant_support::pair::{pair, Pair, HOUR, MINUTE, MONDAY_10AM_NY, MONDAY_6_30PM_NY};
 use rand_chacha::ChaCha20Rng;
@@ -219,6 +221,68 @@ fn a_refusal_does_not_suggest_relabelling_as_crisis() {
         pair.deliver_to_clinician(&envelope).received,
         Received::Refused { reason: OutOfScopeReason::WrongAgreementVersion { current: 1 }, .. }
     ));
+}
+
+// ---- 8. Expired means gone ----
+
+#[test]
+fn marking_an_expired_message_read_is_refused_and_changes_nothing() {
+    let mut pair = pair(801);
+    let sent = pair.client.send(&pair.clinician_id, Draft::new(Category::CheckIn, "hi")).unwrap();
+    let message = delivered(pair.deliver_to_clinician(&sent.envelope.unwrap()));
+    // Never opened: it expires 30 days after it arrived.
+    pair.advance(MAX_UNREAD_MS);
+    let before = pair.clinician.store().message(&message.id).unwrap().unwrap();
+    let err = pair.clinician.mark_read(&pair.client_id, message.id).unwrap_err();
+    assert_eq!(err, Error::Endpoint(EndpointError::MessageExpired));
+    assert_eq!(pair.clinician.store().message(&message.id).unwrap().unwrap(), before);
+    assert!(pair.clinician.history(&pair.client_id).unwrap().iter().all(|e| e.id != message.id));
+    // Purged, it is gone for good.
+    assert!(pair.clinician.purge_expired().unwrap() >= 1);
+    assert!(pair.clinician.store().message(&message.id).unwrap().is_none());
+    let err = pair.clinician.mark_read(&pair.client_id, message.id).unwrap_err();
+    assert_eq!(err, Error::Store(StoreError::UnknownMessage));
+
+    // A message read in time, once its day from reading is over, is not read again either.
+    let sent = pair.client.send(&pair.clinician_id, Draft::new(Category::CheckIn, "again")).unwrap();
+    let message = delivered(pair.deliver_to_clinician(&sent.envelope.unwrap()));
+    pair.clinician.mark_read(&pair.client_id, message.id).unwrap();
+    pair.advance(DAY);
+    let err = pair.clinician.mark_read(&pair.client_id, message.id).unwrap_err();
+    assert_eq!(err, Error::Endpoint(EndpointError::MessageExpired));
+}
+
+#[test]
+fn an_expired_proposal_cannot_be_accepted() {
+    let mut pair = pair(802);
+    let proposal = pair.clinician.propose_agreement(&pair.client_id, pair.terms(2)).unwrap();
+    let Received::AgreementProposed { id, .. } = pair.deliver_to_client(&proposal).received else { panic!() };
+    pair.advance(DEFAULT_LIFESPAN_MS);
+    let session = pair.client.store().session(&pair.clinician_id).unwrap();
+    let err = pair.client.accept_agreement(&pair.clinician_id, id).unwrap_err();
+    assert_eq!(err, Error::Endpoint(EndpointError::ProposalExpired));
+    assert_eq!(pair.client.store().session(&pair.clinician_id).unwrap(), session);
+    assert_eq!(pair.client.agreement(&pair.clinician_id).unwrap().unwrap().version(), 1);
+}
+
+#[test]
+fn the_clinician_does_not_put_an_expired_proposal_in_force() {
+    let mut pair = pair(803);
+    let proposal = pair.clinician.propose_agreement(&pair.client_id, pair.terms(2)).unwrap();
+    let Received::AgreementProposed { id, .. } = pair.deliver_to_client(&proposal).received else { panic!() };
+    pair.advance(DEFAULT_LIFESPAN_MS - MINUTE);
+    let acceptance = pair.client.accept_agreement(&pair.clinician_id, id).unwrap();
+    // The acceptance arrives after the proposal expired on the clinician's device.
+    pair.advance(2 * MINUTE);
+    let session = pair.clinician.store().session(&pair.client_id).unwrap();
+    let err = pair.clinician.receive(&pair.client_id, &acceptance).unwrap_err();
+    assert_eq!(err, Error::Endpoint(EndpointError::ProposalExpired));
+    assert_eq!(pair.clinician.store().session(&pair.client_id).unwrap(), session);
+    assert_eq!(pair.clinician.agreement(&pair.client_id).unwrap().unwrap().version(), 1);
+    // Purged, the proposal is unknown there: the acceptance fits no proposal.
+    pair.clinician.purge_expired().unwrap();
+    let err = pair.clinician.receive(&pair.client_id, &acceptance).unwrap_err();
+    assert_eq!(err, Error::Endpoint(EndpointError::UnexpectedAgreement));
 }
 
 // ---- 11. Agreement messages carry no text ----

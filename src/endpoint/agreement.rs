@@ -3,12 +3,13 @@
 use rand_core::CryptoRng;
 
 use super::error::Result;
+use super::proposals::StoredProposal;
 use super::{Endpoint, EndpointError};
 use crate::agreement::{AgreementTerms, ProposedAgreement, Role, UnverifiedAgreement};
 use crate::clock::Clock;
 use crate::content::{Category, Content};
 use crate::expiry::Lifespan;
-use crate::store::{MessageId, PeerId, Store, StoredAgreement, WriteBatch};
+use crate::store::{Direction, MessageId, PeerId, Store, StoredAgreement, WriteBatch};
 
 impl<S: Store, C: Clock> Endpoint<S, C> {
     /// Proposes `terms` to the client `peer` (clinician only): signs them and returns the
@@ -40,12 +41,16 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     }
 
     /// Accepts the proposal that arrived in message `proposal` (client only): countersigns it,
-    /// puts it in force, and returns the envelope that tells the clinician.
+    /// puts it in force, and returns the envelope that tells the clinician. Only an open proposal
+    /// can be accepted: one that has not expired (agreement messages live
+    /// [`crate::consts::DEFAULT_LIFESPAN_MS`] from sending).
     ///
     /// # Errors
     /// [`EndpointError::WrongRole`] on a clinician's device; [`EndpointError::NotAProposal`] if
-    /// the message is not a stored proposal; [`crate::agreement::AgreementError`] if it does not verify or
-    /// does not replace the agreement in force.
+    /// the message is not a proposal received from `peer` and stored;
+    /// [`EndpointError::ProposalExpired`] if it has expired;
+    /// [`crate::agreement::AgreementError`] if it does not verify or does not replace the
+    /// agreement in force. On any error nothing changed.
     pub fn accept_agreement(&self, peer: &PeerId, proposal: MessageId) -> Result<Vec<u8>> {
         self.generator.run(|rng| self.accept_agreement_with(rng, peer, proposal))
     }
@@ -60,12 +65,14 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             return Err(EndpointError::WrongRole.into());
         }
         let message = self.store.message(&proposal)?.ok_or(EndpointError::NotAProposal)?;
-        if &message.peer != peer {
+        if &message.peer != peer || message.direction != Direction::Inbound {
             return Err(EndpointError::NotAProposal.into());
         }
-        let Category::Agreement(unverified) = Content::decode(&message.body)?.category().clone() else {
-            return Err(EndpointError::NotAProposal.into());
-        };
+        let proposal = StoredProposal::from_message(&message)?.ok_or(EndpointError::NotAProposal)?;
+        if proposal.is_expired(self.now()) {
+            return Err(EndpointError::ProposalExpired.into());
+        }
+        let unverified = proposal.agreement;
         let record = self.store.peer(peer)?.ok_or(EndpointError::NoSession)?;
         let (clinician, client) = self.parties(&record.identity);
         let current = self.agreement(peer)?;

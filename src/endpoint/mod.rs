@@ -15,6 +15,7 @@ mod agreement;
 mod error;
 mod generator;
 mod prekeys;
+mod proposals;
 mod read;
 mod receive;
 mod send;

@@ -41,8 +41,11 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// does not decrypt (forged, replayed, too far ahead); [`EndpointError::NoSession`];
     /// [`EndpointError::UnknownPrekey`]; [`crate::store::StoreError::IdentityChanged`] if a new
     /// handshake comes with another identity; [`crate::content::ContentError`] or
-    /// [`crate::agreement::AgreementError`] for authentic content that does not decode or verify. On any
-    /// error the session and the store are exactly as they were.
+    /// [`crate::agreement::AgreementError`] for authentic content that does not decode or verify;
+    /// on the clinician's device, [`EndpointError::ProposalExpired`] or
+    /// [`EndpointError::UnexpectedAgreement`] for an acceptance of a proposal that is not open
+    /// there (see [`Self::accept_agreement`]). On any error the session and the store are exactly
+    /// as they were.
     pub fn receive(&self, peer: &PeerId, envelope: &[u8]) -> Result<Incoming> {
         self.generator.run(|rng| self.receive_with(rng, peer, envelope))
     }
@@ -226,6 +229,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                 if let Some(current) = &conversation.agreement {
                     signed.check_replaces(current)?;
                 }
+                self.check_accepted_proposal(peer, &signed, now)?;
                 batch.put_agreement(
                     peer,
                     StoredAgreement { version: signed.version(), bytes: signed.to_bytes().into() },

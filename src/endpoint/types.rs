@@ -24,6 +24,15 @@ pub enum EndpointError {
     /// The message named is not a pending agreement proposal.
     #[error("not a pending agreement proposal")]
     NotAProposal,
+    /// The agreement proposal has expired: it can no longer be accepted (on the client's
+    /// device), and an acceptance of it is not put in force (on the clinician's). Nothing
+    /// changed.
+    #[error("the agreement proposal has expired")]
+    ProposalExpired,
+    /// The message has expired: it is gone, even if the store has not purged it yet, and cannot
+    /// be marked as read. Nothing changed.
+    #[error("the message has expired")]
+    MessageExpired,
     /// The peer sent an agreement message that does not fit the flow (for example, a client
     /// sending a proposal).
     #[error("unexpected agreement message")]
