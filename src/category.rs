@@ -37,7 +37,7 @@ pub enum CategoryKind {
     Crisis,
     /// Billing, forms, and other practice matters.
     Administrative,
-    /// A system message carrying a proposed or accepted agreement.
+    /// A system message carrying a proposed or accepted agreement, or withdrawing a proposal.
     Agreement,
     /// A system message sent automatically, for example outside the clinician's hours.
     AutoReply,

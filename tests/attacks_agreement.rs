@@ -3,7 +3,7 @@
 //! changed. Each test shows that the device on the receiving end holds to the agreement.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use confidant::agreement::UnverifiedAgreement;
+use confidant::agreement::{AgreementError, UnverifiedAgreement};
 use confidant::clock::Clock;
 use confidant::consts::{
     CONTENT_BUCKETS, DEFAULT_LIFESPAN_MS, MAX_CRISIS_CHARS, MAX_LIFESPAN_MS, MAX_UNREAD_MS,
@@ -221,6 +221,196 @@ fn a_refusal_does_not_suggest_relabelling_as_crisis() {
         pair.deliver_to_clinician(&envelope).received,
         Received::Refused { reason: OutOfScopeReason::WrongAgreementVersion { current: 1 }, .. }
     ));
+}
+
+// ---- 6. Superseded and withdrawn proposals ----
+
+/// The clinician proposes `version` (the default terms); the client receives it. Returns the id
+/// of the message that carries the proposal on the client's device.
+fn propose(pair: &mut Pair<MemoryStore>, version: u32) -> MessageId {
+    let proposal = pair.clinician.propose_agreement(&pair.client_id, pair.terms(version)).unwrap();
+    match pair.deliver_to_client(&proposal).received {
+        Received::AgreementProposed { id, .. } => id,
+        other => panic!("expected a proposal, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_superseded_proposal_cannot_be_accepted() {
+    let mut pair = pair(601);
+    let v2 = propose(&mut pair, 2);
+    let v3 = propose(&mut pair, 3);
+
+    let session = pair.client.store().session(&pair.clinician_id).unwrap();
+    let err = pair.client.accept_agreement(&pair.clinician_id, v2).unwrap_err();
+    assert_eq!(err, Error::Endpoint(EndpointError::ProposalSuperseded), "v2 accepted after v3 was proposed");
+    assert_eq!(pair.client.store().session(&pair.clinician_id).unwrap(), session);
+    assert_eq!(pair.client.agreement(&pair.clinician_id).unwrap().unwrap().version(), 1);
+
+    let acceptance = pair.client.accept_agreement(&pair.clinician_id, v3).unwrap();
+    assert_eq!(pair.deliver_to_clinician(&acceptance).received, Received::AgreementAccepted { version: 3 });
+    // Once v3 is in force, v2 is still not acceptable.
+    let err = pair.client.accept_agreement(&pair.clinician_id, v2).unwrap_err();
+    assert_eq!(err, Error::Endpoint(EndpointError::ProposalSuperseded));
+}
+
+#[test]
+fn a_new_proposal_must_supersede_the_earlier_ones() {
+    let mut pair = pair(602);
+    propose(&mut pair, 3);
+    // Version 2 would be superseded by version 3 on arrival: the clinician's device refuses it.
+    let err = pair.clinician.propose_agreement(&pair.client_id, pair.terms(2)).unwrap_err();
+    assert_eq!(err, Error::Agreement(AgreementError::Stale { current: 3, offered: 2 }));
+    let err = pair.clinician.propose_agreement(&pair.client_id, pair.terms(3)).unwrap_err();
+    assert_eq!(err, Error::Agreement(AgreementError::Stale { current: 3, offered: 3 }));
+    // Once version 3 has expired, a lower version may be proposed again.
+    pair.advance(DEFAULT_LIFESPAN_MS);
+    let v2 = propose(&mut pair, 2);
+    let acceptance = pair.client.accept_agreement(&pair.clinician_id, v2).unwrap();
+    assert_eq!(pair.deliver_to_clinician(&acceptance).received, Received::AgreementAccepted { version: 2 });
+}
+
+#[test]
+fn the_clinician_does_not_put_a_superseded_proposal_in_force() {
+    let mut pair = pair(603);
+    let v2 = propose(&mut pair, 2);
+    // The clinician proposes v3 while the client, not having seen it, accepts v2.
+    let v3 = pair.clinician.propose_agreement(&pair.client_id, pair.terms(3)).unwrap();
+    let acceptance = pair.client.accept_agreement(&pair.clinician_id, v2).unwrap();
+    let session = pair.clinician.store().session(&pair.client_id).unwrap();
+    let err = pair.clinician.receive(&pair.client_id, &acceptance).unwrap_err();
+    assert_eq!(err, Error::Endpoint(EndpointError::ProposalSuperseded));
+    assert_eq!(pair.clinician.store().session(&pair.client_id).unwrap(), session);
+    assert_eq!(pair.clinician.agreement(&pair.client_id).unwrap().unwrap().version(), 1);
+
+    // The client sees v3 and accepts it: both devices hold v3.
+    let Received::AgreementProposed { id: v3, .. } = pair.deliver_to_client(&v3).received else { panic!() };
+    let acceptance = pair.client.accept_agreement(&pair.clinician_id, v3).unwrap();
+    assert_eq!(pair.deliver_to_clinician(&acceptance).received, Received::AgreementAccepted { version: 3 });
+    assert_eq!(pair.client.agreement(&pair.clinician_id).unwrap().unwrap().version(), 3);
+    let sent = pair.client.send(&pair.clinician_id, Draft::new(confirm(), "v3 it is")).unwrap();
+    delivered(pair.deliver_to_clinician(&sent.envelope.unwrap()));
+}
+
+#[test]
+fn the_clinician_can_withdraw_a_proposal() {
+    let mut pair = pair(604);
+    let err = pair.clinician.withdraw_proposal(&pair.client_id).unwrap_err();
+    assert_eq!(err, Error::Endpoint(EndpointError::NoOpenProposal));
+    let err = pair.client.withdraw_proposal(&pair.clinician_id).unwrap_err();
+    assert_eq!(err, Error::Endpoint(EndpointError::WrongRole));
+
+    let v2 = propose(&mut pair, 2);
+    let withdrawal = pair.clinician.withdraw_proposal(&pair.client_id).unwrap();
+    let incoming = pair.deliver_to_client(&withdrawal);
+    let Received::ProposalWithdrawn { proposal, .. } = incoming.received else {
+        panic!("{:?}", incoming.received)
+    };
+    assert_eq!(proposal, v2);
+    assert!(incoming.preview.is_some());
+    let err = pair.client.accept_agreement(&pair.clinician_id, v2).unwrap_err();
+    assert_eq!(err, Error::Endpoint(EndpointError::ProposalWithdrawn));
+    assert_eq!(pair.client.agreement(&pair.clinician_id).unwrap().unwrap().version(), 1);
+    // Nothing is left to withdraw; a new proposal needs a greater version, and can be accepted.
+    let err = pair.clinician.withdraw_proposal(&pair.client_id).unwrap_err();
+    assert_eq!(err, Error::Endpoint(EndpointError::NoOpenProposal));
+    let v3 = propose(&mut pair, 3);
+    let acceptance = pair.client.accept_agreement(&pair.clinician_id, v3).unwrap();
+    assert_eq!(pair.deliver_to_clinician(&acceptance).received, Received::AgreementAccepted { version: 3 });
+}
+
+#[test]
+fn withdrawing_the_newest_proposal_does_not_reopen_the_one_it_superseded() {
+    let mut pair = pair(605);
+    let v2 = propose(&mut pair, 2);
+    propose(&mut pair, 3);
+    let withdrawal = pair.clinician.withdraw_proposal(&pair.client_id).unwrap();
+    pair.deliver_to_client(&withdrawal);
+    let err = pair.client.accept_agreement(&pair.clinician_id, v2).unwrap_err();
+    assert_eq!(err, Error::Endpoint(EndpointError::ProposalSuperseded));
+    let err = pair.clinician.withdraw_proposal(&pair.client_id).unwrap_err();
+    assert_eq!(err, Error::Endpoint(EndpointError::NoOpenProposal));
+}
+
+#[test]
+fn the_clinician_does_not_put_a_withdrawn_proposal_in_force() {
+    let mut pair = pair(606);
+    let v2 = propose(&mut pair, 2);
+    // The withdrawal and the acceptance cross: the client accepted before the withdrawal arrived.
+    let withdrawal = pair.clinician.withdraw_proposal(&pair.client_id).unwrap();
+    let acceptance = pair.client.accept_agreement(&pair.clinician_id, v2).unwrap();
+    let err = pair.clinician.receive(&pair.client_id, &acceptance).unwrap_err();
+    assert_eq!(err, Error::Endpoint(EndpointError::ProposalWithdrawn));
+    assert_eq!(pair.clinician.agreement(&pair.client_id).unwrap().unwrap().version(), 1);
+    assert!(matches!(pair.deliver_to_client(&withdrawal).received, Received::ProposalWithdrawn { .. }));
+    // The client's device put v2 in force before it learned of the withdrawal; the clinician
+    // proposes again, with a greater version, and both devices hold the same agreement.
+    assert_eq!(pair.client.agreement(&pair.clinician_id).unwrap().unwrap().version(), 2);
+    let v3 = propose(&mut pair, 3);
+    let acceptance = pair.client.accept_agreement(&pair.clinician_id, v3).unwrap();
+    assert_eq!(pair.deliver_to_clinician(&acceptance).received, Received::AgreementAccepted { version: 3 });
+}
+
+#[test]
+fn a_withdrawal_that_arrives_before_its_proposal_still_holds() {
+    let mut pair = pair(607);
+    let proposal = pair.clinician.propose_agreement(&pair.client_id, pair.terms(2)).unwrap();
+    let withdrawal = pair.clinician.withdraw_proposal(&pair.client_id).unwrap();
+    assert!(matches!(pair.deliver_to_client(&withdrawal).received, Received::ProposalWithdrawn { .. }));
+    let Received::AgreementProposed { id, .. } = pair.deliver_to_client(&proposal).received else { panic!() };
+    let err = pair.client.accept_agreement(&pair.clinician_id, id).unwrap_err();
+    assert_eq!(err, Error::Endpoint(EndpointError::ProposalWithdrawn));
+}
+
+#[test]
+fn a_withdrawal_must_name_a_proposal() {
+    let mut pair = pair(608);
+    // A modified clinician app "withdraws" one of the client's own messages, and a text message.
+    let sent = pair.client.send(&pair.clinician_id, Draft::new(confirm(), "See you")).unwrap();
+    let own = sent.message_id.unwrap();
+    let reminder = Draft::new(Category::Appointment(AppointmentKind::Reminder), "Tomorrow 3pm");
+    let sent = pair.clinician.send(&pair.client_id, reminder).unwrap();
+    let text = delivered(pair.deliver_to_client(&sent.envelope.unwrap())).id;
+    for named in [own, text] {
+        let now = pair.clinician.clock().now();
+        let content = Content::new(
+            MessageId::random(&mut pair.rng),
+            Category::Withdrawal(named),
+            String::new(),
+            now,
+            Lifespan::DEFAULT,
+            1,
+        )
+        .unwrap();
+        let envelope = send_raw(&pair.clinician, &pair.client_id, &mut pair.rng, &content.encode_padded());
+        let before = pair.client.store().messages(&pair.clinician_id).unwrap();
+        let err = pair.client.receive(&pair.clinician_id, &envelope).unwrap_err();
+        assert_eq!(err, Error::Endpoint(EndpointError::NotAProposal));
+        assert_eq!(pair.client.store().messages(&pair.clinician_id).unwrap(), before);
+    }
+    // The endpoint does not send a withdrawal as a message, and a withdrawal carries no text.
+    let draft = Draft::new(Category::Withdrawal(own), "");
+    assert!(pair.clinician.send(&pair.client_id, draft).is_err());
+    let now = pair.clinician.clock().now();
+    let content =
+        Content::new(MessageId([4; 16]), Category::Withdrawal(own), "why".into(), now, Lifespan::DEFAULT, 1);
+    assert_eq!(content.unwrap_err(), ContentError::InvalidField("text"));
+    // A client cannot withdraw the clinician's proposals.
+    let v2 = pair.clinician.propose_agreement(&pair.client_id, pair.terms(2)).unwrap();
+    let Received::AgreementProposed { id: v2, .. } = pair.deliver_to_client(&v2).received else { panic!() };
+    let now = pair.client.clock().now();
+    let content = Content::new(
+        MessageId::random(&mut pair.rng),
+        Category::Withdrawal(v2),
+        String::new(),
+        now,
+        Lifespan::DEFAULT,
+        1,
+    )
+    .unwrap();
+    let envelope = send_raw(&pair.client, &pair.clinician_id, &mut pair.rng, &content.encode_padded());
+    let err = pair.clinician.receive(&pair.client_id, &envelope).unwrap_err();
+    assert_eq!(err, Error::Endpoint(EndpointError::UnexpectedAgreement));
 }
 
 // ---- 8. Expired means gone ----

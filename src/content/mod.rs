@@ -152,10 +152,10 @@ impl Content {
                 }
             }
             // Agreement messages carry no text: what they say is the agreement, which both sign.
-            Category::Agreement(_) if !self.text.is_empty() => {
+            Category::Agreement(_) | Category::Withdrawal(_) if !self.text.is_empty() => {
                 return Err(ContentError::InvalidField("text"))
             }
-            Category::Agreement(_) => {}
+            Category::Agreement(_) | Category::Withdrawal(_) => {}
             _ if self.text.is_empty() => return Err(ContentError::InvalidField("text")),
             _ if self.agreement_version == 0 => return Err(ContentError::InvalidField("agreement version")),
             _ => {}

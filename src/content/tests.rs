@@ -221,3 +221,38 @@ fn agreements_travel_inside_content() {
     let accepted = received.accept(&client, None).unwrap();
     assert_eq!(accepted.terms(), proposal.terms());
 }
+
+#[test]
+fn a_withdrawal_names_one_proposal_and_nothing_else() {
+    let withdrawal = Content::new(
+        MessageId([5; 16]),
+        Category::Withdrawal(MessageId([6; 16])),
+        String::new(),
+        Timestamp(1),
+        Lifespan::DEFAULT,
+        1,
+    )
+    .unwrap();
+    assert_eq!(withdrawal.category().kind(), CategoryKind::Agreement);
+    let padded = withdrawal.encode_padded();
+    assert_eq!(Content::decode(&padded).unwrap(), withdrawal);
+
+    // Field 11 beside an agreement, or on another category, is refused; so is a short id.
+    let body = |category: i32, agreement: &[u8], withdrawn: &[u8]| {
+        let message = codec::proto_for_tests(category, agreement, withdrawn);
+        let mut out = vec![crate::consts::CONTENT_VERSION];
+        out.extend_from_slice(&message);
+        let bucket = CONTENT_BUCKETS.iter().copied().find(|&b| b > out.len()).unwrap();
+        padding::pad(&mut out, bucket);
+        out
+    };
+    let agreement_kind = CategoryKind::Agreement.to_wire();
+    let field = Err(ContentError::InvalidField("withdrawn proposal"));
+    assert_eq!(Content::decode(&body(agreement_kind, &[1, 2], &[6; 16])), field);
+    assert_eq!(Content::decode(&body(CategoryKind::CheckIn.to_wire(), &[], &[6; 16])), field);
+    assert_eq!(Content::decode(&body(agreement_kind, &[], &[6; 15])), field);
+    assert_eq!(
+        Content::decode(&body(agreement_kind, &[], &[])),
+        Err(ContentError::InvalidField("agreement"))
+    );
+}

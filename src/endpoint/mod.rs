@@ -31,7 +31,7 @@ use rand_core::CryptoRng;
 
 use crate::agreement::{Role, SignedAgreement};
 use crate::clock::{Clock, SystemClock, Timestamp};
-use crate::content::{Category, Content};
+use crate::content::{Category, CategoryKind, Content};
 use crate::keys::{IdentityKey, IdentityKeyPair, SafetyNumber};
 use crate::session::Session;
 use crate::store::{Owner, PeerId, SqliteStore, Store, StoreKeySource, StoredMessage, WriteBatch};
@@ -321,7 +321,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     }
 
     fn is_system(category: &Category) -> bool {
-        matches!(category, Category::Agreement(_) | Category::Receipt(_) | Category::AutoReply)
+        matches!(category.kind(), CategoryKind::Agreement | CategoryKind::Receipt | CategoryKind::AutoReply)
     }
 }
 

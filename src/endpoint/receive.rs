@@ -139,6 +139,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             Category::Agreement(agreement) => {
                 self.receive_agreement(peer, &session, &mut next, &content, agreement, plaintext, now, batch)?
             }
+            Category::Withdrawal(proposal) => {
+                self.receive_withdrawal(peer, &content, *proposal, plaintext, now, batch)?
+            }
             _ => {
                 let arrived = Arrived { content: &content, plaintext, now };
                 self.receive_message(rng, peer, &mut session, &mut next, arrived, &mut replies, batch)?
@@ -154,7 +157,8 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         let preview = match received {
             Received::Message(_)
             | Received::AgreementProposed { .. }
-            | Received::AgreementAccepted { .. } => preview,
+            | Received::AgreementAccepted { .. }
+            | Received::ProposalWithdrawn { .. } => preview,
             _ => None,
         };
         Ok(Incoming { received, replies, preview })
@@ -295,7 +299,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// Applies the expiry rule to a message that arrived at `now`, with the sender's lifespan
     /// bounded by the `agreed` one for its category, and, unless it had already expired, adds it
     /// to `batch`: stored with the lifespan applied, so that reading it starts the agreed countdown.
-    fn keep_inbound(
+    pub(super) fn keep_inbound(
         peer: &PeerId,
         content: &Content,
         agreed: Lifespan,
