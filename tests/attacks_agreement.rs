@@ -11,13 +11,16 @@ use confidant::consts::{
 use confidant::content::{CategoryKind, Content, ContentError, MessageId};
 use confidant::expiry::{ExpiryStart, Lifespan};
 use confidant::policy::OutOfScopeReason;
-use confidant::session::Session;
-use confidant::store::{Direction, MemoryStore, PeerId, Store, StoreError, WriteBatch};
+use confidant::session::{Envelope, PrekeyBundle, Session};
+use confidant::store::{
+    Direction, MemoryStore, PeerId, SqliteStore, Store, StoreError, StoreKeySource, Verification, WriteBatch,
+};
 use confidant::{
     AppointmentKind, Category, Decision, Draft, Endpoint, EndpointError, Error, ManualClock, Received,
-    ReceivedMessage, Timestamp,
+    ReceivedMessage, Role, Timestamp,
 };
-use confidant_support::pair::{pair, Pair, HOUR, MINUTE, MONDAY_10AM_NY, MONDAY_6_30PM_NY};
+use confidant_support::pair::{pair, pair_with, Pair, HOUR, MINUTE, MONDAY_10AM_NY, MONDAY_6_30PM_NY};
+use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 type Device = Endpoint<MemoryStore, ManualClock>;
@@ -221,6 +224,137 @@ fn a_refusal_does_not_suggest_relabelling_as_crisis() {
         pair.deliver_to_clinician(&envelope).received,
         Received::Refused { reason: OutOfScopeReason::WrongAgreementVersion { current: 1 }, .. }
     ));
+}
+
+// ---- 5. A peer's new identity ----
+
+/// Accepting a new key in the store retires the agreement with it, in one transaction; the same
+/// key again changes nothing. Run against both stores.
+fn accepting_a_new_key_retires_the_agreement(store: &dyn Store) {
+    let pair = pair(501);
+    let stored = pair.clinician.store().agreement(&pair.client_id).unwrap().unwrap();
+    let old = pair.client.identity_key();
+    let new = pair_with(502, MemoryStore::new(), MemoryStore::new(), false).client.identity_key();
+    let mut batch = WriteBatch::new();
+    batch.put_peer_identity(&pair.client_id, &old).put_agreement(&pair.client_id, stored.clone()).unwrap();
+    store.apply(batch).unwrap();
+    store.mark_verified(&pair.client_id, &old, MONDAY_10AM_NY).unwrap();
+
+    store.accept_identity(&pair.client_id, &old).unwrap();
+    assert!(store.agreement(&pair.client_id).unwrap().is_some());
+    assert!(matches!(
+        store.peer(&pair.client_id).unwrap().unwrap().verification,
+        Verification::Verified { .. }
+    ));
+
+    store.accept_identity(&pair.client_id, &new).unwrap();
+    assert!(store.agreement(&pair.client_id).unwrap().is_none(), "the old agreement is retired");
+    let record = store.peer(&pair.client_id).unwrap().unwrap();
+    assert_eq!((record.identity, record.verification), (new, Verification::Unverified));
+}
+
+#[test]
+fn accepting_a_new_identity_in_the_store_retires_the_agreement() {
+    accepting_a_new_key_retires_the_agreement(&MemoryStore::new());
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = ChaCha20Rng::seed_from_u64(505);
+    let path = dir.path().join("store.db");
+    let store = SqliteStore::create(&path, &StoreKeySource::key([5; 32]), &mut rng).unwrap();
+    accepting_a_new_key_retires_the_agreement(&store);
+}
+
+fn reinstalled(role: Role, local_id: &str, seed: u64) -> Device {
+    let rng = ChaCha20Rng::seed_from_u64(seed);
+    Endpoint::with_generator(rng, MemoryStore::new(), ManualClock::new(MONDAY_10AM_NY), role, local_id)
+        .unwrap()
+}
+
+#[test]
+fn a_client_with_a_new_identity_is_refused_until_accepted_then_agrees_again() {
+    let pair = pair(503);
+    // The client reinstalls the app: a new device identity under the same account id.
+    let client = reinstalled(Role::Client, "client-42", 504);
+    let bundle = client.prekey_bundle().unwrap();
+    let err = pair.clinician.start_session(&pair.client_id, &bundle).unwrap_err();
+    assert_eq!(err, Error::Store(StoreError::IdentityChanged));
+    // Refused until accepted: the old conversation is untouched, and an unknown peer has
+    // nothing to accept.
+    assert_eq!(pair.clinician.agreement(&pair.client_id).unwrap().unwrap().version(), 1);
+    let unknown = PeerId::new("nobody").unwrap();
+    let err = pair.clinician.accept_new_identity(&unknown, &client.identity_key()).unwrap_err();
+    assert_eq!(err, Error::Store(StoreError::UnknownPeer));
+
+    // The clinician's user accepts the key the bundle presented.
+    let key = PrekeyBundle::from_bytes(&bundle).unwrap().identity_key();
+    let verified = pair
+        .clinician
+        .verify_peer(&pair.client_id, pair.client.safety_number(&pair.clinician_id).unwrap().scannable());
+    assert!(verified.unwrap());
+    pair.clinician.accept_new_identity(&pair.client_id, &key).unwrap();
+    assert!(pair.clinician.agreement(&pair.client_id).unwrap().is_none(), "the old agreement is retired");
+    let record = pair.clinician.store().peer(&pair.client_id).unwrap().unwrap();
+    assert_eq!((record.identity, record.verification), (key, Verification::Unverified));
+    pair.clinician.start_session(&pair.client_id, &bundle).unwrap();
+
+    // Nothing but a new agreement goes out; it is proposed, accepted, and messages flow.
+    let err = pair.clinician.send(&pair.client_id, Draft::new(confirm(), "hello?")).unwrap_err();
+    assert_eq!(err, Error::Endpoint(EndpointError::NoAgreement));
+    let mut terms = pair.terms(1);
+    terms.client = key;
+    let proposal = pair.clinician.propose_agreement(&pair.client_id, terms).unwrap();
+    let Received::AgreementProposed { id, .. } =
+        client.receive(&pair.clinician_id, &proposal).unwrap().received
+    else {
+        panic!("expected a proposal")
+    };
+    let acceptance = client.accept_agreement(&pair.clinician_id, id).unwrap();
+    let accepted = pair.clinician.receive(&pair.client_id, &acceptance).unwrap();
+    assert_eq!(accepted.received, Received::AgreementAccepted { version: 1 });
+    let sent = client.send(&pair.clinician_id, Draft::new(confirm(), "New phone, same me")).unwrap();
+    let message = delivered(pair.clinician.receive(&pair.client_id, &sent.envelope.unwrap()).unwrap());
+    assert_eq!(&message.text[..], "New phone, same me");
+    let sent = pair.clinician.send(&pair.client_id, Draft::new(confirm(), "Welcome back")).unwrap();
+    delivered(client.receive(&pair.clinician_id, &sent.envelope.unwrap()).unwrap());
+}
+
+#[test]
+fn a_clinician_with_a_new_identity_is_refused_until_accepted_then_agrees_again() {
+    let mut pair = pair(506);
+    // The clinician reinstalls the app and starts again from a bundle the client publishes.
+    let clinician = reinstalled(Role::Clinician, "dr-lee", 507);
+    clinician.start_session(&pair.client_id, &pair.client.prekey_bundle().unwrap()).unwrap();
+    let mut terms = pair.terms(1);
+    terms.clinician = clinician.identity_key();
+    let proposal = clinician.propose_agreement(&pair.client_id, terms).unwrap();
+
+    // The client's device refuses the handshake, and nothing changes, until its user accepts.
+    let session = pair.client.store().session(&pair.clinician_id).unwrap();
+    let err = pair.client.receive(&pair.clinician_id, &proposal).unwrap_err();
+    assert_eq!(err, Error::Store(StoreError::IdentityChanged));
+    assert_eq!(pair.client.store().session(&pair.clinician_id).unwrap(), session);
+    assert_eq!(pair.client.agreement(&pair.clinician_id).unwrap().unwrap().version(), 1);
+    let Envelope::Prekey(handshake) = Envelope::from_bytes(&proposal).unwrap() else { panic!() };
+    pair.client.accept_new_identity(&pair.clinician_id, &handshake.identity_key()).unwrap();
+    assert!(pair.client.agreement(&pair.clinician_id).unwrap().is_none());
+
+    // The same envelope now goes through: the proposal from the new key is accepted.
+    let Received::AgreementProposed { id, .. } = pair.deliver_to_client(&proposal).received else { panic!() };
+    let acceptance = pair.client.accept_agreement(&pair.clinician_id, id).unwrap();
+    let accepted = clinician.receive(&pair.client_id, &acceptance).unwrap();
+    assert_eq!(accepted.received, Received::AgreementAccepted { version: 1 });
+    let sent = pair.client.send(&pair.clinician_id, Draft::new(confirm(), "Found you")).unwrap();
+    delivered(clinician.receive(&pair.client_id, &sent.envelope.unwrap()).unwrap());
+    // A proposal from the old key that is still stored cannot be accepted any more.
+    let old = pair.client.store().messages(&pair.clinician_id).unwrap();
+    let old_proposal = old
+        .iter()
+        .find(|m| {
+            m.id != id
+                && m.direction == Direction::Inbound
+                && matches!(Content::decode(&m.body).unwrap().category(), Category::Agreement(_))
+        })
+        .unwrap();
+    assert!(pair.client.accept_agreement(&pair.clinician_id, old_proposal.id).is_err());
 }
 
 // ---- 6. Superseded and withdrawn proposals ----

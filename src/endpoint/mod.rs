@@ -19,6 +19,7 @@ mod proposals;
 mod read;
 mod receive;
 mod send;
+mod trust;
 mod types;
 
 pub use error::{Error, Result};

@@ -191,10 +191,12 @@ pub trait Store: Send + Sync {
     fn apply(&self, batch: WriteBatch) -> Result<(), StoreError>;
 
     /// Trusts `identity` for `peer` from now on (after the user accepted a changed key). A key
-    /// other than the stored one starts unverified.
+    /// other than the stored one starts unverified, and the agreement with `peer` is deleted in
+    /// the same transaction: it names the old key, so it would never verify again, and a new one
+    /// is proposed and signed with the new key. Accepting the stored key changes nothing.
     ///
     /// # Errors
-    /// [`StoreError::Corrupt`] if the stored record does not authenticate.
+    /// [`StoreError::Corrupt`] if the stored record does not authenticate. Nothing changed.
     fn accept_identity(&self, peer: &PeerId, identity: &IdentityKey) -> Result<(), StoreError>;
 
     /// Records that the user compared safety numbers with `peer` for `identity` at `at`.

@@ -246,9 +246,17 @@ pub(crate) fn accept_identity(
     peer: &PeerId,
     identity: &IdentityKey,
 ) -> Result<(), StoreError> {
-    b.write(|t| match trust::accept(peer_record(t, peer)?, peer, identity) {
-        Some(record) => put_peer(t, &record),
-        None => Ok(()),
+    b.write(|t| {
+        let existing = peer_record(t, peer)?;
+        let changed = existing.as_ref().is_some_and(|record| !record.identity.ct_eq(identity));
+        if let Some(record) = trust::accept(existing, peer, identity) {
+            put_peer(t, &record)?;
+        }
+        if changed {
+            // The agreement names the old key, so it no longer verifies: it goes with that key.
+            t.delete(Kv::Agreement, peer.as_str().as_bytes())?;
+        }
+        Ok(())
     })
 }
 
