@@ -547,6 +547,53 @@ fn a_withdrawal_must_name_a_proposal() {
     assert_eq!(err, Error::Endpoint(EndpointError::UnexpectedAgreement));
 }
 
+// ---- 7. The auto-reply rate limit outlives the auto-replies ----
+
+/// Auto-replies that live one minute, at most one an hour; the client writes after hours at each
+/// of `minutes`, the clinician's device purging expired messages before each. How many
+/// auto-replies went out each time.
+fn auto_replies_with_purges<A: Store, B: Store>(pair: &mut Pair<A, B>, minutes: &[u64]) -> Vec<usize> {
+    let mut terms = pair.terms(2);
+    terms.auto_reply_window_ms = HOUR;
+    terms.lifespans.insert(CategoryKind::AutoReply, Lifespan::new(MINUTE, ExpiryStart::FromSend).unwrap());
+    pair.agree(terms);
+    let mut replies = Vec::new();
+    for &minute in minutes {
+        pair.set_time(Timestamp(MONDAY_6_30PM_NY.0 + minute * MINUTE));
+        // The last auto-reply lived a minute: it is gone from the store before the next message.
+        pair.clinician.purge_expired().unwrap();
+        let sent = pair.client.send(&pair.clinician_id, Draft::new(confirm(), "after hours")).unwrap();
+        replies.push(pair.deliver_to_clinician(&sent.envelope.unwrap()).replies.len());
+    }
+    replies
+}
+
+#[test]
+fn purging_an_auto_reply_does_not_reset_the_rate_limit() {
+    let mut pair = pair(701);
+    assert_eq!(auto_replies_with_purges(&mut pair, &[0, 5, 30, 61, 62]), vec![1, 0, 0, 1, 0]);
+    let history = pair.clinician.history(&pair.client_id).unwrap();
+    assert!(history.iter().all(|entry| entry.category != Category::AutoReply), "all purged");
+    assert_eq!(
+        pair.clinician.store().last_auto_reply(&pair.client_id).unwrap(),
+        Some(Timestamp(MONDAY_6_30PM_NY.0 + 61 * MINUTE))
+    );
+}
+
+#[test]
+fn the_rate_limit_is_kept_in_the_store_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = ChaCha20Rng::seed_from_u64(702);
+    let key = StoreKeySource::key([7; 32]);
+    let path = dir.path().join("clinician.db");
+    let store = SqliteStore::create(&path, &key, &mut rng).unwrap();
+    let mut pair = pair_with(703, store, MemoryStore::new(), true);
+    assert_eq!(auto_replies_with_purges(&mut pair, &[0, 5]), vec![1, 0]);
+    let reopened = SqliteStore::open(&path, &key, &mut rng).unwrap();
+    assert_eq!(reopened.last_auto_reply(&pair.client_id).unwrap(), Some(MONDAY_6_30PM_NY));
+    assert_eq!(reopened.last_auto_reply(&pair.clinician_id).unwrap(), None);
+}
+
 // ---- 8. Expired means gone ----
 
 #[test]

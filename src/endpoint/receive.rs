@@ -20,7 +20,7 @@ use crate::wire::Envelope;
 struct Conversation {
     session: Option<Session>,
     agreement: Option<SignedAgreement>,
-    /// When the last auto-reply went out (`None` inside: never), once looked up.
+    /// When the last auto-reply went out (`None` inside: never), once looked up in the store.
     last_auto_reply: Option<Option<Timestamp>>,
 }
 
@@ -342,7 +342,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ) -> Result<Option<Vec<u8>>> {
         let last_sent_at = match conversation.last_auto_reply {
             Some(last) => last,
-            None => self.last_auto_reply(peer)?,
+            None => self.store.last_auto_reply(peer)?,
         };
         let mut limiter = AutoReplyLimiter { last_sent_at };
         if !limiter.try_send(agreement.terms().auto_reply_window_ms, now) {
@@ -360,21 +360,11 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         }
         let content = Content::compose(rng, agreement, Category::AutoReply, text, now)?;
         let envelope = self.seal_outbound(rng, peer, session, &content, true, batch)?;
+        // The limit's own record, in the same transaction: the auto-reply message itself may
+        // expire and be purged sooner than the window.
+        batch.put_last_auto_reply(peer, now);
         conversation.last_auto_reply = Some(Some(now));
         Ok(Some(envelope))
-    }
-
-    /// When the last stored auto-reply to `peer` went out.
-    fn last_auto_reply(&self, peer: &PeerId) -> Result<Option<Timestamp>> {
-        let mut last = None;
-        for message in self.store.messages(peer)? {
-            if message.direction == Direction::Outbound
-                && Content::decode(&message.body)?.category() == &Category::AutoReply
-            {
-                last = last.max(Some(message.at));
-            }
-        }
-        Ok(last)
     }
 }
 
