@@ -18,7 +18,8 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// [`StoreError::UnknownMessage`] if `id` is not a stored message from `peer`;
     /// [`EndpointError::MessageExpired`] if it has expired (never read within
     /// [`crate::consts::MAX_UNREAD_MS`], or past its lifespan), even if not purged yet: nothing
-    /// changes, and it stays expired; [`EndpointError::NoSession`] if a receipt is due but there is no session; a store error.
+    /// changes, and it stays expired; [`EndpointError::NoSession`] if a receipt is due but there
+    /// is no session; a store error.
     pub fn mark_read(&self, peer: &PeerId, id: MessageId) -> Result<Option<Vec<u8>>> {
         self.generator.run(|rng| self.mark_read_with(rng, peer, id))
     }

@@ -42,10 +42,12 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// [`EndpointError::UnknownPrekey`]; [`crate::store::StoreError::IdentityChanged`] if a new
     /// handshake comes with another identity; [`crate::content::ContentError`] or
     /// [`crate::agreement::AgreementError`] for authentic content that does not decode or verify;
-    /// on the clinician's device, [`EndpointError::ProposalExpired`] or
+    /// on the clinician's device, [`EndpointError::ProposalExpired`],
+    /// [`EndpointError::ProposalWithdrawn`], [`EndpointError::ProposalSuperseded`] or
     /// [`EndpointError::UnexpectedAgreement`] for an acceptance of a proposal that is not open
-    /// there (see [`Self::accept_agreement`]). On any error the session and the store are exactly
-    /// as they were.
+    /// there (see [`Self::accept_agreement`]); on the client's device,
+    /// [`EndpointError::NotAProposal`] for a withdrawal that names a message other than a
+    /// proposal. On any error the session and the store are exactly as they were.
     pub fn receive(&self, peer: &PeerId, envelope: &[u8]) -> Result<Incoming> {
         self.generator.run(|rng| self.receive_with(rng, peer, envelope))
     }
