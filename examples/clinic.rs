@@ -142,7 +142,7 @@ fn exchange(
     let sent = from.send(to_peer, draft)?;
     match &sent.decision {
         Decision::Allowed => {}
-        Decision::OutOfScope { reason, allowed_categories } => {
+        Decision::OutOfScope { reason, allowed_categories, .. } => {
             say(sender, &format!("NOT SENT: {reason:?}; allowed instead: {allowed_categories:?}"));
         }
         Decision::OutsideHours { next_available, response_time, crisis_resources } => {

@@ -33,11 +33,12 @@ pub enum CategoryKind {
     AppointmentDirections,
     /// A brief check-in between sessions.
     CheckIn,
-    /// A crisis: always delivered, and crisis resources are shown at once.
+    /// A crisis: delivered at any hour, whatever the agreed categories, up to
+    /// [`crate::consts::MAX_CRISIS_CHARS`]; crisis resources are shown at once.
     Crisis,
     /// Billing, forms, and other practice matters.
     Administrative,
-    /// A system message carrying a proposed or accepted agreement.
+    /// A system message carrying a proposed or accepted agreement, or withdrawing a proposal.
     Agreement,
     /// A system message sent automatically, for example outside the clinician's hours.
     AutoReply,

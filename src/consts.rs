@@ -89,6 +89,11 @@ pub const MAX_CRISIS_RESOURCE_LEN: usize = 256;
 /// Largest `max_message_chars` an agreement may set (Unicode scalar values). A text this long in
 /// characters may still be refused by [`MAX_TEXT_BYTES`] if it uses many multi-byte characters.
 pub const MAX_MESSAGE_CHARS: u32 = 8 * 1024;
+/// Longest crisis message text, in Unicode scalar values: a few paragraphs. A crisis message is
+/// delivered whatever the agreed categories and hours, so its length is bounded by this fixed cap,
+/// on the sender's check and on the receiver's, instead of by the agreement's
+/// `max_message_chars`.
+pub const MAX_CRISIS_CHARS: u32 = 2000;
 /// Default auto-reply window: at most one auto-reply per conversation per 15 minutes.
 pub const DEFAULT_AUTO_REPLY_WINDOW_MS: u64 = 15 * 60 * 1000;
 /// Shortest auto-reply window an agreement may set (one minute).

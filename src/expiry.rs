@@ -20,6 +20,11 @@
 //! `received_at + MAX_UNREAD_MS` ([`MAX_UNREAD_MS`], 30 days), so that an unread message does not
 //! stay on a device indefinitely.
 //! The sender's own copy of any message expires at `sent_at + duration` by the sender's clock.
+//!
+//! The lifespan itself is the agreement's, not the sender's: the receiver applies
+//! [`Lifespan::within`] the lifespan the agreement in force gives the message's category, so a
+//! sender can shorten a message's life on the receiver's device but neither lengthen it nor change
+//! when it starts to run.
 
 use crate::clock::Timestamp;
 use crate::consts::{DEFAULT_LIFESPAN_MS, MAX_LIFESPAN_MS, MAX_UNREAD_MS, MIN_LIFESPAN_MS};
@@ -86,6 +91,15 @@ impl Lifespan {
     #[must_use]
     pub fn start(&self) -> ExpiryStart {
         self.start
+    }
+
+    /// The lifespan a receiver applies to a message that asked for `self`, when the agreement in
+    /// force gives the message's category `agreed`: the shorter duration of the two, running from
+    /// the agreed start. A sender can shorten a message's life on the receiver's device, but
+    /// neither lengthen it nor change when it starts to run.
+    #[must_use]
+    pub fn within(self, agreed: Lifespan) -> Lifespan {
+        Lifespan { duration_ms: self.duration_ms.min(agreed.duration_ms), start: agreed.start }
     }
 
     /// When the sender's own copy expires: `sent_at + duration`, by the sender's clock.
@@ -230,6 +244,16 @@ mod tests {
         assert_eq!(lifespan.on_first_read(Some(cap), Timestamp(200 * HOUR)), Some(Timestamp(201 * HOUR)));
         // From-send ignores the reading time.
         assert_eq!(from_send(1).on_first_read(Some(Timestamp(5)), Timestamp(200 * HOUR)), Some(Timestamp(5)));
+    }
+
+    #[test]
+    fn the_agreed_lifespan_bounds_the_senders() {
+        let agreed = Lifespan::new(2 * HOUR, ExpiryStart::FromRead).unwrap();
+        let year = Lifespan::new(MAX_LIFESPAN_MS, ExpiryStart::FromSend).unwrap();
+        assert_eq!(year.within(agreed), agreed);
+        let shorter = Lifespan::new(HOUR, ExpiryStart::FromSend).unwrap();
+        assert_eq!(shorter.within(agreed), Lifespan::new(HOUR, ExpiryStart::FromRead).unwrap());
+        assert_eq!(from_send(2).within(from_send(2)), from_send(2));
     }
 
     #[test]

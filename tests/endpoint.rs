@@ -106,7 +106,7 @@ fn client_decisions_allowed_out_of_scope_outside_hours_and_crisis() {
     let sent = pair.client.send(&pair.clinician_id, Draft::new(Category::Administrative, "Invoice?"));
     let sent = sent.unwrap();
     assert!(sent.envelope.is_none());
-    let Decision::OutOfScope { reason, allowed_categories } = sent.decision else { panic!() };
+    let Decision::OutOfScope { reason, allowed_categories, .. } = sent.decision else { panic!() };
     assert_eq!(reason, OutOfScopeReason::CategoryNotAgreed);
     assert!(allowed_categories.contains(&CategoryKind::CheckIn));
 

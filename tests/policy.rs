@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use confidant::agreement::{ProposedAgreement, SignedAgreement};
+use confidant::consts::MAX_CRISIS_CHARS;
 use confidant::content::{CategoryKind, Content, MessageId, Receipt, ReceiptKind};
 use confidant::expiry::Lifespan;
 use confidant::keys::IdentityKeyPair;
@@ -98,13 +99,16 @@ fn categories_not_agreed_are_out_of_scope_for_each_role() {
         (Role::Clinician, CategoryKind::CheckIn),
         (Role::Client, CategoryKind::Administrative),
     ] {
-        let Decision::OutOfScope { reason, allowed_categories } = classify(&a, role, kind, 10, in_hours())
+        let Decision::OutOfScope { reason, allowed_categories, crisis_resources } =
+            classify(&a, role, kind, 10, in_hours())
         else {
             panic!("{role:?} {kind:?} was not refused");
         };
         assert_eq!(reason, OutOfScopeReason::CategoryNotAgreed);
         assert!(!allowed_categories.contains(&kind));
-        assert!(allowed_categories.contains(&CategoryKind::Crisis));
+        // Crisis is not offered as a way around a refusal; its resources are shown.
+        assert!(!allowed_categories.contains(&CategoryKind::Crisis));
+        assert_eq!(crisis_resources, vec![CRISIS_LINE.to_owned()]);
         assert!(allowed_categories.contains(&CategoryKind::AppointmentConfirm));
     }
     assert_eq!(
@@ -114,16 +118,22 @@ fn categories_not_agreed_are_out_of_scope_for_each_role() {
 }
 
 #[test]
-fn crisis_is_always_allowed_with_resources() {
+fn crisis_is_allowed_at_any_hour_with_resources_up_to_its_own_length_cap() {
     let a = agreement();
+    let cap = MAX_CRISIS_CHARS as usize;
     for role in [Role::Clinician, Role::Client] {
         for now in [in_hours(), after_hours()] {
-            for len in [1, 10_000] {
+            for len in [1, 1000, cap] {
                 assert_eq!(
                     classify(&a, role, CategoryKind::Crisis, len, now),
                     Decision::Crisis { crisis_resources: vec![CRISIS_LINE.to_owned()] }
                 );
             }
+            let Decision::OutOfScope { reason, .. } = classify(&a, role, CategoryKind::Crisis, cap + 1, now)
+            else {
+                panic!("a crisis text over the cap was not refused")
+            };
+            assert_eq!(reason, OutOfScopeReason::TooLong { max_chars: MAX_CRISIS_CHARS });
         }
     }
 }
@@ -194,14 +204,11 @@ fn the_clinician_rechecks_what_a_modified_client_sends() {
         classify_content(&a, Role::Client, &old, in_hours()),
         Decision::OutOfScope {
             reason: OutOfScopeReason::WrongAgreementVersion { current: 1 },
-            allowed_categories: {
-                let mut kinds = a.terms().may_send(Role::Client).to_vec();
-                kinds.push(CategoryKind::Crisis);
-                kinds
-            },
+            allowed_categories: a.terms().may_send(Role::Client).to_vec(),
+            crisis_resources: vec![CRISIS_LINE.to_owned()],
         }
     );
-    // A crisis still gets through whatever version it names.
+    // A crisis message is held to the agreement version too.
     let crisis = Content::new(
         MessageId([2; 16]),
         Category::Crisis,
@@ -211,7 +218,10 @@ fn the_clinician_rechecks_what_a_modified_client_sends() {
         7,
     )
     .unwrap();
-    assert!(matches!(classify_content(&a, Role::Client, &crisis, after_hours()), Decision::Crisis { .. }));
+    assert!(matches!(
+        classify_content(&a, Role::Client, &crisis, after_hours()),
+        Decision::OutOfScope { reason: OutOfScopeReason::WrongAgreementVersion { current: 1 }, .. }
+    ));
     // Length is counted in characters, not bytes.
     let accented = "é".repeat(200);
     let fits = Content::compose(

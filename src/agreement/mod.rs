@@ -60,10 +60,11 @@ pub enum AgreementError {
     /// A renegotiated agreement names other parties than the agreement it would replace.
     #[error("renegotiated agreement names other parties")]
     PartiesChanged,
-    /// The version is not greater than that of the agreement in force.
+    /// The version is not greater than that of the agreement in force (or, for a new proposal
+    /// from an endpoint, than that of an earlier proposal that has not expired).
     #[error("agreement version {offered} is not newer than version {current}")]
     Stale {
-        /// Version of the agreement in force.
+        /// Version of the agreement in force (or of the earlier proposal).
         current: u32,
         /// Version of the refused agreement.
         offered: u32,

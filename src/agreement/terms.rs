@@ -34,7 +34,10 @@ pub struct AgreementTerms {
     /// Crisis resources shown to the client, in display order,
     /// e.g. "Call or text 988 (Suicide & Crisis Lifeline)". At least one.
     pub crisis_resources: Vec<String>,
-    /// Default lifespan per category; a category not listed gets [`Lifespan::DEFAULT`] from sending.
+    /// Lifespan per category: what the sender gives messages of the category, and the longest a
+    /// receiver keeps them, from the start given here ([`Lifespan::within`]). A category not
+    /// listed gets [`Lifespan::DEFAULT`] from sending. Agreement messages always get
+    /// [`Lifespan::DEFAULT`], whatever is listed for them.
     pub lifespans: BTreeMap<CategoryKind, Lifespan>,
     /// Longest message text, in Unicode scalar values (`1..=MAX_MESSAGE_CHARS`).
     pub max_message_chars: u32,

@@ -52,6 +52,10 @@ pub enum Category {
     Administrative,
     /// A proposed or accepted agreement. Verify it against the expected identities before use.
     Agreement(Box<UnverifiedAgreement>),
+    /// The clinician withdraws the agreement proposal sent in the message with this id: it can
+    /// no longer be accepted. A message of kind [`CategoryKind::Agreement`], sent by the endpoint
+    /// itself (`Endpoint::withdraw_proposal`).
+    Withdrawal(MessageId),
     /// An automatic reply.
     AutoReply,
     /// A delivery or read receipt.
@@ -71,7 +75,7 @@ impl Category {
             Self::CheckIn => CategoryKind::CheckIn,
             Self::Crisis => CategoryKind::Crisis,
             Self::Administrative => CategoryKind::Administrative,
-            Self::Agreement(_) => CategoryKind::Agreement,
+            Self::Agreement(_) | Self::Withdrawal(_) => CategoryKind::Agreement,
             Self::AutoReply => CategoryKind::AutoReply,
             Self::Receipt(_) => CategoryKind::Receipt,
         }

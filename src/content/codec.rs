@@ -38,6 +38,10 @@ fn to_proto(content: &Content) -> proto::Content {
         ),
         _ => (Vec::new(), None),
     };
+    let withdrawn_proposal = match &content.category {
+        Category::Withdrawal(proposal) => proposal.0.to_vec(),
+        _ => Vec::new(),
+    };
     proto::Content {
         id: content.id.0.to_vec(),
         category: content.category.kind().to_wire(),
@@ -49,6 +53,7 @@ fn to_proto(content: &Content) -> proto::Content {
         agreement_version: content.agreement_version,
         agreement,
         receipt,
+        withdrawn_proposal,
     }
 }
 
@@ -84,6 +89,9 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Content, ContentError> {
     if kind != CategoryKind::Agreement && !message.agreement.is_empty() {
         return Err(ContentError::InvalidField("agreement"));
     }
+    if kind != CategoryKind::Agreement && !message.withdrawn_proposal.is_empty() {
+        return Err(ContentError::InvalidField("withdrawn proposal"));
+    }
     if kind != CategoryKind::Receipt && message.receipt.is_some() {
         return Err(ContentError::InvalidField("receipt"));
     }
@@ -97,6 +105,13 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Content, ContentError> {
         CategoryKind::Crisis => Category::Crisis,
         CategoryKind::Administrative => Category::Administrative,
         CategoryKind::AutoReply => Category::AutoReply,
+        // An agreement message carries an agreement, or withdraws a proposal: one of the two.
+        CategoryKind::Agreement if message.agreement.is_empty() && !message.withdrawn_proposal.is_empty() => {
+            Category::Withdrawal(message_id(&message.withdrawn_proposal, "withdrawn proposal")?)
+        }
+        CategoryKind::Agreement if !message.withdrawn_proposal.is_empty() => {
+            return Err(ContentError::InvalidField("withdrawn proposal"))
+        }
         CategoryKind::Agreement => Category::Agreement(Box::new(
             UnverifiedAgreement::from_bytes(&message.agreement)
                 .map_err(|_| ContentError::InvalidField("agreement"))?,
@@ -177,4 +192,21 @@ impl From<Content> for ContentData {
             agreement_version: content.agreement_version,
         }
     }
+}
+
+/// A content message of `category` with the given `agreement` and `withdrawn_proposal` fields
+/// (and a valid id and lifespan), encoded without padding: for tests of the decoder's refusals.
+#[cfg(test)]
+pub(super) fn proto_for_tests(category: i32, agreement: &[u8], withdrawn_proposal: &[u8]) -> Vec<u8> {
+    let message = proto::Content {
+        id: vec![1; 16],
+        category,
+        lifespan_ms: crate::consts::DEFAULT_LIFESPAN_MS,
+        expiry_start: 1,
+        agreement_version: 1,
+        agreement: agreement.to_vec(),
+        withdrawn_proposal: withdrawn_proposal.to_vec(),
+        ..proto::Content::default()
+    };
+    message.encode_to_vec()
 }

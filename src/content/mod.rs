@@ -86,7 +86,7 @@ impl Content {
     /// # Errors
     /// [`ContentError::TextTooLong`] if the text is longer than [`MAX_TEXT_BYTES`];
     /// [`ContentError::InvalidField`] if the text is empty for a category that needs one or present
-    /// for a receipt, if a receipt acknowledges no message or more than [`MAX_RECEIPT_IDS`], or if
+    /// for an agreement message or a receipt (these carry no text), if a receipt acknowledges no message or more than [`MAX_RECEIPT_IDS`], or if
     /// version 0 is used for a category that needs an agreement.
     pub fn new(
         id: MessageId,
@@ -131,6 +131,13 @@ impl Content {
         self
     }
 
+    /// The same message with `lifespan`: what a receiver stores once it applied the agreed
+    /// lifespan ([`Lifespan::within`]).
+    pub(crate) fn with_lifespan(mut self, lifespan: Lifespan) -> Self {
+        self.lifespan = lifespan;
+        self
+    }
+
     fn validate(&self) -> Result<(), ContentError> {
         if self.text.len() > MAX_TEXT_BYTES {
             return Err(ContentError::TextTooLong);
@@ -144,7 +151,11 @@ impl Content {
                     return Err(ContentError::InvalidField("receipt"));
                 }
             }
-            Category::Agreement(_) => {}
+            // Agreement messages carry no text: what they say is the agreement, which both sign.
+            Category::Agreement(_) | Category::Withdrawal(_) if !self.text.is_empty() => {
+                return Err(ContentError::InvalidField("text"))
+            }
+            Category::Agreement(_) | Category::Withdrawal(_) => {}
             _ if self.text.is_empty() => return Err(ContentError::InvalidField("text")),
             _ if self.agreement_version == 0 => return Err(ContentError::InvalidField("agreement version")),
             _ => {}

@@ -198,19 +198,61 @@ fn agreements_travel_inside_content() {
         vec!["Call or text 988 (Suicide & Crisis Lifeline)".to_owned()],
     );
     let proposal = ProposedAgreement::propose(terms, &clinician, None).unwrap();
-    let content = Content::new(
-        MessageId([3; 16]),
-        Category::Agreement(Box::new(UnverifiedAgreement::from(&proposal))),
-        "Our texting agreement, as discussed".to_owned(),
-        Timestamp(1),
-        Lifespan::DEFAULT,
-        0,
-    )
-    .unwrap();
+    let carrying = |text: &str| {
+        Content::new(
+            MessageId([3; 16]),
+            Category::Agreement(Box::new(UnverifiedAgreement::from(&proposal))),
+            text.to_owned(),
+            Timestamp(1),
+            Lifespan::DEFAULT,
+            0,
+        )
+    };
+    // An agreement message says nothing besides the agreement.
+    assert_eq!(
+        carrying("Our texting agreement, as discussed").unwrap_err(),
+        ContentError::InvalidField("text")
+    );
+    let content = carrying("").unwrap();
     let decoded = Content::decode(&content.encode_padded()).unwrap();
     let Category::Agreement(carried) = decoded.category().clone() else { panic!("category changed") };
     assert!(!carried.is_countersigned());
     let received = carried.verify_proposal(&clinician.public_key(), &client.public_key()).unwrap();
     let accepted = received.accept(&client, None).unwrap();
     assert_eq!(accepted.terms(), proposal.terms());
+}
+
+#[test]
+fn a_withdrawal_names_one_proposal_and_nothing_else() {
+    let withdrawal = Content::new(
+        MessageId([5; 16]),
+        Category::Withdrawal(MessageId([6; 16])),
+        String::new(),
+        Timestamp(1),
+        Lifespan::DEFAULT,
+        1,
+    )
+    .unwrap();
+    assert_eq!(withdrawal.category().kind(), CategoryKind::Agreement);
+    let padded = withdrawal.encode_padded();
+    assert_eq!(Content::decode(&padded).unwrap(), withdrawal);
+
+    // Field 11 beside an agreement, or on another category, is refused; so is a short id.
+    let body = |category: i32, agreement: &[u8], withdrawn: &[u8]| {
+        let message = codec::proto_for_tests(category, agreement, withdrawn);
+        let mut out = vec![crate::consts::CONTENT_VERSION];
+        out.extend_from_slice(&message);
+        let bucket = CONTENT_BUCKETS.iter().copied().find(|&b| b > out.len()).unwrap();
+        padding::pad(&mut out, bucket);
+        out
+    };
+    let agreement_kind = CategoryKind::Agreement.to_wire();
+    let field = Err(ContentError::InvalidField("withdrawn proposal"));
+    assert_eq!(Content::decode(&body(agreement_kind, &[1, 2], &[6; 16])), field);
+    assert_eq!(Content::decode(&body(CategoryKind::CheckIn.to_wire(), &[], &[6; 16])), field);
+    assert_eq!(Content::decode(&body(agreement_kind, &[], &[6; 15])), field);
+    assert_eq!(
+        Content::decode(&body(agreement_kind, &[], &[])),
+        Err(ContentError::InvalidField("agreement"))
+    );
 }

@@ -17,10 +17,12 @@ mod generator;
 mod locks;
 mod pending;
 mod prekeys;
+mod proposals;
 mod read;
 mod receive;
 mod send;
 mod sessions;
+mod trust;
 mod types;
 
 pub use error::{Error, Result};
@@ -33,7 +35,7 @@ use rand_core::CryptoRng;
 
 use crate::agreement::{Role, SignedAgreement};
 use crate::clock::{Clock, SystemClock, Timestamp};
-use crate::content::{Category, Content};
+use crate::content::{Category, CategoryKind, Content};
 use crate::keys::{IdentityKey, IdentityKeyPair, SafetyNumber};
 use crate::session::Session;
 use crate::store::{
@@ -365,7 +367,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     }
 
     fn is_system(category: &Category) -> bool {
-        matches!(category, Category::Agreement(_) | Category::Receipt(_) | Category::AutoReply)
+        matches!(category.kind(), CategoryKind::Agreement | CategoryKind::Receipt | CategoryKind::AutoReply)
     }
 }
 

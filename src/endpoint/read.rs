@@ -16,7 +16,10 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ///
     /// # Errors
     /// [`StoreError::UnknownMessage`] if `id` is not a stored message from `peer`;
-    /// [`EndpointError::NoSession`] if a receipt is due but there is no session; a store error.
+    /// [`EndpointError::MessageExpired`] if it has expired (never read within
+    /// [`crate::consts::MAX_UNREAD_MS`], or past its lifespan), even if not purged yet: nothing
+    /// changes, and it stays expired; [`EndpointError::NoSession`] if a receipt is due but there
+    /// is no session; a store error.
     pub fn mark_read(&self, peer: &PeerId, id: MessageId) -> Result<Option<Vec<u8>>> {
         self.with_peer(peer, |rng| self.mark_read_with(rng, peer, id))
     }
@@ -31,10 +34,14 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         if &message.peer != peer || message.direction != Direction::Inbound {
             return Err(StoreError::UnknownMessage.into());
         }
+        let now = self.now();
+        // Expired means gone, purged or not: reading must not bring a message back to life.
+        if message.expires_at.is_some_and(|at| at <= now) {
+            return Err(EndpointError::MessageExpired.into());
+        }
         if message.read_at.is_some() {
             return Ok(None);
         }
-        let now = self.now();
         let content = Content::decode(&message.body)?;
         let expires_at = content.lifespan().on_first_read(message.expires_at, now);
         let receipt = match self.agreement(peer)? {

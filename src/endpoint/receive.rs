@@ -11,7 +11,7 @@ use super::{Endpoint, EndpointError, Incoming, Received, ReceivedMessage};
 use crate::agreement::{Role, SignedAgreement, UnverifiedAgreement};
 use crate::clock::{Clock, Timestamp};
 use crate::content::{Category, Content, Receipt, ReceiptKind};
-use crate::expiry::Arrival;
+use crate::expiry::{Arrival, Lifespan};
 use crate::policy::{classify_content, notification_preview, AutoReplyLimiter, Decision, OutOfScopeReason};
 use crate::session::Session;
 use crate::store::{Direction, PeerId, SessionVersion, Store, StoredAgreement, StoredMessage, WriteBatch};
@@ -24,7 +24,7 @@ struct Conversation {
     /// The version of the stored sessions when they were loaded (`None`: there were none).
     version: Option<SessionVersion>,
     agreement: Option<SignedAgreement>,
-    /// When the last auto-reply went out (`None` inside: never), once looked up.
+    /// When the last auto-reply went out (`None` inside: never), once looked up in the store.
     last_auto_reply: Option<Option<Timestamp>>,
     /// What the writes made so far take from the store when they commit.
     pending: Pending,
@@ -53,8 +53,13 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// does not decrypt (forged, replayed, too far ahead); [`EndpointError::NoSession`];
     /// [`EndpointError::UnknownPrekey`]; [`crate::store::StoreError::IdentityChanged`] if a new
     /// handshake comes with another identity; [`crate::content::ContentError`] or
-    /// [`crate::agreement::AgreementError`] for authentic content that does not decode or verify. On any
-    /// error the session and the store are exactly as they were.
+    /// [`crate::agreement::AgreementError`] for authentic content that does not decode or verify;
+    /// on the clinician's device, [`EndpointError::ProposalExpired`],
+    /// [`EndpointError::ProposalWithdrawn`], [`EndpointError::ProposalSuperseded`] or
+    /// [`EndpointError::UnexpectedAgreement`] for an acceptance of a proposal that is not open
+    /// there (see [`Self::accept_agreement`]); on the client's device,
+    /// [`EndpointError::NotAProposal`] for a withdrawal that names a message other than a
+    /// proposal. On any error the session and the store are exactly as they were.
     pub fn receive(&self, peer: &PeerId, envelope: &[u8]) -> Result<Incoming> {
         self.with_peer(peer, |rng| self.receive_with(rng, peer, envelope))
     }
@@ -163,6 +168,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         let received = match content.category() {
             Category::Agreement(agreement) => self
                 .receive_agreement(peer, &sessions, &mut next, &content, agreement, plaintext, now, batch)?,
+            Category::Withdrawal(proposal) => {
+                self.receive_withdrawal(peer, &mut next.pending, &content, *proposal, plaintext, now, batch)?
+            }
             _ => {
                 let arrived = Arrived { content: &content, plaintext, now };
                 self.receive_message(rng, peer, &mut sessions, &mut next, arrived, &mut replies, batch)?
@@ -178,7 +186,8 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         let preview = match received {
             Received::Message(_)
             | Received::AgreementProposed { .. }
-            | Received::AgreementAccepted { .. } => preview,
+            | Received::AgreementAccepted { .. }
+            | Received::ProposalWithdrawn { .. } => preview,
             _ => None,
         };
         Ok(Incoming { received, replies, preview })
@@ -252,9 +261,10 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         match (self.role, agreement.is_countersigned()) {
             (Role::Client, false) => {
                 let proposal = agreement.clone().verify_proposal(&clinician, &client)?;
-                if let Arrival::Expired =
-                    self.keep_inbound(peer, conversation, content, plaintext, now, batch)?
-                {
+                let pending = &mut conversation.pending;
+                let kept =
+                    self.keep_inbound(peer, pending, content, Lifespan::DEFAULT, plaintext, now, batch)?;
+                if let Arrival::Expired = kept {
                     return Ok(Received::Expired { id: content.id() });
                 }
                 Ok(Received::AgreementProposed {
@@ -267,6 +277,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                 if let Some(current) = &conversation.agreement {
                     signed.check_replaces(current)?;
                 }
+                self.check_accepted_proposal(peer, &signed, now)?;
                 batch.put_agreement(
                     peer,
                     StoredAgreement { version: signed.version(), bytes: signed.to_bytes().into() },
@@ -302,8 +313,10 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         if let Category::Receipt(receipt) = content.category() {
             return Ok(Received::Receipt(receipt.clone()));
         }
+        let agreed = agreement.terms().lifespan_for(content.category().kind());
+        let pending = &mut conversation.pending;
         let Arrival::Keep { expires_at } =
-            self.keep_inbound(peer, conversation, content, plaintext, now, batch)?
+            self.keep_inbound(peer, pending, content, agreed, plaintext, now, batch)?
         else {
             return Ok(Received::Expired { id });
         };
@@ -329,24 +342,33 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         }))
     }
 
-    /// Applies the expiry rule to a message that arrived at `now` and, unless it had already
-    /// expired, adds it to `batch`.
+    /// Applies the expiry rule to a message that arrived at `now`, with the sender's lifespan
+    /// bounded by the `agreed` one for its category, and, unless it had already expired, adds it
+    /// to `batch`: stored with the lifespan applied, so that reading it starts the agreed countdown.
     ///
     /// # Errors
     /// [`crate::store::StoreError::MessageExists`] if its id is stored or taken by an earlier
     /// envelope of the batch.
-    fn keep_inbound(
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn keep_inbound(
         &self,
         peer: &PeerId,
-        conversation: &mut Conversation,
+        pending: &mut Pending,
         content: &Content,
+        agreed: Lifespan,
         plaintext: Zeroizing<Vec<u8>>,
         now: Timestamp,
         batch: &mut WriteBatch,
     ) -> Result<Arrival> {
-        let arrival = content.lifespan().on_arrival(content.sent_at(), now);
+        let lifespan = content.lifespan().within(agreed);
+        let arrival = lifespan.on_arrival(content.sent_at(), now);
         if let Arrival::Keep { expires_at } = arrival {
-            conversation.pending.claim_message(&self.store, content.id())?;
+            pending.claim_message(&self.store, content.id())?;
+            let body = if lifespan == content.lifespan() {
+                plaintext
+            } else {
+                content.clone().with_lifespan(lifespan).encode_padded()
+            };
             batch.put_message(StoredMessage {
                 id: content.id(),
                 peer: peer.clone(),
@@ -354,7 +376,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                 at: now,
                 expires_at,
                 read_at: None,
-                body: plaintext,
+                body,
             })?;
         }
         Ok(arrival)
@@ -374,7 +396,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ) -> Result<Option<Vec<u8>>> {
         let last_sent_at = match conversation.last_auto_reply {
             Some(last) => last,
-            None => self.last_auto_reply(peer)?,
+            None => self.store.last_auto_reply(peer)?,
         };
         let mut limiter = AutoReplyLimiter { last_sent_at };
         if !limiter.try_send(agreement.terms().auto_reply_window_ms, now) {
@@ -393,21 +415,11 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         let content = Content::compose(rng, agreement, Category::AutoReply, text, now)?;
         conversation.pending.claim_message(&self.store, content.id())?;
         let envelope = self.seal_outbound(rng, peer, sessions.current_mut(), &content, true, batch)?;
+        // The limit's own record, in the same transaction: the auto-reply message itself may
+        // expire and be purged sooner than the window.
+        batch.put_last_auto_reply(peer, now);
         conversation.last_auto_reply = Some(Some(now));
         Ok(Some(envelope))
-    }
-
-    /// When the last stored auto-reply to `peer` went out.
-    fn last_auto_reply(&self, peer: &PeerId) -> Result<Option<Timestamp>> {
-        let mut last = None;
-        for message in self.store.messages(peer)? {
-            if message.direction == Direction::Outbound
-                && Content::decode(&message.body)?.category() == &Category::AutoReply
-            {
-                last = last.max(Some(message.at));
-            }
-        }
-        Ok(last)
     }
 }
 

@@ -24,6 +24,28 @@ pub enum EndpointError {
     /// The message named is not a pending agreement proposal.
     #[error("not a pending agreement proposal")]
     NotAProposal,
+    /// The agreement proposal has expired: it can no longer be accepted (on the client's
+    /// device), and an acceptance of it is not put in force (on the clinician's). Nothing
+    /// changed.
+    #[error("the agreement proposal has expired")]
+    ProposalExpired,
+    /// The clinician withdrew the agreement proposal: it can no longer be accepted (on the
+    /// client's device), and an acceptance of it is not put in force (on the clinician's).
+    /// Nothing changed.
+    #[error("the agreement proposal was withdrawn")]
+    ProposalWithdrawn,
+    /// The clinician proposed a newer agreement (a greater version) since this proposal: only the
+    /// newest open proposal can be accepted (on the client's device) or put in force (on the
+    /// clinician's). Nothing changed.
+    #[error("a newer agreement proposal replaced this one")]
+    ProposalSuperseded,
+    /// There is no open agreement proposal to withdraw. Nothing was sent.
+    #[error("no open agreement proposal")]
+    NoOpenProposal,
+    /// The message has expired: it is gone, even if the store has not purged it yet, and cannot
+    /// be marked as read. Nothing changed.
+    #[error("the message has expired")]
+    MessageExpired,
     /// The peer sent an agreement message that does not fit the flow (for example, a client
     /// sending a proposal).
     #[error("unexpected agreement message")]
@@ -155,6 +177,13 @@ pub enum Received {
         id: MessageId,
         /// The proposed terms (the clinician's signature was verified).
         terms: Box<AgreementTerms>,
+    },
+    /// The clinician withdrew an agreement proposal (client side): it can no longer be accepted.
+    ProposalWithdrawn {
+        /// The id of the message carrying the withdrawal.
+        id: MessageId,
+        /// The id of the message carrying the withdrawn proposal.
+        proposal: MessageId,
     },
     /// The client accepted the agreement (clinician side): it is in force from now on.
     AgreementAccepted {

@@ -14,6 +14,7 @@ pub use preview::{notification_preview, PREVIEW_FROM_CLIENT, PREVIEW_FROM_CLINIC
 use crate::agreement::{Role, SignedAgreement};
 use crate::category::CategoryKind;
 use crate::clock::Timestamp;
+use crate::consts::MAX_CRISIS_CHARS;
 use crate::content::Content;
 
 /// Why a message is out of scope.
@@ -22,9 +23,10 @@ use crate::content::Content;
 pub enum OutOfScopeReason {
     /// The agreement does not let the sender send this category.
     CategoryNotAgreed,
-    /// The text is longer than the agreement allows.
+    /// The text is longer than allowed: than the agreement allows, or, for a crisis message,
+    /// than [`MAX_CRISIS_CHARS`].
     TooLong {
-        /// The agreed maximum, in Unicode scalar values.
+        /// The maximum, in Unicode scalar values.
         max_chars: u32,
     },
     /// Receipts are not enabled by the agreement.
@@ -57,10 +59,15 @@ pub enum Decision {
     OutOfScope {
         /// Why.
         reason: OutOfScopeReason,
-        /// What the sender may send instead (the agreed categories, and crisis).
+        /// What the sender may send instead: the categories the agreement lets it send. Crisis is
+        /// not offered as a way around a refusal (a message is not a crisis because it was
+        /// refused); the crisis resources are shown instead.
         allowed_categories: Vec<CategoryKind>,
+        /// The agreed crisis resources, to show with the refusal.
+        crisis_resources: Vec<String>,
     },
-    /// A crisis message: always delivered; the crisis resources are shown at once.
+    /// A crisis message: delivered at any hour, whatever the agreed categories; the crisis
+    /// resources are shown at once.
     Crisis {
         /// The agreed crisis resources.
         crisis_resources: Vec<String>,
@@ -74,7 +81,9 @@ pub enum Decision {
 /// re-checks each incoming message, so a modified client cannot step outside the agreement). The
 /// rules, in order:
 ///
-/// 1. Crisis messages are always delivered: [`Decision::Crisis`], with the crisis resources.
+/// 1. Crisis messages are delivered at any hour, whatever the agreed categories:
+///    [`Decision::Crisis`], with the crisis resources; a text longer than [`MAX_CRISIS_CHARS`] is
+///    out of scope.
 /// 2. Agreement messages are always allowed (proposals and acceptances, from either side).
 /// 3. Receipts are allowed when the agreement enables them; otherwise out of scope.
 /// 4. Auto-replies may come from the clinician only; other categories only if the agreement
@@ -84,6 +93,9 @@ pub enum Decision {
 ///    [`Decision::OutsideHours`]: the client is told when to expect a reply and shown the crisis
 ///    resources. The clinician may send at any time.
 /// 7. Everything else is [`Decision::Allowed`].
+///
+/// A refusal lists the categories the sender may send instead and carries the crisis resources;
+/// it does not offer crisis as another way to send the same text.
 #[must_use]
 pub fn classify(
     agreement: &SignedAgreement,
@@ -93,24 +105,22 @@ pub fn classify(
     now: Timestamp,
 ) -> Decision {
     let terms = agreement.terms();
-    let out_of_scope = |reason| {
-        let mut allowed_categories = terms.may_send(sender).to_vec();
-        allowed_categories.push(CategoryKind::Crisis);
-        allowed_categories.sort();
-        Decision::OutOfScope { reason, allowed_categories }
-    };
+    let refuse = |reason| out_of_scope(agreement, sender, reason);
+    let longer_than = |max_chars: u32| u32::try_from(text_chars).map_or(true, |chars| chars > max_chars);
     match category {
+        CategoryKind::Crisis if longer_than(MAX_CRISIS_CHARS) => {
+            return refuse(OutOfScopeReason::TooLong { max_chars: MAX_CRISIS_CHARS })
+        }
         CategoryKind::Crisis => return Decision::Crisis { crisis_resources: terms.crisis_resources.clone() },
         CategoryKind::Agreement => return Decision::Allowed,
         CategoryKind::Receipt if terms.receipts_enabled => return Decision::Allowed,
-        CategoryKind::Receipt => return out_of_scope(OutOfScopeReason::ReceiptsDisabled),
+        CategoryKind::Receipt => return refuse(OutOfScopeReason::ReceiptsDisabled),
         CategoryKind::AutoReply if sender == Role::Clinician => {}
         kind if kind.is_negotiable() && terms.may_send(sender).contains(&kind) => {}
-        _ => return out_of_scope(OutOfScopeReason::CategoryNotAgreed),
+        _ => return refuse(OutOfScopeReason::CategoryNotAgreed),
     }
-    let too_long = u32::try_from(text_chars).map_or(true, |chars| chars > terms.max_message_chars);
-    if too_long {
-        return out_of_scope(OutOfScopeReason::TooLong { max_chars: terms.max_message_chars });
+    if longer_than(terms.max_message_chars) {
+        return refuse(OutOfScopeReason::TooLong { max_chars: terms.max_message_chars });
     }
     if sender == Role::Client && !terms.availability.is_open_at(now) {
         return Decision::OutsideHours {
@@ -123,9 +133,20 @@ pub fn classify(
     Decision::Allowed
 }
 
+/// A refusal for `reason`: what `sender` may send instead, and the crisis resources.
+fn out_of_scope(agreement: &SignedAgreement, sender: Role, reason: OutOfScopeReason) -> Decision {
+    let terms = agreement.terms();
+    Decision::OutOfScope {
+        reason,
+        allowed_categories: terms.may_send(sender).to_vec(),
+        crisis_resources: terms.crisis_resources.clone(),
+    }
+}
+
 /// Classifies `content` from `sender` at `now` (its send time when sending, the receive time when
 /// receiving). Besides the rules of [`classify`], a message sent under another agreement version
-/// than `agreement`'s is out of scope, except crisis and agreement messages.
+/// than `agreement`'s is out of scope, crisis messages included; only agreement messages, which
+/// carry the agreement itself, are exempt.
 #[must_use]
 pub fn classify_content(
     agreement: &SignedAgreement,
@@ -135,16 +156,10 @@ pub fn classify_content(
 ) -> Decision {
     let kind = content.category().kind();
     let decision = classify(agreement, sender, kind, content.text_chars(), now);
-    let version_exempt = matches!(kind, CategoryKind::Crisis | CategoryKind::Agreement);
-    if !version_exempt && content.agreement_version() != agreement.version() {
-        if let Decision::Allowed | Decision::OutsideHours { .. } = decision {
-            let mut allowed_categories = agreement.terms().may_send(sender).to_vec();
-            allowed_categories.push(CategoryKind::Crisis);
-            allowed_categories.sort();
-            return Decision::OutOfScope {
-                reason: OutOfScopeReason::WrongAgreementVersion { current: agreement.version() },
-                allowed_categories,
-            };
+    if kind != CategoryKind::Agreement && content.agreement_version() != agreement.version() {
+        if let Decision::Allowed | Decision::OutsideHours { .. } | Decision::Crisis { .. } = decision {
+            let reason = OutOfScopeReason::WrongAgreementVersion { current: agreement.version() };
+            return out_of_scope(agreement, sender, reason);
         }
     }
     decision

@@ -5,6 +5,7 @@ use zeroize::Zeroizing;
 use super::consts::MAX_SESSION_LEN;
 use super::types::{MessageId, PeerId, SessionVersion, StoredAgreement, StoredMessage};
 use super::StoreError;
+use crate::clock::Timestamp;
 use crate::keys::{IdentityKey, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
 
 /// The kinds of prekeys a device keeps.
@@ -24,6 +25,7 @@ pub(crate) enum Op {
     DeleteMessage(MessageId),
     PutPeerIdentity(PeerId, IdentityKey),
     PutAgreement(PeerId, StoredAgreement),
+    PutLastAutoReply(PeerId, Timestamp),
     PutPrekey(PrekeyKind, PrekeyId, Zeroizing<Vec<u8>>),
     /// Removes a prekey that must be present.
     ConsumePrekey(PrekeyKind, PrekeyId),
@@ -168,6 +170,14 @@ impl WriteBatch {
         agreement.check()?;
         self.ops.push(Op::PutAgreement(peer.clone(), agreement));
         Ok(self)
+    }
+
+    /// Records that the last auto-reply to `peer` went out at `at`, replacing any earlier time:
+    /// the auto-reply rate limit's state, kept apart from the auto-reply messages themselves
+    /// ([`super::Store::last_auto_reply`]).
+    pub fn put_last_auto_reply(&mut self, peer: &PeerId, at: Timestamp) -> &mut Self {
+        self.ops.push(Op::PutLastAutoReply(peer.clone(), at));
+        self
     }
 
     /// Saves a signed prekey, replacing one with the same id.

@@ -6,6 +6,7 @@
 //!   optional time is `0x00` or `0x01 ‖ u64`
 //! * agreement: `version (u32) ‖ bytes`
 //! * owner: `role (0x00 clinician, 0x01 client) ‖ len (u16) ‖ local id (UTF-8)`
+//! * last auto-reply: the time it went out (u64)
 //! * local identity: the 32-byte Ed25519 seed; prekeys: their own storage encodings; session:
 //!   the serialized session as given.
 
@@ -141,6 +142,17 @@ pub(crate) fn decode_agreement(bytes: &[u8], table: &'static str) -> Result<Stor
     Ok(StoredAgreement { version, bytes: Zeroizing::new(r.rest().to_vec()) })
 }
 
+pub(crate) fn encode_last_auto_reply(at: Timestamp) -> [u8; 8] {
+    at.0.to_be_bytes()
+}
+
+pub(crate) fn decode_last_auto_reply(bytes: &[u8], table: &'static str) -> Result<Timestamp, StoreError> {
+    let mut r = reader(bytes, table);
+    let at = Timestamp(r.u64()?);
+    r.finish()?;
+    Ok(at)
+}
+
 pub(crate) fn encode_owner(owner: &Owner) -> Zeroizing<Vec<u8>> {
     let mut out = Zeroizing::new(Vec::with_capacity(3 + owner.local_id().len()));
     out.push(match owner.role() {
@@ -193,6 +205,15 @@ mod tests {
         let mut trailing = bytes.to_vec();
         trailing.push(1);
         assert_eq!(decode_message(&trailing, "messages"), Err(StoreError::Corrupt { table: "messages" }));
+    }
+
+    #[test]
+    fn last_auto_reply_round_trips_and_refuses_garbage() {
+        let bytes = encode_last_auto_reply(Timestamp(1_772_463_600_000));
+        assert_eq!(decode_last_auto_reply(&bytes, "auto_replies"), Ok(Timestamp(1_772_463_600_000)));
+        let corrupt = Err(StoreError::Corrupt { table: "auto_replies" });
+        assert_eq!(decode_last_auto_reply(&bytes[..7], "auto_replies"), corrupt);
+        assert_eq!(decode_last_auto_reply(&[0; 9], "auto_replies"), corrupt);
     }
 
     #[test]

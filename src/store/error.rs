@@ -70,7 +70,8 @@ pub enum StoreError {
     #[error("the session was written by another writer since it was read")]
     Conflict,
     /// A peer presented an identity key other than the one stored for it. Accept the new key with
-    /// [`crate::store::Store::accept_identity`] once the user has agreed.
+    /// `Endpoint::accept_new_identity` (or [`crate::store::Store::accept_identity`]) once the
+    /// user has agreed.
     #[error("the peer's identity key changed")]
     IdentityChanged,
     /// The operation needs a peer that the store does not know.

@@ -1,5 +1,5 @@
 //! The encrypted on-device store: the local identity, prekeys, peers and their trust state,
-//! session states, messages and agreements.
+//! session states, messages, agreements, and when the last auto-reply went to each peer.
 //!
 //! [`SqliteStore`] keeps them in one SQLite file in which every value is sealed with
 //! XChaCha20-Poly1305 under a random store key, and every lookup column is a keyed hash. The
@@ -204,6 +204,15 @@ pub trait Store: Send + Sync {
     /// [`StoreError::Corrupt`] if the stored record does not authenticate or decode.
     fn agreement(&self, peer: &PeerId) -> Result<Option<StoredAgreement>, StoreError>;
 
+    /// When the last auto-reply to `peer` went out, as recorded with
+    /// [`WriteBatch::put_last_auto_reply`]: the auto-reply rate limit's state. It does not depend
+    /// on the auto-reply messages, which may expire and be purged sooner than the limit's window.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming `auto_replies` if the stored record does not authenticate
+    /// or decode; [`StoreError::Database`] if the file cannot be read.
+    fn last_auto_reply(&self, peer: &PeerId) -> Result<Option<Timestamp>, StoreError>;
+
     /// Saves every write of `batch` in one transaction, or none of them.
     ///
     /// The versions named by the batch's session writes are compared with the stored ones inside
@@ -222,10 +231,12 @@ pub trait Store: Send + Sync {
     fn apply(&self, batch: WriteBatch) -> Result<(), StoreError>;
 
     /// Trusts `identity` for `peer` from now on (after the user accepted a changed key). A key
-    /// other than the stored one starts unverified.
+    /// other than the stored one starts unverified, and the agreement with `peer` is deleted in
+    /// the same transaction: it names the old key, so it would never verify again, and a new one
+    /// is proposed and signed with the new key. Accepting the stored key changes nothing.
     ///
     /// # Errors
-    /// [`StoreError::Corrupt`] if the stored record does not authenticate.
+    /// [`StoreError::Corrupt`] if the stored record does not authenticate. Nothing changed.
     fn accept_identity(&self, peer: &PeerId, identity: &IdentityKey) -> Result<(), StoreError>;
 
     /// Records that the user compared safety numbers with `peer` for `identity` at `at`.

@@ -26,6 +26,7 @@ pub(crate) enum Kv {
     Peer,
     Session,
     Agreement,
+    AutoReply,
 }
 
 impl Kv {
@@ -40,6 +41,7 @@ impl Kv {
             Self::Peer => "peers",
             Self::Session => "sessions",
             Self::Agreement => "agreements",
+            Self::AutoReply => "auto_replies",
         }
     }
 
@@ -120,6 +122,9 @@ fn apply_op(t: &mut dyn Tables, op: Op) -> Result<(), StoreError> {
         }
         Op::PutAgreement(peer, agreement) => {
             t.put(Kv::Agreement, peer.as_str().as_bytes(), &codec::encode_agreement(&agreement))
+        }
+        Op::PutLastAutoReply(peer, at) => {
+            t.put(Kv::AutoReply, peer.as_str().as_bytes(), &codec::encode_last_auto_reply(at))
         }
         Op::PutPrekey(kind, id, bytes) => t.put(Kv::prekeys(kind), &id.0.to_be_bytes(), &bytes),
         Op::ConsumePrekey(kind, id) => {
@@ -268,14 +273,28 @@ pub(crate) fn agreement(b: &impl Backend, peer: &PeerId) -> Result<Option<Stored
     bytes.map(|v| codec::decode_agreement(&v, table)).transpose()
 }
 
+pub(crate) fn last_auto_reply(b: &impl Backend, peer: &PeerId) -> Result<Option<Timestamp>, StoreError> {
+    let table = Kv::AutoReply.table();
+    let bytes = b.read(|t| t.get(Kv::AutoReply, peer.as_str().as_bytes()))?;
+    bytes.map(|v| codec::decode_last_auto_reply(&v, table)).transpose()
+}
+
 pub(crate) fn accept_identity(
     b: &impl Backend,
     peer: &PeerId,
     identity: &IdentityKey,
 ) -> Result<(), StoreError> {
-    b.write(|t| match trust::accept(peer_record(t, peer)?, peer, identity) {
-        Some(record) => put_peer(t, &record),
-        None => Ok(()),
+    b.write(|t| {
+        let existing = peer_record(t, peer)?;
+        let changed = existing.as_ref().is_some_and(|record| !record.identity.ct_eq(identity));
+        if let Some(record) = trust::accept(existing, peer, identity) {
+            put_peer(t, &record)?;
+        }
+        if changed {
+            // The agreement names the old key, so it no longer verifies: it goes with that key.
+            t.delete(Kv::Agreement, peer.as_str().as_bytes())?;
+        }
+        Ok(())
     })
 }
 
@@ -367,6 +386,9 @@ macro_rules! impl_store {
             }
             fn agreement(&self, peer: &PeerId) -> Result<Option<StoredAgreement>, StoreError> {
                 ops::agreement(self, peer)
+            }
+            fn last_auto_reply(&self, peer: &PeerId) -> Result<Option<$crate::clock::Timestamp>, StoreError> {
+                ops::last_auto_reply(self, peer)
             }
             fn apply(&self, batch: WriteBatch) -> Result<(), StoreError> {
                 ops::apply(self, batch)

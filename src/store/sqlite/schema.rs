@@ -7,8 +7,11 @@ use crate::store::consts::SCHEMA_VERSION;
 use crate::store::StoreError;
 
 /// `(version, SQL)`: running the SQL of version `n` on a file at version `n - 1` brings it to `n`.
-const MIGRATIONS: &[(u32, &str)] =
-    &[(1, include_str!("../migrations/0001_initial.sql")), (2, include_str!("../migrations/0002_owner.sql"))];
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("../migrations/0001_initial.sql")),
+    (2, include_str!("../migrations/0002_owner.sql")),
+    (3, include_str!("../migrations/0003_auto_replies.sql")),
+];
 
 /// The file's schema version.
 pub(super) fn version(conn: &Connection) -> Result<u32, StoreError> {

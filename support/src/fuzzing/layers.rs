@@ -117,6 +117,7 @@ pub(super) fn content_seeds() -> Result<Vec<Vec<u8>>, Violation> {
         (Category::Crisis, "I need help".to_owned(), 1),
         (Category::Agreement(Box::new(agreement)), String::new(), 0),
         (Category::CheckIn, "x".repeat(2000), 1),
+        (Category::Withdrawal(MessageId([7; 16])), String::new(), 1),
     ];
     let mut seeds = Vec::new();
     for (category, text, version) in kinds {
