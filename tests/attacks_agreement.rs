@@ -11,7 +11,7 @@ use confidant::consts::{
 use confidant::content::{CategoryKind, Content, ContentError, MessageId};
 use confidant::expiry::{ExpiryStart, Lifespan};
 use confidant::policy::OutOfScopeReason;
-use confidant::session::{Envelope, PrekeyBundle, Session};
+use confidant::session::{Envelope, PrekeyBundle};
 use confidant::store::{
     Direction, MemoryStore, PeerId, SqliteStore, Store, StoreError, StoreKeySource, Verification, WriteBatch,
 };
@@ -19,7 +19,9 @@ use confidant::{
     AppointmentKind, Category, Decision, Draft, Endpoint, EndpointError, Error, ManualClock, Received,
     ReceivedMessage, Role, Timestamp,
 };
-use confidant_support::pair::{pair, pair_with, Pair, HOUR, MINUTE, MONDAY_10AM_NY, MONDAY_6_30PM_NY};
+use confidant_support::pair::{
+    pair, pair_with, send_raw, Pair, HOUR, MINUTE, MONDAY_10AM_NY, MONDAY_6_30PM_NY,
+};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -29,18 +31,6 @@ const DAY: u64 = 24 * HOUR;
 
 fn confirm() -> Category {
     Category::Appointment(AppointmentKind::Confirm)
-}
-
-/// Encrypts `padded` content on `from`'s real session with `peer` and saves the session, as a
-/// modified app would: no boundary check, no rule of the content layer. Returns the envelope.
-fn send_raw(from: &Device, peer: &PeerId, rng: &mut ChaCha20Rng, padded: &[u8]) -> Vec<u8> {
-    let stored = from.store().session(peer).unwrap().unwrap();
-    let mut session = Session::from_bytes(&stored.state).unwrap();
-    let envelope = session.encrypt(rng, padded).unwrap().to_bytes();
-    let mut batch = WriteBatch::new();
-    batch.put_session(peer, Some(stored.version), &session.to_bytes()).unwrap();
-    from.store().apply(batch).unwrap();
-    envelope
 }
 
 /// A content the client's app composes at its own clock, with whatever lifespan and agreement

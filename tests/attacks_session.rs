@@ -10,34 +10,13 @@ use std::thread;
 use confidant::clock::Clock;
 use confidant::content::{CategoryKind, Content, MessageId};
 use confidant::expiry::Lifespan;
-use confidant::session::{Envelope, Session, SessionError};
-use confidant::store::{MemoryStore, PeerId, Store, StoreError, WriteBatch};
-use confidant::{
-    AppointmentKind, Category, Draft, Endpoint, EndpointError, Error, ManualClock, Received, Role,
-};
-use confidant_support::pair::{pair, pair_with, Pair, MONDAY_10AM_NY};
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha20Rng;
+use confidant::session::{Envelope, SessionError};
+use confidant::store::{MemoryStore, PeerId, Store, StoreError};
+use confidant::{AppointmentKind, Category, Draft, Endpoint, EndpointError, Error, ManualClock, Received};
+use confidant_support::pair::{pair, pair_with, send_raw, system_pair, Pair};
 
 fn confirm(text: &str) -> Draft {
     Draft::new(Category::Appointment(AppointmentKind::Confirm), text)
-}
-
-/// A clinician and a client with an agreement in force, both drawing from the operating system's
-/// generator as an app's endpoints do. (An injected generator is one lock for the whole endpoint,
-/// which would hide any race between operations.)
-fn system_pair() -> Pair<MemoryStore> {
-    let clock = || ManualClock::new(MONDAY_10AM_NY);
-    let clinician = Endpoint::new(MemoryStore::new(), clock(), Role::Clinician, "dr-lee").unwrap();
-    let client = Endpoint::new(MemoryStore::new(), clock(), Role::Client, "client-42").unwrap();
-    let client_id = PeerId::new("client-42").unwrap();
-    let clinician_id = PeerId::new("dr-lee").unwrap();
-    clinician.start_session(&client_id, &client.prekey_bundle().unwrap()).unwrap();
-    let rng = ChaCha20Rng::seed_from_u64(7);
-    let mut pair = Pair { rng, clinician, client, client_id, clinician_id };
-    let terms = pair.terms(1);
-    pair.agree(terms);
-    pair
 }
 
 /// The ratchet key and counter of an envelope's message: the message key it was sealed with.
@@ -270,13 +249,7 @@ fn confirmation_with_id(pair: &Pair<MemoryStore>, id: MessageId, text: &str) -> 
 /// Sends `content` from the client on its real session, as a modified client app could: the
 /// endpoint's own checks on the content are skipped, the message is authentic.
 fn send_from_modified_client(pair: &mut Pair<MemoryStore>, content: &Content) -> Vec<u8> {
-    let stored = pair.client.store().session(&pair.clinician_id).unwrap().unwrap();
-    let mut session = Session::from_bytes(&stored.state).unwrap();
-    let envelope = session.encrypt(&mut pair.rng, &content.encode_padded()).unwrap().to_bytes();
-    let mut batch = WriteBatch::new();
-    batch.put_session(&pair.clinician_id, Some(stored.version), &session.to_bytes()).unwrap();
-    pair.client.store().apply(batch).unwrap();
-    envelope
+    send_raw(&pair.client, &pair.clinician_id, &mut pair.rng, &content.encode_padded())
 }
 
 fn send_confirmation(pair: &Pair<MemoryStore>, text: &str) -> (Vec<u8>, MessageId) {

@@ -9,13 +9,13 @@ use std::path::Path;
 use confidant::agreement::AgreementError;
 use confidant::content::{CategoryKind, Content, ReceiptKind};
 use confidant::policy::{OutOfScopeReason, PREVIEW_FROM_CLIENT};
-use confidant::session::{Envelope, Session, SessionError};
+use confidant::session::{Envelope, SessionError};
 use confidant::store::{MemoryStore, Owner, SqliteStore, Store, StoreError, StoreKeySource, WriteBatch};
 use confidant::{
     AppointmentKind, Category, Decision, Draft, Endpoint, EndpointError, Error, ManualClock, Received, Role,
     Timestamp,
 };
-use endpoint_common::{pair, pair_with, Pair, HOUR, MINUTE, MONDAY_10AM_NY, MONDAY_6_30PM_NY};
+use endpoint_common::{pair, pair_with, send_raw, Pair, HOUR, MINUTE, MONDAY_10AM_NY, MONDAY_6_30PM_NY};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -29,13 +29,7 @@ fn send_bypassing_policy(pair: &mut Pair<MemoryStore>, category: Category, text:
     let agreement = pair.client.agreement(&pair.clinician_id).unwrap().unwrap();
     let now = pair.client.clock().now();
     let content = Content::compose(&mut pair.rng, &agreement, category, text.into(), now).unwrap();
-    let stored = pair.client.store().session(&pair.clinician_id).unwrap().unwrap();
-    let mut session = Session::from_bytes(&stored.state).unwrap();
-    let envelope = session.encrypt(&mut pair.rng, &content.encode_padded()).unwrap().to_bytes();
-    let mut batch = WriteBatch::new();
-    batch.put_session(&pair.clinician_id, Some(stored.version), &session.to_bytes()).unwrap();
-    pair.client.store().apply(batch).unwrap();
-    envelope
+    send_raw(&pair.client, &pair.clinician_id, &mut pair.rng, &content.encode_padded())
 }
 
 use confidant::clock::Clock;

@@ -13,12 +13,10 @@ use std::sync::{Arc, Barrier};
 
 use confidant::content::CategoryKind;
 use confidant::session::{Envelope, SessionError};
-use confidant::store::{MemoryStore, PeerId};
-use confidant::{AppointmentKind, Category, Draft, Endpoint, Error, ManualClock, Received, Role};
-use confidant_support::pair::{pair, Pair, MONDAY_10AM_NY};
+use confidant::store::MemoryStore;
+use confidant::{AppointmentKind, Category, Draft, Error, Received};
+use confidant_support::pair::{pair, system_pair, Pair};
 use proptest::prelude::*;
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha20Rng;
 
 fn confirm(text: &str) -> Draft {
     Draft::new(Category::Appointment(AppointmentKind::Confirm), text)
@@ -109,21 +107,6 @@ fn check_batch(seed: u64, batch: &[Entry]) {
         }
     }
     assert_eq!(stored_texts(&pair).len(), SENT);
-}
-
-/// Endpoints drawing from the operating system's generator, as an app's do: an injected
-/// generator is one lock for the whole endpoint, which would hide any race.
-fn system_pair() -> Pair<MemoryStore> {
-    let clock = || ManualClock::new(MONDAY_10AM_NY);
-    let clinician = Endpoint::new(MemoryStore::new(), clock(), Role::Clinician, "dr-lee").unwrap();
-    let client = Endpoint::new(MemoryStore::new(), clock(), Role::Client, "client-42").unwrap();
-    let client_id = PeerId::new("client-42").unwrap();
-    let clinician_id = PeerId::new("dr-lee").unwrap();
-    clinician.start_session(&client_id, &client.prekey_bundle().unwrap()).unwrap();
-    let mut pair = Pair { rng: ChaCha20Rng::seed_from_u64(1), clinician, client, client_id, clinician_id };
-    let terms = pair.terms(1);
-    pair.agree(terms);
-    pair
 }
 
 fn check_threads(threads: usize, per_thread: usize, shuffle: u64) {

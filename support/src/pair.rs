@@ -1,9 +1,11 @@
 //! Two endpoints, a clinician's and a client's, with an agreement in force.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use confidant::clock::Clock;
 use confidant::content::CategoryKind;
 use confidant::expiry::{ExpiryStart, Lifespan};
-use confidant::store::{MemoryStore, PeerId, Store};
+use confidant::session::Session;
+use confidant::store::{MemoryStore, PeerId, Store, WriteBatch};
 use confidant::{
     AgreementTerms, Availability, Endpoint, ManualClock, Received, Role, Timestamp, Weekday, Window,
 };
@@ -125,4 +127,39 @@ pub fn pair_with<A: Store, B: Store>(
 
 pub fn pair(seed: u64) -> Pair<MemoryStore> {
     pair_with(seed, MemoryStore::new(), MemoryStore::new(), true)
+}
+
+/// A clinician and a client with the default agreement in force, both drawing from the operating
+/// system's generator as an app's endpoints do. (An injected generator is one lock for the whole
+/// endpoint, which would hide any race between operations.) The pair's `rng` is for the test's
+/// own use.
+pub fn system_pair() -> Pair<MemoryStore> {
+    let clock = || ManualClock::new(MONDAY_10AM_NY);
+    let clinician = Endpoint::new(MemoryStore::new(), clock(), Role::Clinician, "dr-lee").unwrap();
+    let client = Endpoint::new(MemoryStore::new(), clock(), Role::Client, "client-42").unwrap();
+    let client_id = PeerId::new("client-42").unwrap();
+    let clinician_id = PeerId::new("dr-lee").unwrap();
+    clinician.start_session(&client_id, &client.prekey_bundle().unwrap()).unwrap();
+    let mut pair = Pair { rng: ChaCha20Rng::seed_from_u64(7), clinician, client, client_id, clinician_id };
+    let terms = pair.terms(1);
+    pair.agree(terms);
+    pair
+}
+
+/// Encrypts `padded` content on `from`'s real (current, single) session with `peer` and saves the
+/// session, as a modified app could: none of the endpoint's checks run, and the message is
+/// authentic. Returns the envelope.
+pub fn send_raw<S: Store, C: Clock>(
+    from: &Endpoint<S, C>,
+    peer: &PeerId,
+    rng: &mut ChaCha20Rng,
+    padded: &[u8],
+) -> Vec<u8> {
+    let stored = from.store().session(peer).unwrap().unwrap();
+    let mut session = Session::from_bytes(&stored.state).unwrap();
+    let envelope = session.encrypt(rng, padded).unwrap().to_bytes();
+    let mut batch = WriteBatch::new();
+    batch.put_session(peer, Some(stored.version), &session.to_bytes()).unwrap();
+    from.store().apply(batch).unwrap();
+    envelope
 }
