@@ -18,6 +18,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use confidant::clock::Timestamp;
 use confidant::low_level::{self, Header, Ratchet};
 use confidant::session::{Envelope, Session};
 use confidant_support::device::{established, rng, Device};
@@ -41,10 +42,17 @@ enum Kind {
     RatchetPrivateKey,
     MessageKey,
     HandshakeSecret,
+    Plaintext,
 }
 
-const KINDS: [Kind; 5] =
-    [Kind::RootKey, Kind::ChainKey, Kind::RatchetPrivateKey, Kind::MessageKey, Kind::HandshakeSecret];
+const KINDS: [Kind; 6] = [
+    Kind::RootKey,
+    Kind::ChainKey,
+    Kind::RatchetPrivateKey,
+    Kind::MessageKey,
+    Kind::HandshakeSecret,
+    Kind::Plaintext,
+];
 
 /// The secrets being looked for, sorted, so that each window of a block is one binary search.
 struct Secrets {
@@ -474,4 +482,30 @@ fn serialized_states_are_allocated_at_exactly_their_length() {
             assert_eq!(bytes.capacity(), bytes.len(), "ratchet with {skipped} skipped keys");
         }
     }
+}
+
+/// Message content through its serde form, both ways (an app that keeps drafts or exports with
+/// serde): no freed block holds the text.
+#[test]
+fn no_freed_block_holds_a_message_text_after_serde() {
+    use confidant::content::{Category, Content, MessageId};
+    use confidant::expiry::Lifespan;
+
+    let _one_at_a_time = SCENARIO.lock().unwrap_or_else(PoisonError::into_inner);
+    let text: [u8; SECRET_LEN] = *b"I don't feel safe tonight, sorry";
+    let make = || {
+        let text = String::from_utf8(text.to_vec()).unwrap();
+        Content::new(MessageId([3; 16]), Category::Crisis, text, Timestamp(1_000), Lifespan::DEFAULT, 1)
+            .unwrap()
+    };
+    let content = make();
+    let (findings, ()) = armed(vec![(text, Kind::Plaintext)], || {
+        // The JSON goes into a buffer allocated once, large enough, and zeroized: what is
+        // looked for is what the content's own serde code leaves behind.
+        let mut json = Zeroizing::new(Vec::with_capacity(4096));
+        serde_json::to_writer(&mut *json, &content).unwrap();
+        let back: Content = serde_json::from_slice(&json).unwrap();
+        assert_eq!(back.text(), content.text());
+    });
+    clean(&findings);
 }

@@ -155,12 +155,13 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Content, ContentError> {
     Ok(content)
 }
 
-/// The serialized (serde) form of [`Content`], validated on the way in.
+/// The serialized (serde) form of [`Content`], validated on the way in. Its text is zeroized
+/// when it is dropped, on the way in and on the way out.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(super) struct ContentData {
     id: MessageId,
     category: Category,
-    text: String,
+    text: Zeroizing<String>,
     sent_at: Timestamp,
     lifespan: Lifespan,
     reply_to: Option<MessageId>,
@@ -170,7 +171,7 @@ pub(super) struct ContentData {
 impl TryFrom<ContentData> for Content {
     type Error = ContentError;
     fn try_from(mut data: ContentData) -> Result<Self, ContentError> {
-        let text = std::mem::take(&mut data.text);
+        let text = std::mem::take(&mut *data.text);
         let content =
             Content::new(data.id, data.category, text, data.sent_at, data.lifespan, data.agreement_version)?;
         Ok(match data.reply_to {
@@ -185,7 +186,7 @@ impl From<Content> for ContentData {
         Self {
             id: content.id,
             category: content.category.clone(),
-            text: String::clone(&content.text),
+            text: content.text.clone(),
             sent_at: content.sent_at,
             lifespan: content.lifespan,
             reply_to: content.reply_to,
