@@ -37,6 +37,9 @@ pub const MAX_SESSION_LEN: usize = 512 * 1024;
 
 /// Version byte that starts every envelope.
 pub const WIRE_VERSION: u8 = 1;
+/// The highest version byte any format of this protocol may ever use (envelopes, bundles,
+/// session records). A first byte above it, or 0, is not a version: the input is malformed.
+pub const MAX_FORMAT_VERSION: u8 = 0x0f;
 /// Version byte that starts every serialized session.
 pub const SESSION_FORMAT_VERSION: u8 = 1;
 /// Version byte that starts a stored session set: the current session with a peer and the

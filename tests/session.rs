@@ -137,6 +137,12 @@ fn duplicate_is_its_own_error_and_changes_nothing() {
 fn envelope_decoder_rejects_bad_input_with_typed_errors() {
     assert_eq!(Envelope::from_bytes(&[]).unwrap_err(), DecodeError::Empty);
     assert_eq!(Envelope::from_bytes(&[9, 1, 2]).unwrap_err(), DecodeError::UnsupportedVersion(9));
+    // Garbage reads as garbage: a first byte that no version of the format may use is not
+    // reported as a version mismatch.
+    assert_eq!(Envelope::from_bytes(&[176, 1, 2]).unwrap_err(), DecodeError::Malformed);
+    assert_eq!(Envelope::from_bytes(&[0, 1, 2]).unwrap_err(), DecodeError::Malformed);
+    assert_eq!(Envelope::from_bytes(&[0x0f, 1, 2]).unwrap_err(), DecodeError::UnsupportedVersion(0x0f));
+    assert_eq!(Envelope::from_bytes(&[0x10, 1, 2]).unwrap_err(), DecodeError::Malformed);
     assert_eq!(Envelope::from_bytes(&[1, 0xff, 0xff]).unwrap_err(), DecodeError::Malformed);
     assert_eq!(
         Envelope::from_bytes(&vec![1; confidant::consts::MAX_ENVELOPE_LEN + 1]).unwrap_err(),
