@@ -2,14 +2,18 @@
 //!
 //! Bounded by [`MAX_STORED_SKIPPED_KEYS`]: when more are stored, the oldest are evicted first.
 //!
-//! Each key lives in its own heap allocation (a `Box`), which stays where it is until the key is
-//! removed, evicted or dropped, and is zeroized then, before it is freed. The map and the order
-//! index hold only what every message header shows in clear (the sender's ratchet key and the
-//! message number), insertion numbers and pointers: when they grow and move to larger tables, or
-//! leave a removed entry's bytes behind in a table, no key is among the bytes they free. Memory
-//! grows with the number of keys stored, not with the bound.
+//! The keys live in one array of slots ([`KeySlots`]) that grows only by hand: a larger array is
+//! allocated, the keys are copied into it, and every key of the old one is zeroized where it is
+//! before the old array is freed. A removed or evicted key is zeroized in its slot, and the slot
+//! is reused. The map and the order index hold only what every message header shows in clear
+//! (the sender's ratchet key and the message number), insertion numbers and slot numbers: when
+//! they grow and move to larger tables, or leave a removed entry's bytes behind, no key is among
+//! the bytes they free. Memory grows with the number of keys stored, not with the bound, and a
+//! run of skipped keys costs a few allocations, not one per key.
 
 use std::collections::{BTreeMap, HashMap};
+
+use zeroize::Zeroize;
 
 use super::kdf::MessageKey;
 use crate::consts::MAX_STORED_SKIPPED_KEYS;
@@ -21,24 +25,27 @@ pub(crate) type SkippedId = (DhPublicKey, u32);
 /// The stored skipped message keys, in insertion order.
 #[derive(Clone, Default)]
 pub(crate) struct SkippedKeys {
-    keys: HashMap<SkippedId, (u64, Box<MessageKey>)>,
+    /// For each stored key: its insertion number and its slot.
+    index: HashMap<SkippedId, (u64, usize)>,
     order: BTreeMap<u64, SkippedId>,
+    slots: KeySlots,
     next_seq: u64,
 }
 
 impl SkippedKeys {
     pub(crate) fn len(&self) -> usize {
-        self.keys.len()
+        self.index.len()
     }
 
     pub(crate) fn get(&self, dh: &DhPublicKey, n: u32) -> Option<&MessageKey> {
-        self.keys.get(&(*dh, n)).map(|(_, key)| &**key)
+        self.index.get(&(*dh, n)).and_then(|&(_, slot)| self.slots.get(slot))
     }
 
     /// Forgets the key of one message.
     pub(crate) fn remove(&mut self, dh: &DhPublicKey, n: u32) {
-        if let Some((seq, _)) = self.keys.remove(&(*dh, n)) {
+        if let Some((seq, slot)) = self.index.remove(&(*dh, n)) {
             self.order.remove(&seq);
+            self.slots.clear(slot);
         }
     }
 
@@ -49,31 +56,88 @@ impl SkippedKeys {
     /// zeroizes each key in place first.
     pub(crate) fn extend(&mut self, dh: DhPublicKey, keys: &[(u32, MessageKey)]) {
         // One allocation for a whole skipped run instead of repeated growth and rehashing.
-        self.keys.reserve(keys.len());
+        self.index.reserve(keys.len());
+        self.slots.reserve(keys.len());
         for (n, key) in keys {
             let id = (dh, *n);
             let seq = self.next_seq;
             self.next_seq += 1;
-            if let Some((old_seq, _)) = self.keys.insert(id, (seq, Box::new(key.clone()))) {
+            let slot = self.slots.insert(key);
+            if let Some((old_seq, old_slot)) = self.index.insert(id, (seq, slot)) {
                 self.order.remove(&old_seq);
+                self.slots.clear(old_slot);
             }
             self.order.insert(seq, id);
         }
-        while self.keys.len() > MAX_STORED_SKIPPED_KEYS {
+        while self.index.len() > MAX_STORED_SKIPPED_KEYS {
             let Some((_, id)) = self.order.pop_first() else { break };
-            self.keys.remove(&id);
+            if let Some((_, slot)) = self.index.remove(&id) {
+                self.slots.clear(slot);
+            }
         }
     }
 
     /// The stored keys, oldest first.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&SkippedId, &MessageKey)> {
-        self.order.values().filter_map(|id| self.keys.get(id).map(|(_, key)| (id, &**key)))
+        self.order.values().filter_map(|id| {
+            self.index.get(id).and_then(|&(_, slot)| self.slots.get(slot)).map(|key| (id, key))
+        })
+    }
+}
+
+/// Message keys in slots of one array that never reallocates on its own (see the module docs).
+#[derive(Clone, Default)]
+struct KeySlots {
+    keys: Vec<MessageKey>,
+    /// Slots whose key was removed (and zeroized), to be reused first.
+    free: Vec<usize>,
+}
+
+impl KeySlots {
+    fn get(&self, slot: usize) -> Option<&MessageKey> {
+        self.keys.get(slot)
+    }
+
+    /// Copies `key` into a free slot, or a new one; returns the slot.
+    fn insert(&mut self, key: &MessageKey) -> usize {
+        if let Some(slot) = self.free.pop() {
+            if let Some(free) = self.keys.get_mut(slot) {
+                free.clone_from(key);
+                return slot;
+            }
+        }
+        self.reserve(1);
+        self.keys.push(key.clone());
+        self.keys.len() - 1
+    }
+
+    /// Zeroizes the key in `slot` and frees the slot for reuse.
+    fn clear(&mut self, slot: usize) {
+        if let Some(key) = self.keys.get_mut(slot) {
+            key.zeroize();
+            self.free.push(slot);
+        }
+    }
+
+    /// Makes room for `additional` more keys without the array reallocating by itself: if it is
+    /// full, the keys move to a larger array and the old one is zeroized before it is freed.
+    fn reserve(&mut self, additional: usize) {
+        let needed = (self.keys.len() + additional).saturating_sub(self.free.len());
+        if needed <= self.keys.capacity() {
+            return;
+        }
+        let capacity = needed.max(self.keys.capacity().saturating_mul(2)).max(8);
+        let mut larger = Vec::with_capacity(capacity);
+        larger.extend(self.keys.iter().cloned());
+        // Dropping each key zeroizes it in place, so the old array is all zeros when it is freed.
+        self.keys.clear();
+        self.keys = larger;
     }
 }
 
 impl std::fmt::Debug for SkippedKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SkippedKeys").field("len", &self.keys.len()).finish_non_exhaustive()
+        f.debug_struct("SkippedKeys").field("len", &self.index.len()).finish_non_exhaustive()
     }
 }
 
@@ -98,5 +162,23 @@ mod tests {
         skipped.remove(&b, 0);
         assert!(skipped.get(&b, 0).is_none());
         assert_eq!(skipped.iter().count(), MAX_STORED_SKIPPED_KEYS - 1);
+    }
+
+    #[test]
+    fn removed_slots_are_zeroized_and_reused() {
+        let mut skipped = SkippedKeys::default();
+        let a = DhPublicKey([1; 32]);
+        let keys: Vec<_> = (0..20u32).map(|n| (n, MessageKey(Secret32([n as u8 + 1; 32])))).collect();
+        skipped.extend(a, &keys);
+        let capacity = skipped.slots.keys.capacity();
+        skipped.remove(&a, 3);
+        let slot = skipped.slots.free[0];
+        assert_eq!(skipped.slots.keys[slot].0 .0, [0; 32], "a removed key is zeroized in its slot");
+        skipped.extend(a, &[(30, MessageKey(Secret32([99; 32])))]);
+        assert!(skipped.slots.free.is_empty(), "the free slot was reused");
+        assert_eq!(skipped.slots.keys.capacity(), capacity, "no growth while a slot was free");
+        assert_eq!(skipped.get(&a, 30).map(|k| k.0 .0), Some([99; 32]));
+        assert_eq!(skipped.get(&a, 4).map(|k| k.0 .0), Some([5; 32]));
+        assert_eq!(skipped.iter().count(), 20);
     }
 }
