@@ -71,11 +71,13 @@ mod batch;
 mod codec;
 pub mod consts;
 mod error;
+mod generation;
 mod kdf;
 mod keys;
 mod memory;
 mod ops;
 mod random;
+mod rollback;
 mod seal;
 mod sqlite;
 mod trust;
@@ -91,6 +93,7 @@ pub use error::StoreError;
 pub use kdf::KdfParams;
 pub use keys::{KeyEncryptionKey, Passphrase, StoreKeySource};
 pub use memory::MemoryStore;
+pub use rollback::{CounterError, NoRollbackCounter, RollbackCounter};
 pub use sqlite::{SqliteOptions, SqliteStore, WipePolicy};
 pub use types::{
     Direction, MessageId, Owner, PeerId, PeerRecord, SessionVersion, StoredAgreement, StoredMessage,
