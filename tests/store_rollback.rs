@@ -1,19 +1,20 @@
 //! The store's generation and the rollback counter (PROTOCOL.md, section 11, "Rollback"): which
 //! writes raise the generation, how the counter follows it, what opening does with a file behind
-//! or ahead of it, and the window a failed advance leaves.
+//! or ahead of it, the window a failed advance leaves, and recovery.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use confidant::keys::{IdentityKeyPair, OneTimePrekey, PrekeyId};
+use confidant::keys::{IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
 use confidant::store::{
-    CounterError, NoRollbackCounter, Owner, SqliteOptions, SqliteStore, Store, StoreError, WriteBatch,
+    CounterError, NoRollbackCounter, Owner, SqliteOptions, SqliteStore, Store, StoreError, StoredAgreement,
+    WriteBatch,
 };
 use confidant::{Role, Timestamp};
 use confidant_support::store::{
-    app_key, copy_file, db_path, message, passphrase, peer, raw_files, restore_file, rng, session_version,
-    TestCounter,
+    app_key, contains, copy_file, db_path, message, passphrase, peer, raw_files, restore_file, rng,
+    session_version, TestCounter,
 };
 use rusqlite::Connection;
 
@@ -204,6 +205,10 @@ fn a_deleted_or_damaged_generation_record_is_caught() {
     raw.execute("UPDATE generation SET value = ?1", [&session]).unwrap();
     drop(raw);
     assert_eq!(open(&path, &counter).err(), Some(StoreError::Corrupt { table: "generation" }));
+
+    // Recovery replaces it.
+    let store = SqliteStore::recover_from_rollback(&path, &app_key(3), &dr_lee(), counter.options()).unwrap();
+    assert_eq!((store.generation().unwrap(), counter.value()), (2, Some(2)));
 }
 
 #[test]
@@ -272,7 +277,91 @@ fn handles_on_one_file_share_a_counter_without_refusing_each_other() {
 }
 
 #[test]
-fn without_a_counter_nothing_is_detected() {
+fn recovery_deletes_sessions_and_prekeys_wipes_them_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    let copy = copy_path(&dir);
+    let counter = TestCounter::new();
+    let mut r = rng(2);
+    let identity = IdentityKeyPair::generate(&mut r);
+    let store = create(&path, &counter);
+    store.set_owner(&dr_lee()).unwrap();
+    store.set_local_identity(&identity).unwrap();
+    let (sam, alex) = (peer("sam"), peer("alex"));
+    let mut batch = WriteBatch::new();
+    batch
+        .put_signed_prekey(&SignedPrekey::generate(&mut r, PrekeyId(1), &identity))
+        .put_one_time_prekey(&OneTimePrekey::generate(&mut r, PrekeyId(1)))
+        .put_kem_prekey(&KemPrekey::generate(&mut r, PrekeyId(1), &identity))
+        .put_peer_identity(&sam, &IdentityKeyPair::generate(&mut r).public_key())
+        .put_last_auto_reply(&sam, Timestamp(5))
+        .put_message(message(1, &sam, 10, None, b"kept"))
+        .unwrap()
+        .put_agreement(&sam, StoredAgreement { version: 2, bytes: b"agreement".to_vec().into() })
+        .unwrap()
+        .put_session(&sam, None, b"sam session")
+        .unwrap()
+        .put_session(&alex, None, b"alex session")
+        .unwrap();
+    store.apply(batch).unwrap();
+    drop(store);
+    copy_file(&path, &copy);
+    let store = open(&path, &counter).unwrap();
+    put_session(&store, "sam", b"sam session, later");
+    drop(store);
+    restore_file(&copy, &path);
+    assert!(matches!(open(&path, &counter), Err(StoreError::RolledBack { .. })));
+    let raw = Connection::open(&path).unwrap();
+    let sealed: Vec<Vec<u8>> = raw
+        .prepare("SELECT value FROM sessions")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    drop(raw);
+    assert_eq!(sealed.len(), 2);
+
+    // Another owner is refused and nothing is deleted.
+    let client = Owner::new(Role::Client, "dr-lee").unwrap();
+    let err = SqliteStore::recover_from_rollback(&path, &app_key(3), &client, counter.options()).unwrap_err();
+    assert_eq!(err, StoreError::OwnerMismatch);
+    let store = SqliteStore::open_with(&path, &app_key(3), SqliteOptions::default()).unwrap();
+    assert!(store.session(&sam).unwrap().is_some());
+    drop(store);
+
+    let store = SqliteStore::recover_from_rollback(&path, &app_key(3), &dr_lee(), counter.options()).unwrap();
+    assert_eq!((store.generation().unwrap(), counter.value()), (3, Some(3)));
+    assert_eq!(store.session(&sam).unwrap(), None);
+    assert_eq!(store.session(&alex).unwrap(), None);
+    assert!(store.signed_prekey(PrekeyId(1)).unwrap().is_none());
+    assert_eq!(store.one_time_prekey_count().unwrap(), 0);
+    assert!(store.kem_prekey(PrekeyId(1)).unwrap().is_none());
+    assert_eq!(store.owner().unwrap(), Some(dr_lee()));
+    assert_eq!(*store.local_identity().unwrap().unwrap().to_seed(), *identity.to_seed());
+    assert!(store.peer(&sam).unwrap().is_some());
+    assert_eq!(store.messages(&sam).unwrap().len(), 1);
+    assert_eq!(store.agreement(&sam).unwrap().unwrap().version, 2);
+    assert_eq!(store.last_auto_reply(&sam).unwrap(), Some(Timestamp(5)));
+    // The deleted session states are wiped from the file and its log.
+    let (db, wal) = raw_files(&path);
+    for value in &sealed {
+        for piece in value.chunks(32).filter(|piece| piece.len() == 32) {
+            assert!(!contains(&db, piece) && !contains(&wal, piece), "a deleted session state remains");
+        }
+    }
+    drop(store);
+
+    // The recovered file opens and takes new sessions; the old copy stays refused.
+    let store = open(&path, &counter).unwrap();
+    put_session(&store, "sam", b"a new session");
+    assert_eq!(counter.value(), Some(4));
+    drop(store);
+    assert!(matches!(open(&copy, &counter), Err(StoreError::RolledBack { .. })));
+}
+
+#[test]
+fn without_a_counter_nothing_is_detected_and_recovery_still_works() {
     let dir = tempfile::tempdir().unwrap();
     let path = db_path(&dir);
     let copy = copy_path(&dir);
@@ -289,4 +378,9 @@ fn without_a_counter_nothing_is_detected() {
     // Not detected: the older state opens.
     let store = SqliteStore::open_with(&path, &app_key(3), options()).unwrap();
     assert_eq!(store.session(&peer("sam")).unwrap().unwrap().state.as_slice(), b"state 1");
+    drop(store);
+    // An application that knows the file was restored (from a backup) recovers all the same.
+    let store = SqliteStore::recover_from_rollback(&path, &app_key(3), &dr_lee(), options()).unwrap();
+    assert_eq!(store.session(&peer("sam")).unwrap(), None);
+    assert_eq!(store.generation().unwrap(), 2);
 }

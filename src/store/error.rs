@@ -101,9 +101,12 @@ pub enum StoreError {
     /// kept outside the file. Someone replaced the file with an older copy of itself, or put back
     /// an older copy of its generation record. Going on from its session states would use again
     /// message keys that were already used, so the file was refused and not modified (or, for a
-    /// write, nothing of it was written). PROTOCOL.md, section 11, "Rollback".
+    /// write, nothing of it was written). [`SqliteStore::recover_from_rollback`] deletes its
+    /// sessions so that the store can be used again (PROTOCOL.md, section 11, "Rollback").
     ///
     /// The two numbers are counts of session-writing transactions, not secrets.
+    ///
+    /// [`SqliteStore::recover_from_rollback`]: crate::store::SqliteStore::recover_from_rollback
     #[error("the store file was rolled back: generation {file} is behind the rollback counter's {counter}")]
     RolledBack {
         /// The generation the file holds.

@@ -3,7 +3,8 @@
 //! the file (PROTOCOL.md, section 11, "Rollback").
 
 use super::codec;
-use super::ops::{Kv, Tables, LOCAL};
+use super::ops::{self, Kv, Tables, LOCAL};
+use super::types::Owner;
 use super::StoreError;
 
 /// The generation the store holds: 0 if it has no generation record (a new store of a schema
@@ -35,4 +36,32 @@ pub(crate) fn advance(t: &mut dyn Tables) -> Result<(), StoreError> {
     }
     let next = file.checked_add(1).ok_or(StoreError::Corrupt { table: Kv::Generation.table() })?;
     set(t, next)
+}
+
+/// Makes a rolled-back store usable again, in one write transaction: checks (or records) the
+/// owner, deletes every session state and every prekey, and sets the generation above both the
+/// stored one and the floor. Returns the new generation.
+///
+/// A generation record that does not open is replaced as well: recovery is for a file that
+/// cannot be trusted to be current, and a damaged record is one more sign of it.
+///
+/// # Errors
+/// [`StoreError::OwnerMismatch`] if the store belongs to another owner; a store error if the
+/// file cannot be written. In every case nothing was changed.
+pub(crate) fn recover(t: &mut dyn Tables, owner: &Owner) -> Result<u64, StoreError> {
+    ops::record_owner(t, owner)?;
+    for kv in [Kv::Session, Kv::SignedPrekey, Kv::OneTimePrekey, Kv::KemPrekey] {
+        t.clear(kv)?;
+    }
+    let file = match stored(t) {
+        Ok(file) => file,
+        Err(StoreError::Corrupt { .. }) => 0,
+        Err(e) => return Err(e),
+    };
+    let next = file
+        .max(t.generation_floor())
+        .checked_add(1)
+        .ok_or(StoreError::Corrupt { table: Kv::Generation.table() })?;
+    set(t, next)?;
+    Ok(next)
 }

@@ -119,6 +119,12 @@ impl Tables for Tablesets {
         Ok(self.kv.keys().filter(|(k, _)| *k == kv).count())
     }
 
+    fn clear(&mut self, kv: Kv) -> Result<usize, StoreError> {
+        let before = self.kv.len();
+        self.kv.retain(|(k, _), _| *k != kv);
+        Ok(before - self.kv.len())
+    }
+
     fn all(&mut self, kv: Kv) -> Result<Vec<Zeroizing<Vec<u8>>>, StoreError> {
         Ok(self.kv.iter().filter(|((k, _), _)| *k == kv).map(|(_, row)| row.value.clone()).collect())
     }

@@ -77,6 +77,8 @@ pub(crate) trait Tables {
     /// Whether a row was deleted.
     fn delete(&mut self, kv: Kv, id: &[u8]) -> Result<bool, StoreError>;
     fn count(&mut self, kv: Kv) -> Result<usize, StoreError>;
+    /// Deletes every row of the table of `kv`; how many.
+    fn clear(&mut self, kv: Kv) -> Result<usize, StoreError>;
     fn all(&mut self, kv: Kv) -> Result<Vec<Zeroizing<Vec<u8>>>, StoreError>;
     fn message(&mut self, id: &MessageId) -> Result<Option<StoredMessage>, StoreError>;
     /// Inserts a new message; [`StoreError::MessageExists`] if its id is taken.
@@ -203,10 +205,15 @@ pub(crate) fn set_owner(b: &impl Backend, owner: &Owner) -> Result<(), StoreErro
     if let Some(stored) = b.read(stored_owner)? {
         return check_owner(&stored, owner);
     }
-    b.write(|t| match stored_owner(t)? {
+    b.write(|t| record_owner(t, owner))
+}
+
+/// Records `owner` if the store has none, checks it otherwise, within a write transaction.
+pub(super) fn record_owner(t: &mut dyn Tables, owner: &Owner) -> Result<(), StoreError> {
+    match stored_owner(t)? {
         Some(stored) => check_owner(&stored, owner),
         None => t.put(Kv::Owner, LOCAL, &codec::encode_owner(owner)),
-    })
+    }
 }
 
 pub(crate) fn local_identity(b: &impl Backend) -> Result<Option<IdentityKeyPair>, StoreError> {

@@ -35,6 +35,7 @@ use super::ops::{self, impl_store, Backend, Tables};
 use super::seal::RecordKeys;
 use super::types::{MessageId, PeerId, PeerRecord, StoredAgreement, StoredMessage};
 use super::StoreError;
+use rollback::Rollback;
 use tables::SqlTables;
 
 /// How many distinct statements a connection keeps prepared (the store uses about 50; SQLite
@@ -218,8 +219,8 @@ impl SqliteStore {
     /// store's ceiling (refused before Argon2id runs; PROTOCOL.md, section 11, "Argon2id
     /// parameters"); [`StoreError::WrongKey`] if `source` does not open it;
     /// [`StoreError::Corrupt`] naming `store_header` if the header row is damaged, or
-    /// `generation` if the generation record is. In each of these cases the file was not
-    /// modified.
+    /// `generation` if the generation record is ([`Self::recover_from_rollback`] replaces it).
+    /// In each of these cases the file was not modified.
     ///
     /// It opens with no rollback counter: a file replaced by an older copy of itself is not
     /// detected ([`Self::open_with`] takes one).
@@ -245,10 +246,15 @@ impl SqliteStore {
         source: &StoreKeySource,
         options: SqliteOptions,
     ) -> Result<Self, StoreError> {
-        Self::open_file(path.as_ref(), source, options)
+        Self::open_file(path.as_ref(), source, options, Rollback::Refuse)
     }
 
-    fn open_file(path: &Path, source: &StoreKeySource, options: SqliteOptions) -> Result<Self, StoreError> {
+    fn open_file(
+        path: &Path,
+        source: &StoreKeySource,
+        options: SqliteOptions,
+        rollback: Rollback,
+    ) -> Result<Self, StoreError> {
         file::check(path)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(path, flags)?;
@@ -259,9 +265,13 @@ impl SqliteStore {
         // The counter first, then the file: another process may commit a generation and advance
         // the counter in between, and then the file read after it holds that generation too.
         let counter = options.counter().read().map_err(StoreError::RollbackCounter)?;
-        let file = Self::file_generation(&conn, &keys, version)?;
+        let file = match Self::file_generation(&conn, &keys, version) {
+            // Recovery replaces a generation record that does not open.
+            Err(StoreError::Corrupt { .. }) if rollback == Rollback::Recover => 0,
+            file => file?,
+        };
         let counter = match counter {
-            Some(counter) if counter > file => {
+            Some(counter) if counter > file && rollback == Rollback::Refuse => {
                 return Err(StoreError::RolledBack { file, counter });
             }
             Some(counter) => counter,

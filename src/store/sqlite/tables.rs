@@ -182,6 +182,13 @@ impl Tables for SqlTables<'_> {
         usize::try_from(n).map_err(|_| StoreError::Corrupt { table: kv.table() })
     }
 
+    fn clear(&mut self, kv: Kv) -> Result<usize, StoreError> {
+        let sql = format!("DELETE FROM {}", kv.table());
+        let deleted = self.conn.prepare_cached(&sql)?.execute([])?;
+        self.wipe.deleted |= deleted > 0;
+        Ok(deleted)
+    }
+
     fn all(&mut self, kv: Kv) -> Result<Vec<Zeroizing<Vec<u8>>>, StoreError> {
         let table = kv.table();
         let sql = format!("SELECT key, value FROM {table}");
