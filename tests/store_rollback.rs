@@ -384,3 +384,13 @@ fn without_a_counter_nothing_is_detected_and_recovery_still_works() {
     assert_eq!(store.session(&peer("sam")).unwrap(), None);
     assert_eq!(store.generation().unwrap(), 2);
 }
+
+/// A store and an endpoint that hold a counter stay unwind safe, as they were before stores took
+/// one (bindings catch panics at their boundary).
+#[test]
+fn a_store_with_a_counter_stays_unwind_safe() {
+    fn unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+    unwind_safe::<SqliteStore>();
+    unwind_safe::<confidant::Endpoint>();
+    unwind_safe::<SqliteOptions>();
+}

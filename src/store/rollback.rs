@@ -7,6 +7,8 @@
 //! messages it already received decrypt again. The file cannot tell that it is old, but a counter
 //! kept elsewhere can: PROTOCOL.md, section 11, "Rollback", states the rule.
 
+use std::panic::{RefUnwindSafe, UnwindSafe};
+
 use thiserror::Error as ThisError;
 
 /// Why a [`RollbackCounter`] could not be read or advanced. It carries no detail of the
@@ -58,7 +60,8 @@ pub enum CounterError {
 /// device exchanged to whoever can read the counter's storage, and nothing else.
 ///
 /// The store calls the counter while it holds its connection's lock, so an implementation must
-/// not call back into the store.
+/// not call back into the store. It is unwind safe (as a `Mutex` or an atomic is), so that a
+/// store that holds it stays unwind safe for bindings that catch panics at their boundary.
 ///
 /// ```
 /// use std::sync::Mutex;
@@ -79,7 +82,7 @@ pub enum CounterError {
 ///     }
 /// }
 /// ```
-pub trait RollbackCounter: Send + Sync {
+pub trait RollbackCounter: Send + Sync + RefUnwindSafe + UnwindSafe {
     /// The stored value, or `None` if the counter was never advanced.
     ///
     /// # Errors
