@@ -15,6 +15,7 @@ mod agreement;
 mod error;
 mod generator;
 mod locks;
+mod open;
 mod pending;
 mod prekeys;
 mod proposals;
@@ -28,7 +29,6 @@ mod types;
 pub use error::{Error, Result};
 pub use types::{Draft, EndpointError, HistoryEntry, Incoming, Outgoing, Received, ReceivedMessage};
 
-use std::path::Path;
 use std::sync::Mutex;
 
 use rand_core::CryptoRng;
@@ -38,9 +38,7 @@ use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::content::{Category, CategoryKind, Content};
 use crate::keys::{IdentityKey, IdentityKeyPair, SafetyNumber};
 use crate::session::Session;
-use crate::store::{
-    Owner, PeerId, SessionVersion, SqliteStore, Store, StoreKeySource, StoredMessage, WriteBatch,
-};
+use crate::store::{Owner, PeerId, SessionVersion, SqliteStore, Store, StoredMessage, WriteBatch};
 use generator::Generator;
 use locks::PeerLocks;
 use sessions::SessionSet;
@@ -90,36 +88,6 @@ struct VerifiedAgreement {
     bytes: zeroize::Zeroizing<Vec<u8>>,
     parties: (IdentityKey, IdentityKey),
     agreement: SignedAgreement,
-}
-
-impl Endpoint<SqliteStore, SystemClock> {
-    /// Opens the store file at `path` with `key`, creating it (with a new identity) if it does
-    /// not exist. `local_id` is how the peers know this device's user (an account id); it enters
-    /// the safety numbers.
-    ///
-    /// The store remembers who it belongs to: a new store records `role` and `local_id` as its
-    /// owner, and an existing one opens only with the role and local id (compared byte for byte)
-    /// it records, as in [`Self::new`].
-    ///
-    /// # Errors
-    /// [`crate::store::StoreError`] if the file cannot be opened or created (for example
-    /// [`crate::store::StoreError::WrongKey`]);
-    /// [`crate::store::StoreError::OwnerMismatch`] if the store belongs to another role or local
-    /// id, in which case nothing was written to it; [`crate::store::StoreError::InvalidInput`] if
-    /// `local_id` is empty or too long (see [`Owner::new`]), in which case no file was opened or
-    /// created.
-    pub fn open(
-        path: impl AsRef<Path>,
-        key: &StoreKeySource,
-        role: Role,
-        local_id: impl Into<String>,
-    ) -> Result<Self> {
-        let owner = Owner::new(role, local_id)?;
-        let path = path.as_ref();
-        let store =
-            if path.exists() { SqliteStore::open(path, key)? } else { SqliteStore::create(path, key)? };
-        Self::with_owner(Generator::System, store, SystemClock, owner)
-    }
 }
 
 impl<S: Store, C: Clock> Endpoint<S, C> {

@@ -22,8 +22,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// # Errors
     /// [`EndpointError::NoSession`], [`EndpointError::NoAgreement`] (nothing but the agreement
     /// itself is sent before an agreement is in force), [`crate::content::ContentError`] for an invalid draft (for
-    /// example, system categories are sent by the endpoint itself), or a store error. Nothing is
-    /// saved on error.
+    /// example, system categories are sent by the endpoint itself), or a store error (among
+    /// them [`crate::store::StoreError::RolledBack`] if the store's generation record was put
+    /// back under the running app, with a rollback counter). Nothing is saved or sent on error.
     pub fn send(&self, peer: &PeerId, draft: Draft) -> Result<Outgoing> {
         self.with_peer(peer, |rng| self.send_with(rng, peer, draft))
     }

@@ -7,6 +7,7 @@
 //! * agreement: `version (u32) ‖ bytes`
 //! * owner: `role (0x00 clinician, 0x01 client) ‖ len (u16) ‖ local id (UTF-8)`
 //! * last auto-reply: the time it went out (u64)
+//! * generation: the store's generation (u64)
 //! * local identity: the 32-byte Ed25519 seed; prekeys: their own storage encodings; session:
 //!   the serialized session as given.
 
@@ -153,6 +154,17 @@ pub(crate) fn decode_last_auto_reply(bytes: &[u8], table: &'static str) -> Resul
     Ok(at)
 }
 
+pub(crate) fn encode_generation(generation: u64) -> [u8; 8] {
+    generation.to_be_bytes()
+}
+
+pub(crate) fn decode_generation(bytes: &[u8], table: &'static str) -> Result<u64, StoreError> {
+    let mut r = reader(bytes, table);
+    let generation = r.u64()?;
+    r.finish()?;
+    Ok(generation)
+}
+
 pub(crate) fn encode_owner(owner: &Owner) -> Zeroizing<Vec<u8>> {
     let mut out = Zeroizing::new(Vec::with_capacity(3 + owner.local_id().len()));
     out.push(match owner.role() {
@@ -214,6 +226,16 @@ mod tests {
         let corrupt = Err(StoreError::Corrupt { table: "auto_replies" });
         assert_eq!(decode_last_auto_reply(&bytes[..7], "auto_replies"), corrupt);
         assert_eq!(decode_last_auto_reply(&[0; 9], "auto_replies"), corrupt);
+    }
+
+    #[test]
+    fn generation_round_trips_and_refuses_garbage() {
+        let bytes = encode_generation(0x0102_0304_0506_0708);
+        assert_eq!(bytes, [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(decode_generation(&bytes, "generation"), Ok(0x0102_0304_0506_0708));
+        let corrupt = Err(StoreError::Corrupt { table: "generation" });
+        assert_eq!(decode_generation(&bytes[..7], "generation"), corrupt);
+        assert_eq!(decode_generation(&[0; 9], "generation"), corrupt);
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 use thiserror::Error as ThisError;
 
+use super::rollback::CounterError;
+
 /// Why a store operation failed.
 ///
 /// After any error the store is exactly as it was before the call: a failed write changes nothing.
@@ -94,6 +96,29 @@ pub enum StoreError {
     /// ([`crate::store::Store::owner`]) is never replaced.
     #[error("the store belongs to another role or local id")]
     OwnerMismatch,
+    /// The store file is older than a state it was seen in: its generation (raised with every
+    /// write of session state) is behind the [`RollbackCounter`](crate::store::RollbackCounter)
+    /// kept outside the file. Someone replaced the file with an older copy of itself, or put back
+    /// an older copy of its generation record. Going on from its session states would use again
+    /// message keys that were already used, so the file was refused and not modified (or, for a
+    /// write, nothing of it was written). [`SqliteStore::recover_from_rollback`] deletes its
+    /// sessions so that the store can be used again (PROTOCOL.md, section 11, "Rollback").
+    ///
+    /// The two numbers are counts of session-writing transactions, not secrets.
+    ///
+    /// [`SqliteStore::recover_from_rollback`]: crate::store::SqliteStore::recover_from_rollback
+    #[error("the store file was rolled back: generation {file} is behind the rollback counter's {counter}")]
+    RolledBack {
+        /// The generation the file holds.
+        file: u64,
+        /// The generation the file held at least once: the counter's value, or a generation
+        /// this handle committed.
+        counter: u64,
+    },
+    /// The [`RollbackCounter`](crate::store::RollbackCounter) could not be read, so whether the
+    /// file was rolled back cannot be told; the file was not opened, created or modified.
+    #[error("rollback counter: {0}")]
+    RollbackCounter(CounterError),
     /// An argument is out of range (the name says which); nothing was written.
     #[error("invalid input: {0}")]
     InvalidInput(&'static str),

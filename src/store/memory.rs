@@ -1,6 +1,10 @@
 //! A store that keeps everything in memory, for tests and for sessions that must leave nothing
 //! on disk. It follows exactly the rules of [`super::SqliteStore`] (the same conformance suite
 //! runs against both); nothing is encrypted, and everything is zeroized when dropped.
+//!
+//! It keeps a generation as [`super::SqliteStore`] does, but takes no
+//! [`RollbackCounter`](super::RollbackCounter): nothing can put back an older copy of a store
+//! that lives only in the process's memory.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
@@ -37,6 +41,10 @@ impl Row {
 }
 
 /// An in-memory [`super::Store`].
+///
+/// It cannot be rolled back by copying a file, so it has no
+/// [`RollbackCounter`](super::RollbackCounter) and never reports
+/// [`StoreError::RolledBack`].
 ///
 /// A write works on a copy of the contents and replaces them only if every write of it
 /// succeeded, so its cost grows with the size of the store: it is meant for small stores.
@@ -109,6 +117,12 @@ impl Tables for Tablesets {
 
     fn count(&mut self, kv: Kv) -> Result<usize, StoreError> {
         Ok(self.kv.keys().filter(|(k, _)| *k == kv).count())
+    }
+
+    fn clear(&mut self, kv: Kv) -> Result<usize, StoreError> {
+        let before = self.kv.len();
+        self.kv.retain(|(k, _), _| *k != kv);
+        Ok(before - self.kv.len())
     }
 
     fn all(&mut self, kv: Kv) -> Result<Vec<Zeroizing<Vec<u8>>>, StoreError> {

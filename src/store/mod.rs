@@ -30,6 +30,15 @@
 //! derived from the same one, which would have them encrypt with the same message keys, and no
 //! update is lost. PROTOCOL.md, section 11, "Concurrent writers", states the rule.
 //!
+//! A store file replaced by an older copy of itself would make the device use message keys
+//! again. [`SqliteStore`] keeps a generation, sealed in the file and raised by every write of
+//! session state, and a [`RollbackCounter`] the application keeps outside the file (a keychain
+//! item, given with [`SqliteOptions::rollback_counter`]) follows it: a file behind its counter is
+//! refused with [`StoreError::RolledBack`], and [`SqliteStore::recover_from_rollback`] deletes
+//! its sessions so that new ones are started. Without a counter ([`NoRollbackCounter`], the
+//! default) a rolled-back file is not detected. PROTOCOL.md, section 11, "Rollback", states the
+//! rule and what it does not cover.
+//!
 //! ```
 //! # fn main() -> Result<(), confidant::store::StoreError> {
 //! use confidant::store::{
@@ -71,11 +80,13 @@ mod batch;
 mod codec;
 pub mod consts;
 mod error;
+mod generation;
 mod kdf;
 mod keys;
 mod memory;
 mod ops;
 mod random;
+mod rollback;
 mod seal;
 mod sqlite;
 mod trust;
@@ -91,6 +102,7 @@ pub use error::StoreError;
 pub use kdf::KdfParams;
 pub use keys::{KeyEncryptionKey, Passphrase, StoreKeySource};
 pub use memory::MemoryStore;
+pub use rollback::{CounterError, NoRollbackCounter, RollbackCounter};
 pub use sqlite::{SqliteOptions, SqliteStore, WipePolicy};
 pub use types::{
     Direction, MessageId, Owner, PeerId, PeerRecord, SessionVersion, StoredAgreement, StoredMessage,

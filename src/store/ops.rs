@@ -5,6 +5,7 @@ use zeroize::Zeroizing;
 
 use super::batch::{Op, PrekeyKind, WriteBatch};
 use super::codec;
+use super::generation;
 use super::trust;
 use super::types::{
     check_timestamp, MessageId, Owner, PeerId, PeerRecord, SessionVersion, StoredAgreement, StoredMessage,
@@ -27,6 +28,7 @@ pub(crate) enum Kv {
     Session,
     Agreement,
     AutoReply,
+    Generation,
 }
 
 impl Kv {
@@ -42,6 +44,7 @@ impl Kv {
             Self::Session => "sessions",
             Self::Agreement => "agreements",
             Self::AutoReply => "auto_replies",
+            Self::Generation => "generation",
         }
     }
 
@@ -56,8 +59,8 @@ impl Kv {
 
 /// Name of the messages table.
 pub(crate) const MESSAGES: &str = "messages";
-/// Id of the single row of the owner table and of the identity table.
-const LOCAL: &[u8] = b"local";
+/// Id of the single row of the owner, identity and generation tables.
+pub(super) const LOCAL: &[u8] = b"local";
 
 /// A value and the version of its row.
 pub(crate) type Versioned = (Zeroizing<Vec<u8>>, SessionVersion);
@@ -74,6 +77,8 @@ pub(crate) trait Tables {
     /// Whether a row was deleted.
     fn delete(&mut self, kv: Kv, id: &[u8]) -> Result<bool, StoreError>;
     fn count(&mut self, kv: Kv) -> Result<usize, StoreError>;
+    /// Deletes every row of the table of `kv`; how many.
+    fn clear(&mut self, kv: Kv) -> Result<usize, StoreError>;
     fn all(&mut self, kv: Kv) -> Result<Vec<Zeroizing<Vec<u8>>>, StoreError>;
     fn message(&mut self, id: &MessageId) -> Result<Option<StoredMessage>, StoreError>;
     /// Inserts a new message; [`StoreError::MessageExists`] if its id is taken.
@@ -88,6 +93,14 @@ pub(crate) trait Tables {
     /// Asks for the superseded copies of replaced values to be wiped when the transaction
     /// commits, whatever the store's wipe policy. Nothing to do for a store that keeps none.
     fn request_wipe(&mut self) {}
+    /// The lowest generation the store may hold now: the rollback counter's value when the store
+    /// was opened, or a generation committed since. 0 for a store that has no counter.
+    fn generation_floor(&self) -> u64 {
+        0
+    }
+    /// Notes that the transaction wrote generation `generation`, so that the rollback counter is
+    /// advanced to it once the transaction has committed.
+    fn wrote_generation(&mut self, _generation: u64) {}
 }
 
 /// Runs a closure in a transaction. `write` commits only if the closure succeeds, and holds the
@@ -154,6 +167,13 @@ fn check_session_versions(t: &mut dyn Tables, ops: &[Op]) -> Result<(), StoreErr
 pub(crate) fn apply(b: &impl Backend, batch: WriteBatch) -> Result<(), StoreError> {
     b.write(|t| {
         check_session_versions(t, &batch.ops)?;
+        let writes_sessions =
+            batch.ops.iter().any(|op| matches!(op, Op::PutSession(..) | Op::DeleteSession(..)));
+        if writes_sessions {
+            // Refuses a file older than the rollback counter before anything of the batch is
+            // written.
+            generation::advance(t)?;
+        }
         if batch.wipe {
             t.request_wipe();
         }
@@ -185,10 +205,15 @@ pub(crate) fn set_owner(b: &impl Backend, owner: &Owner) -> Result<(), StoreErro
     if let Some(stored) = b.read(stored_owner)? {
         return check_owner(&stored, owner);
     }
-    b.write(|t| match stored_owner(t)? {
+    b.write(|t| record_owner(t, owner))
+}
+
+/// Records `owner` if the store has none, checks it otherwise, within a write transaction.
+pub(super) fn record_owner(t: &mut dyn Tables, owner: &Owner) -> Result<(), StoreError> {
+    match stored_owner(t)? {
         Some(stored) => check_owner(&stored, owner),
         None => t.put(Kv::Owner, LOCAL, &codec::encode_owner(owner)),
-    })
+    }
 }
 
 pub(crate) fn local_identity(b: &impl Backend) -> Result<Option<IdentityKeyPair>, StoreError> {

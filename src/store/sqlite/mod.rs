@@ -16,6 +16,7 @@
 
 mod file;
 mod options;
+mod rollback;
 mod schema;
 mod tables;
 
@@ -28,12 +29,14 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBeha
 
 use super::batch::WriteBatch;
 use super::consts::{STORE_FORMAT_VERSION, STORE_MAGIC};
+use super::generation;
 use super::keys::{self, StoreKey, StoreKeySource, Wrapped};
 use super::ops::{self, impl_store, Backend, Tables};
 use super::seal::RecordKeys;
 use super::types::{MessageId, PeerId, PeerRecord, StoredAgreement, StoredMessage};
 use super::StoreError;
-use tables::{SqlTables, Wipe};
+use rollback::Rollback;
+use tables::SqlTables;
 
 /// How many distinct statements a connection keeps prepared (the store uses about 50; SQLite
 /// would otherwise parse evicted ones again on every call).
@@ -50,6 +53,13 @@ struct Locked {
     /// Whether a wipe after a transaction that started the log afresh may be a restart (the
     /// connection runs with `journal_size_limit = 0`).
     restart_wipes: bool,
+    /// The lowest generation the file may hold: the larger of the rollback counter's value and
+    /// the file's generation when the store was opened, raised by every generation committed
+    /// through this handle since. A write of session state that finds less refuses.
+    floor: u64,
+    /// The rollback counter's value as this handle last read or advanced it. While it is below
+    /// `floor`, the counter is advanced after each write.
+    counter_at: u64,
 }
 
 /// A [`super::Store`] in an encrypted SQLite file.
@@ -67,7 +77,7 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 /// Settings of every connection (the persistent ones are set again harmlessly).
-fn configure(conn: &Connection, options: SqliteOptions) -> Result<(), StoreError> {
+fn configure(conn: &Connection, options: &SqliteOptions) -> Result<(), StoreError> {
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Database("the file system does not support WAL mode".into()));
@@ -86,7 +96,7 @@ fn configure(conn: &Connection, options: SqliteOptions) -> Result<(), StoreError
 }
 
 /// Whether wipes may be restarts under `options` (see [`Checkpoint::Restart`]).
-fn restart_wipes(options: SqliteOptions) -> bool {
+fn restart_wipes(options: &SqliteOptions) -> bool {
     options.wipe.max_pending() == 0
 }
 
@@ -140,10 +150,14 @@ impl SqliteStore {
         Self::create_with(path, source, SqliteOptions::default())
     }
 
-    /// [`Self::create`] with `options` (for example a [`WipePolicy`] other than the default).
+    /// [`Self::create`] with `options`: a [`WipePolicy`] other than the default, or a
+    /// [`RollbackCounter`](crate::store::RollbackCounter). The new store's generation starts at
+    /// the counter's value (0 if it was never advanced), so that a counter left over from a
+    /// deleted store does not take the new one for a rolled-back file.
     ///
     /// # Errors
-    /// As [`Self::create`].
+    /// As [`Self::create`], and [`StoreError::RollbackCounter`] if the counter cannot be read
+    /// (no file is created).
     pub fn create_with(
         path: impl AsRef<Path>,
         source: &StoreKeySource,
@@ -153,11 +167,13 @@ impl SqliteStore {
         if path.exists() {
             return Err(StoreError::AlreadyExists);
         }
+        let counter = options.counter().read().map_err(StoreError::RollbackCounter)?.unwrap_or(0);
         let store_key = StoreKey::generate()?;
         let wrapped = keys::wrap(source, &store_key)?;
-        let created = Self::create_file(path, &wrapped, options);
+        let keys = RecordKeys::derive(&store_key);
+        let created = Self::create_file(path, &wrapped, &keys, counter, &options);
         match created {
-            Ok(conn) => Ok(Self::from_parts(conn, store_key, options)),
+            Ok(conn) => Ok(Self::from_parts(conn, store_key, keys, options, counter, counter)),
             Err(e) => {
                 remove_files(path);
                 Err(e)
@@ -165,7 +181,13 @@ impl SqliteStore {
         }
     }
 
-    fn create_file(path: &Path, wrapped: &Wrapped, options: SqliteOptions) -> Result<Connection, StoreError> {
+    fn create_file(
+        path: &Path,
+        wrapped: &Wrapped,
+        keys: &RecordKeys,
+        generation: u64,
+        options: &SqliteOptions,
+    ) -> Result<Connection, StoreError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -178,6 +200,7 @@ impl SqliteStore {
             "INSERT INTO store_header (id, magic, format, kdf, wrapped_key) VALUES (1, ?1, ?2, ?3, ?4)",
             params![STORE_MAGIC, STORE_FORMAT_VERSION, wrapped.kdf, wrapped.key],
         )?;
+        generation::set(&mut SqlTables::new(&tx, keys, 0), generation)?;
         tx.commit()?;
         Ok(conn)
     }
@@ -195,38 +218,77 @@ impl SqliteStore {
     /// it; [`StoreError::KdfAboveCeiling`] if the header asks for Argon2id costs above the
     /// store's ceiling (refused before Argon2id runs; PROTOCOL.md, section 11, "Argon2id
     /// parameters"); [`StoreError::WrongKey`] if `source` does not open it;
-    /// [`StoreError::Corrupt`] naming `store_header` if the header row is damaged. In each of
-    /// these cases the file was not modified.
+    /// [`StoreError::Corrupt`] naming `store_header` if the header row is damaged, or
+    /// `generation` if the generation record is ([`Self::recover_from_rollback`] replaces it).
+    /// In each of these cases the file was not modified.
+    ///
+    /// It opens with no rollback counter: a file replaced by an older copy of itself is not
+    /// detected ([`Self::open_with`] takes one).
     pub fn open(path: impl AsRef<Path>, source: &StoreKeySource) -> Result<Self, StoreError> {
         Self::open_with(path, source, SqliteOptions::default())
     }
 
-    /// [`Self::open`] with `options` (for example a [`WipePolicy`] other than the default).
+    /// [`Self::open`] with `options`: a [`WipePolicy`] other than the default, or a
+    /// [`RollbackCounter`](crate::store::RollbackCounter).
+    ///
+    /// With a counter, the file's generation is compared with it before anything is written:
+    /// a counter ahead of the file means that the file was replaced by an older copy of itself,
+    /// and the open is refused. A file ahead of the counter (the process ended between a commit
+    /// and the counter's advance) advances the counter; if that fails, the store opens all the
+    /// same and tries again after its next write. PROTOCOL.md, section 11, "Rollback".
     ///
     /// # Errors
-    /// As [`Self::open`].
+    /// As [`Self::open`], and: [`StoreError::RolledBack`] if the counter is ahead of the file's
+    /// generation; [`StoreError::RollbackCounter`] if the counter cannot be read. In both cases
+    /// the file was not modified.
     pub fn open_with(
         path: impl AsRef<Path>,
         source: &StoreKeySource,
         options: SqliteOptions,
     ) -> Result<Self, StoreError> {
-        let path = path.as_ref();
+        Self::open_file(path.as_ref(), source, options, Rollback::Refuse)
+    }
+
+    fn open_file(
+        path: &Path,
+        source: &StoreKeySource,
+        options: SqliteOptions,
+        rollback: Rollback,
+    ) -> Result<Self, StoreError> {
         file::check(path)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(path, flags)?;
         let store_key = Self::unlock(&conn, source)?;
-        configure(&conn, options)?;
+        configure(&conn, &options)?;
+        let keys = RecordKeys::derive(&store_key);
         let version = schema::version(&conn)?;
+        // The counter first, then the file: another process may commit a generation and advance
+        // the counter in between, and then the file read after it holds that generation too.
+        let counter = options.counter().read().map_err(StoreError::RollbackCounter)?;
+        let file = match Self::file_generation(&conn, &keys, version) {
+            // Recovery replaces a generation record that does not open.
+            Err(StoreError::Corrupt { .. }) if rollback == Rollback::Recover => 0,
+            file => file?,
+        };
+        let counter = match counter {
+            Some(counter) if counter > file && rollback == Rollback::Refuse => {
+                return Err(StoreError::RolledBack { file, counter });
+            }
+            Some(counter) => counter,
+            None => 0,
+        };
         schema::upgrade(&mut conn, version)?;
         // Wipe whatever a crash or an earlier run left in the write-ahead log.
         let wiped = checkpoint(&conn, Checkpoint::Truncate)?;
-        let mut store = Self::from_parts(conn, store_key, options);
+        let mut store = Self::from_parts(conn, store_key, keys, options, file.max(counter), counter);
         let locked = store.locked.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
         locked.fresh_log = wiped;
         if !wiped {
             // Another connection reads the file: the next write tries again.
             locked.pending = u32::MAX;
         }
+        // A file ahead of the counter: the last run ended between a commit and the advance.
+        Self::advance_counter(&store.options, locked);
         Ok(store)
     }
 
@@ -264,17 +326,24 @@ impl SqliteStore {
         keys::unwrap(source, &Wrapped { kdf, key })
     }
 
-    fn from_parts(conn: Connection, store_key: StoreKey, options: SqliteOptions) -> Self {
-        let keys = RecordKeys::derive(&store_key);
+    fn from_parts(
+        conn: Connection,
+        store_key: StoreKey,
+        keys: RecordKeys,
+        options: SqliteOptions,
+        floor: u64,
+        counter_at: u64,
+    ) -> Self {
         // A new file's log holds the creating transaction, which superseded nothing.
-        let locked = Locked { conn, pending: 0, fresh_log: false, restart_wipes: restart_wipes(options) };
+        let restart_wipes = restart_wipes(&options);
+        let locked = Locked { conn, pending: 0, fresh_log: false, restart_wipes, floor, counter_at };
         Self { locked: Mutex::new(locked), store_key, keys, options }
     }
 
     /// The options the store was created or opened with.
     #[must_use]
     pub fn options(&self) -> SqliteOptions {
-        self.options
+        self.options.clone()
     }
 
     /// Wipes now every superseded copy of a replaced value that the [`WipePolicy`] let wait (see
@@ -349,15 +418,22 @@ impl SqliteStore {
         // session versions it compares) is still current when it writes: a writer on another
         // connection waits for it, or fails with a busy error, and never interleaves.
         let behavior = if commit { TransactionBehavior::Immediate } else { TransactionBehavior::Deferred };
+        let floor = guard.floor;
         let tx = guard.conn.transaction_with_behavior(behavior)?;
-        let mut tables = SqlTables { conn: &tx, keys: &self.keys, wipe: Wipe::default() };
+        let mut tables = SqlTables::new(&tx, &self.keys, floor);
         let out = f(&mut tables)?;
-        let wipe = tables.wipe;
+        let (wipe, generation) = (tables.wipe, tables.generation);
         if !commit {
             return Ok(out);
         }
         tx.commit()?;
         let locked = &mut *guard;
+        if let Some(generation) = generation {
+            locked.floor = locked.floor.max(generation);
+        }
+        // The batch is committed, so the call succeeds whatever the counter does; one that
+        // fails is advanced after the next write (PROTOCOL.md, section 11, "Rollback").
+        Self::advance_counter(&self.options, locked);
         let pending = locked.pending.saturating_add(u32::from(wipe.replaced));
         if wipe.deleted || wipe.requested || pending > self.options.wipe.max_pending() {
             // The batch is committed, so the call succeeds. A wipe that fails (an I/O error) is

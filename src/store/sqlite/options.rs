@@ -1,4 +1,9 @@
-//! Options of a [`super::SqliteStore`]: when superseded copies of replaced values are wiped.
+//! Options of a [`super::SqliteStore`]: when superseded copies of replaced values are wiped, and
+//! the rollback counter.
+
+use std::sync::Arc;
+
+use crate::store::rollback::{NoRollbackCounter, RollbackCounter};
 
 /// When the store wipes the superseded copies that replacing a value leaves in the write-ahead
 /// log and the database file.
@@ -46,19 +51,63 @@ impl WipePolicy {
 }
 
 /// Options of a [`super::SqliteStore`], chosen when it is created or opened (they are not stored
-/// in the file).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// in the file): when superseded copies are wiped, and the counter that detects a rolled-back
+/// file.
+///
+/// ```
+/// use std::sync::Arc;
+/// use confidant::store::{NoRollbackCounter, SqliteOptions, WipePolicy};
+///
+/// let options = SqliteOptions::with_wipe(WipePolicy::Bounded { transactions: 8 })
+///     // An application passes its own counter (a keychain item); see `RollbackCounter`.
+///     .rollback_counter(Arc::new(NoRollbackCounter));
+/// assert_eq!(options.wipe, WipePolicy::Bounded { transactions: 8 });
+/// ```
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct SqliteOptions {
     /// When superseded copies of replaced values are wiped; [`WipePolicy::EveryWrite`] by
     /// default.
     pub wipe: WipePolicy,
+    /// The counter kept outside the file; [`NoRollbackCounter`] (no detection) by default.
+    counter: Counter,
+}
+
+/// The rollback counter, shared with the application.
+#[derive(Clone)]
+pub(super) struct Counter(pub(super) Arc<dyn RollbackCounter>);
+
+impl Default for Counter {
+    fn default() -> Self {
+        Self(Arc::new(NoRollbackCounter))
+    }
 }
 
 impl SqliteOptions {
     /// The default options with `wipe` as the wipe policy.
     #[must_use]
     pub fn with_wipe(wipe: WipePolicy) -> Self {
-        Self { wipe }
+        Self { wipe, counter: Counter::default() }
+    }
+
+    /// These options with `counter` as the store's [`RollbackCounter`]: the store advances it
+    /// after every write of session state and refuses to open a file whose generation it is
+    /// ahead of ([`StoreError::RolledBack`](crate::store::StoreError::RolledBack)). Without
+    /// one ([`NoRollbackCounter`], the default) a rolled-back file is not detected.
+    #[must_use]
+    pub fn rollback_counter(mut self, counter: Arc<dyn RollbackCounter>) -> Self {
+        self.counter = Counter(counter);
+        self
+    }
+
+    /// The counter, as the store calls it.
+    pub(super) fn counter(&self) -> &dyn RollbackCounter {
+        &*self.counter.0
+    }
+}
+
+impl std::fmt::Debug for SqliteOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteOptions").field("wipe", &self.wipe).finish_non_exhaustive()
     }
 }

@@ -11,7 +11,11 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../migrations/0001_initial.sql")),
     (2, include_str!("../migrations/0002_owner.sql")),
     (3, include_str!("../migrations/0003_auto_replies.sql")),
+    (4, include_str!("../migrations/0004_generation.sql")),
 ];
+
+/// The first schema version with a `generation` table.
+pub(super) const GENERATION_SCHEMA: u32 = 4;
 
 /// The file's schema version.
 pub(super) fn version(conn: &Connection) -> Result<u32, StoreError> {

@@ -21,6 +21,10 @@ pub(super) struct SqlTables<'a> {
     pub(super) keys: &'a RecordKeys,
     /// What the transaction left for a wipe to remove.
     pub(super) wipe: Wipe,
+    /// The lowest generation the file may hold (see [`Tables::generation_floor`]).
+    pub(super) floor: u64,
+    /// The generation the transaction wrote, if it wrote one.
+    pub(super) generation: Option<u64>,
 }
 
 /// What a transaction did that leaves old bytes behind in the write-ahead log or the file, until
@@ -62,6 +66,14 @@ fn version_of(sealed: &[u8]) -> SessionVersion {
 
 fn sql_time(t: Timestamp) -> Result<i64, StoreError> {
     i64::try_from(t.0).map_err(|_| StoreError::InvalidInput("timestamp"))
+}
+
+impl<'a> SqlTables<'a> {
+    /// The tables in the transaction (or autocommit reads) of `conn`, with `floor` as the
+    /// lowest generation the file may hold.
+    pub(super) fn new(conn: &'a Connection, keys: &'a RecordKeys, floor: u64) -> Self {
+        Self { conn, keys, wipe: Wipe::default(), floor, generation: None }
+    }
 }
 
 impl SqlTables<'_> {
@@ -145,7 +157,9 @@ impl Tables for SqlTables<'_> {
         let sealed = self.keys.seal(table, &[&key], value)?;
         let update = format!("UPDATE {table} SET value = ?2 WHERE key = ?1");
         if self.conn.prepare_cached(&update)?.execute(params![&key[..], sealed])? > 0 {
-            self.wipe.replaced = true;
+            // A superseded generation record holds nothing but an older count: it waits for the
+            // next wipe rather than cause one.
+            self.wipe.replaced |= kv != Kv::Generation;
         } else {
             let insert = format!("INSERT INTO {table} (key, value) VALUES (?1, ?2)");
             self.conn.prepare_cached(&insert)?.execute(params![&key[..], sealed])?;
@@ -166,6 +180,13 @@ impl Tables for SqlTables<'_> {
         let sql = format!("SELECT count(*) FROM {}", kv.table());
         let n: i64 = self.conn.prepare_cached(&sql)?.query_row([], |r| r.get(0))?;
         usize::try_from(n).map_err(|_| StoreError::Corrupt { table: kv.table() })
+    }
+
+    fn clear(&mut self, kv: Kv) -> Result<usize, StoreError> {
+        let sql = format!("DELETE FROM {}", kv.table());
+        let deleted = self.conn.prepare_cached(&sql)?.execute([])?;
+        self.wipe.deleted |= deleted > 0;
+        Ok(deleted)
     }
 
     fn all(&mut self, kv: Kv) -> Result<Vec<Zeroizing<Vec<u8>>>, StoreError> {
@@ -244,5 +265,13 @@ impl Tables for SqlTables<'_> {
 
     fn request_wipe(&mut self) {
         self.wipe.requested = true;
+    }
+
+    fn generation_floor(&self) -> u64 {
+        self.floor
+    }
+
+    fn wrote_generation(&mut self, generation: u64) {
+        self.generation = Some(generation);
     }
 }

@@ -209,6 +209,7 @@ fn read_store_file(path: &std::path::Path) -> Result<bool, Violation> {
         let _ = store.messages(&peer);
         let _ = store.agreement(&peer);
     }
+    let _ = store.generation();
     let _ = store.purge_expired(Timestamp(u64::from(u32::MAX)));
     Ok(true)
 }
