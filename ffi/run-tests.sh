@@ -8,7 +8,9 @@
 #   3. runs the pytest suites of ffi/tests (no test collected counts as a failure);
 #   4. runs the crate's Rust tests (`cargo test -p confidant-ffi`: arbitrary input at every entry
 #      point, one endpoint shared between threads);
-#   5. checks the Kotlin and Swift generation (ffi/check-bindings.sh).
+#   5. checks the Kotlin and Swift generation (ffi/check-bindings.sh);
+#   6. compiles the Kotlin bindings and runs a story on the JVM (ffi/check-kotlin.sh: the Kotlin
+#      compiler from npm, JNA from Debian; skipped, with a message, without java or npm).
 #
 # Usage: bash ffi/run-tests.sh   (PYTHON=python3.12 to pick another interpreter)
 set -euo pipefail
@@ -44,3 +46,6 @@ cargo test --quiet -p confidant-ffi
 
 echo "== Kotlin and Swift generation"
 bash ffi/check-bindings.sh
+
+echo "== Kotlin on the JVM"
+bash ffi/check-kotlin.sh
