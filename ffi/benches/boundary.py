@@ -16,7 +16,7 @@ import time
 import confidant as C
 
 MESSAGES, ROUNDS, WARM_UP = 1000, 5, 200
-TEXT = "See you Thursday at 3pm. Parking is free behind the building; ring the bell marked Lee, 2nd floor.."
+TEXT = "See you Thursday at 3pm. Parking is free behind the building; ring the bell marked Lee, 2nd floor..."
 EVERY_DAY = [C.Weekday.MONDAY, C.Weekday.TUESDAY, C.Weekday.WEDNESDAY, C.Weekday.THURSDAY, C.Weekday.FRIDAY,
              C.Weekday.SATURDAY, C.Weekday.SUNDAY]
 

@@ -28,7 +28,7 @@ const ROUNDS: usize = 5;
 const WARM_UP: usize = 200;
 /// The message text: 100 characters, as in the Python script.
 const TEXT: &str =
-    "See you Thursday at 3pm. Parking is free behind the building; ring the bell marked Lee, 2nd floor..";
+    "See you Thursday at 3pm. Parking is free behind the building; ring the bell marked Lee, 2nd floor...";
 
 fn main() {
     let base = std::env::var("BENCH_DIR").unwrap_or_else(|_| std::env::temp_dir().display().to_string());
