@@ -1,0 +1,247 @@
+//! [`Endpoint`]: the library's endpoint over an encrypted SQLite file and the system clock, as
+//! one object that Python, Kotlin and Swift share between threads.
+
+use std::sync::Arc;
+
+use confidant::store::{Store, StoreKeySource};
+use zeroize::Zeroize;
+
+use crate::error::ConfidantError;
+use crate::terms::AgreementTerms;
+use crate::types::{
+    message_id, peer_id, BatchItem, Draft, HistoryEntry, Incoming, Outgoing, Role, SafetyNumber,
+};
+
+/// One device's end of its conversations, over its encrypted store file.
+///
+/// Every method is safe to call from several threads at once: operations on the same peer run one
+/// after the other, on different peers side by side. Open one endpoint per file, and drop it (in
+/// Python, drop the last reference) to close the file.
+///
+/// Time is the system clock and randomness the operating system's: an app never passes either.
+#[derive(uniffi::Object)]
+pub struct Endpoint {
+    inner: confidant::Endpoint,
+}
+
+#[uniffi::export]
+impl Endpoint {
+    /// Opens the store file at `path` with `passphrase` (stretched with Argon2id), creating it,
+    /// with a new identity, if there is no file there. `role` and `local_id` (how peers know this
+    /// device's user, for example an account id) are recorded in a new store, and an existing
+    /// store opens only with the same ones.
+    ///
+    /// # Errors
+    /// [`ConfidantError::WrongPassphrase`], [`ConfidantError::OwnerMismatch`],
+    /// [`ConfidantError::InvalidInput`] for an empty or too long `local_id`, or
+    /// [`ConfidantError::Store`] if the file cannot be opened or created.
+    #[uniffi::constructor]
+    pub fn open(
+        path: String,
+        passphrase: String,
+        role: Role,
+        local_id: String,
+    ) -> Result<Arc<Self>, ConfidantError> {
+        Self::open_with_source(&path, &StoreKeySource::passphrase(passphrase), role, local_id)
+    }
+
+    /// [`Self::open`] with a 32-byte key from the platform keystore (the Android Keystore, the iOS
+    /// Keychain) in place of a passphrase.
+    ///
+    /// # Errors
+    /// As [`Self::open`]; [`ConfidantError::InvalidInput`] if `key` is not 32 bytes.
+    #[uniffi::constructor]
+    pub fn open_with_key(
+        path: String,
+        mut key: Vec<u8>,
+        role: Role,
+        local_id: String,
+    ) -> Result<Arc<Self>, ConfidantError> {
+        let bytes = <[u8; 32]>::try_from(key.as_slice());
+        key.zeroize();
+        let Ok(mut bytes) = bytes else { return Err(ConfidantError::invalid("key: not 32 bytes")) };
+        let source = StoreKeySource::key(bytes);
+        bytes.zeroize();
+        Self::open_with_source(&path, &source, role, local_id)
+    }
+
+    /// This device's public identity key (32 bytes).
+    pub fn identity_key(&self) -> Vec<u8> {
+        self.inner.identity_key().to_bytes().to_vec()
+    }
+
+    /// This device's role.
+    pub fn role(&self) -> Role {
+        match self.inner.role() {
+            confidant::Role::Clinician => Role::Clinician,
+            confidant::Role::Client => Role::Client,
+        }
+    }
+
+    /// A fresh, single-use prekey bundle to hand to one peer, who starts a session from it.
+    ///
+    /// # Errors
+    /// [`ConfidantError::Store`] if it cannot be saved.
+    pub fn prekey_bundle(&self) -> Result<Vec<u8>, ConfidantError> {
+        Ok(self.inner.prekey_bundle()?)
+    }
+
+    /// Starts a session with `peer` from the prekey bundle it published. The peer's identity is
+    /// trusted on first contact and remembered.
+    ///
+    /// # Errors
+    /// [`ConfidantError::Malformed`] for bytes that are not a bundle,
+    /// [`ConfidantError::HandshakeFailed`] for a bad signature or key,
+    /// [`ConfidantError::IdentityChanged`] if `peer` presented another identity before,
+    /// [`ConfidantError::InvalidInput`] for an empty or too long peer id.
+    pub fn start_session(&self, peer: String, bundle: Vec<u8>) -> Result<(), ConfidantError> {
+        Ok(self.inner.start_session(&peer_id(peer)?, &bundle)?)
+    }
+
+    /// Proposes `terms` to the client `peer` (clinician only), between this device's identity and
+    /// the one stored for `peer`. Returns the envelope carrying the signed proposal.
+    ///
+    /// # Errors
+    /// [`ConfidantError::WrongRole`] on a client's device; [`ConfidantError::NoSession`] before a
+    /// session with `peer`; [`ConfidantError::AgreementRefused`] for terms that break a rule or do
+    /// not replace the agreement in force.
+    pub fn propose_agreement(&self, peer: String, terms: AgreementTerms) -> Result<Vec<u8>, ConfidantError> {
+        let peer = peer_id(peer)?;
+        if self.inner.role() != confidant::Role::Clinician {
+            return Err(ConfidantError::WrongRole);
+        }
+        let record = self.inner.store().peer(&peer)?.ok_or(ConfidantError::NoSession)?;
+        let terms = terms.to_library(self.inner.identity_key(), record.identity)?;
+        Ok(self.inner.propose_agreement(&peer, terms)?)
+    }
+
+    /// Accepts the proposal that arrived in message `proposal` (its 16-byte id, from
+    /// `Received.AgreementProposed`), client only. Returns the envelope that tells the clinician;
+    /// the agreement is in force on this device at once.
+    ///
+    /// # Errors
+    /// [`ConfidantError::WrongRole`] on a clinician's device; [`ConfidantError::ProposalNotOpen`]
+    /// if the message is not an open proposal from `peer`; [`ConfidantError::AgreementRefused`] if
+    /// it does not verify.
+    pub fn accept_agreement(&self, peer: String, proposal: Vec<u8>) -> Result<Vec<u8>, ConfidantError> {
+        Ok(self.inner.accept_agreement(&peer_id(peer)?, message_id(&proposal)?)?)
+    }
+
+    /// Sends `draft` to `peer` if the agreement allows it. A message outside the agreement is not
+    /// sent: that is a decision ([`crate::Decision::OutOfScope`], no envelope), not an error.
+    ///
+    /// # Errors
+    /// [`ConfidantError::NoSession`], [`ConfidantError::NoAgreement`],
+    /// [`ConfidantError::InvalidContent`] for a draft of a category only the library sends,
+    /// [`ConfidantError::InvalidInput`] for a `reply_to` that is not 16 bytes.
+    pub fn send(&self, peer: String, draft: Draft) -> Result<Outgoing, ConfidantError> {
+        let peer = peer_id(peer)?;
+        let mut library_draft = confidant::Draft::new(draft.category.to_draft_category(), draft.text);
+        if let Some(reply_to) = draft.reply_to {
+            library_draft = library_draft.reply_to(message_id(&reply_to)?);
+        }
+        let sent = self.inner.send(&peer, library_draft)?;
+        Ok(Outgoing {
+            decision: sent.decision.try_into()?,
+            envelope: sent.envelope,
+            message_id: sent.message_id.map(crate::types::id_bytes),
+        })
+    }
+
+    /// Receives one envelope from `peer`: decrypts it, applies the agreement and the expiry rules,
+    /// and saves the new session state with the message. Send [`Incoming::replies`] back to the
+    /// peer.
+    ///
+    /// # Errors
+    /// [`ConfidantError::Malformed`] for garbage, [`ConfidantError::DecryptionFailed`] for a
+    /// forged or tampered envelope, [`ConfidantError::Duplicate`] for a replay,
+    /// [`ConfidantError::NoSession`], [`ConfidantError::UnknownPrekey`],
+    /// [`ConfidantError::IdentityChanged`], and the agreement errors for agreement messages that
+    /// do not fit. On any error nothing changed.
+    pub fn receive(&self, peer: String, envelope: Vec<u8>) -> Result<Incoming, ConfidantError> {
+        self.inner.receive(&peer_id(peer)?, &envelope)?.try_into()
+    }
+
+    /// Receives a queue of envelopes from `peer` and saves all of them in one transaction. Each
+    /// envelope gets its own result, in order: what [`Self::receive`] would have returned or
+    /// thrown for it after the envelopes before it.
+    ///
+    /// # Errors
+    /// A store error while loading or saving; then nothing was received.
+    pub fn receive_batch(
+        &self,
+        peer: String,
+        envelopes: Vec<Vec<u8>>,
+    ) -> Result<Vec<BatchItem>, ConfidantError> {
+        let results = self.inner.receive_batch(&peer_id(peer)?, &envelopes)?;
+        Ok(results
+            .into_iter()
+            .map(|result| match result.map_err(ConfidantError::from).and_then(Incoming::try_from) {
+                Ok(incoming) => BatchItem::Received { incoming },
+                Err(error) => BatchItem::Failed { error },
+            })
+            .collect())
+    }
+
+    /// Records that the user read message `message_id` from `peer`. Returns a read-receipt
+    /// envelope to send when the agreement enables receipts; `None` otherwise or when already
+    /// read.
+    ///
+    /// # Errors
+    /// [`ConfidantError::UnknownMessage`], [`ConfidantError::MessageExpired`],
+    /// [`ConfidantError::InvalidInput`] for an id that is not 16 bytes.
+    pub fn mark_read(&self, peer: String, message_id: Vec<u8>) -> Result<Option<Vec<u8>>, ConfidantError> {
+        Ok(self.inner.mark_read(&peer_id(peer)?, crate::types::message_id(&message_id)?)?)
+    }
+
+    /// The conversation with `peer`, oldest first, without expired messages.
+    ///
+    /// # Errors
+    /// [`ConfidantError::Store`] if the store cannot be read.
+    pub fn history(&self, peer: String) -> Result<Vec<HistoryEntry>, ConfidantError> {
+        self.inner.history(&peer_id(peer)?)?.into_iter().map(HistoryEntry::try_from).collect()
+    }
+
+    /// The safety number to compare with `peer` in person.
+    ///
+    /// # Errors
+    /// [`ConfidantError::UnknownPeer`] before any session with `peer`.
+    pub fn safety_number(&self, peer: String) -> Result<SafetyNumber, ConfidantError> {
+        Ok(self.inner.safety_number(&peer_id(peer)?)?.into())
+    }
+
+    /// Compares `scanned` (the peer's QR code, [`SafetyNumber::scannable`]) with the safety
+    /// number, and records the peer as verified if they match. Returns whether they matched.
+    ///
+    /// # Errors
+    /// [`ConfidantError::UnknownPeer`] before any session with `peer`.
+    pub fn verify_peer(&self, peer: String, scanned: Vec<u8>) -> Result<bool, ConfidantError> {
+        Ok(self.inner.verify_peer(&peer_id(peer)?, &scanned)?)
+    }
+
+    /// Deletes every message whose time has come, leaving no copy in the file. Returns how many.
+    ///
+    /// # Errors
+    /// [`ConfidantError::Store`]; then nothing was deleted.
+    pub fn purge_expired(&self) -> Result<u64, ConfidantError> {
+        Ok(u64::try_from(self.inner.purge_expired()?).unwrap_or(u64::MAX))
+    }
+}
+
+impl Endpoint {
+    fn open_with_source(
+        path: &str,
+        source: &StoreKeySource,
+        role: Role,
+        local_id: String,
+    ) -> Result<Arc<Self>, ConfidantError> {
+        let inner = confidant::Endpoint::open(path, source, role.into(), local_id)?;
+        Ok(Arc::new(Self { inner }))
+    }
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint").field("inner", &self.inner).finish()
+    }
+}

@@ -1,0 +1,514 @@
+//! The values that cross the boundary, as plain records and enums, and their conversions from
+//! and to the library's types.
+//!
+//! Bytes cross as bytes (`Vec<u8>`: `bytes` in Python, `ByteArray` in Kotlin, `Data` in Swift),
+//! times as milliseconds since the Unix epoch (UTC), message ids as their 16 bytes. Nothing here
+//! holds a secret: message text crosses because the app shows it.
+
+use confidant::clock::Timestamp;
+use confidant::content::{CategoryKind, MessageId, ReceiptKind as LibReceiptKind};
+use confidant::policy::OutOfScopeReason as LibOutOfScopeReason;
+use confidant::store::{Direction as LibDirection, PeerId};
+use confidant::{AppointmentKind, Category as LibCategory, Decision as LibDecision};
+
+use crate::error::ConfidantError;
+
+/// Which side of the conversation this device's user is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Role {
+    /// The therapist, counsellor or psychiatrist.
+    Clinician,
+    /// The person in their care.
+    Client,
+}
+
+impl From<Role> for confidant::Role {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Clinician => Self::Clinician,
+            Role::Client => Self::Client,
+        }
+    }
+}
+
+/// What a message is about. An agreement lists which of these each side may send; crisis
+/// messages are always delivered; `Agreement`, `AutoReply` and `Receipt` are sent by the library
+/// itself, never as a draft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum Category {
+    /// A reminder of an appointment.
+    AppointmentReminder,
+    /// Confirming an appointment.
+    AppointmentConfirm,
+    /// Moving an appointment.
+    AppointmentReschedule,
+    /// Cancelling an appointment.
+    AppointmentCancel,
+    /// How to get to an appointment.
+    AppointmentDirections,
+    /// A brief check-in between sessions.
+    CheckIn,
+    /// A crisis: delivered at any hour; the crisis resources are shown at once.
+    Crisis,
+    /// Billing, forms, and other practice matters.
+    Administrative,
+    /// An agreement proposal, acceptance or withdrawal (sent by the library).
+    Agreement,
+    /// An automatic reply, for example outside the clinician's hours (sent by the library).
+    AutoReply,
+    /// A delivery or read receipt (sent by the library).
+    Receipt,
+}
+
+impl Category {
+    /// Every category, in the library's wire order.
+    pub(crate) const ALL: [Category; 11] = [
+        Self::AppointmentReminder,
+        Self::AppointmentConfirm,
+        Self::AppointmentReschedule,
+        Self::AppointmentCancel,
+        Self::AppointmentDirections,
+        Self::CheckIn,
+        Self::Crisis,
+        Self::Administrative,
+        Self::Agreement,
+        Self::AutoReply,
+        Self::Receipt,
+    ];
+
+    /// The library's kind.
+    pub(crate) fn kind(self) -> CategoryKind {
+        match self {
+            Self::AppointmentReminder => CategoryKind::AppointmentReminder,
+            Self::AppointmentConfirm => CategoryKind::AppointmentConfirm,
+            Self::AppointmentReschedule => CategoryKind::AppointmentReschedule,
+            Self::AppointmentCancel => CategoryKind::AppointmentCancel,
+            Self::AppointmentDirections => CategoryKind::AppointmentDirections,
+            Self::CheckIn => CategoryKind::CheckIn,
+            Self::Crisis => CategoryKind::Crisis,
+            Self::Administrative => CategoryKind::Administrative,
+            Self::Agreement => CategoryKind::Agreement,
+            Self::AutoReply => CategoryKind::AutoReply,
+            Self::Receipt => CategoryKind::Receipt,
+        }
+    }
+
+    /// The category of a library kind; `None` for a kind these bindings do not know.
+    pub(crate) fn from_kind(kind: CategoryKind) -> Option<Self> {
+        Self::ALL.into_iter().find(|category| category.kind() == kind)
+    }
+
+    /// [`Self::from_kind`], as an error for a kind these bindings do not know.
+    pub(crate) fn try_from_kind(kind: CategoryKind) -> Result<Self, ConfidantError> {
+        Self::from_kind(kind).ok_or_else(|| ConfidantError::Internal { reason: format!("category {kind:?}") })
+    }
+
+    /// The library category of a draft: only the kinds an app may send. The library refuses the
+    /// system kinds itself; they are mapped to what it refuses (an auto-reply) so that its error
+    /// is the one the app sees.
+    pub(crate) fn to_draft_category(self) -> LibCategory {
+        match self {
+            Self::AppointmentReminder => LibCategory::Appointment(AppointmentKind::Reminder),
+            Self::AppointmentConfirm => LibCategory::Appointment(AppointmentKind::Confirm),
+            Self::AppointmentReschedule => LibCategory::Appointment(AppointmentKind::Reschedule),
+            Self::AppointmentCancel => LibCategory::Appointment(AppointmentKind::Cancel),
+            Self::AppointmentDirections => LibCategory::Appointment(AppointmentKind::Directions),
+            Self::CheckIn => LibCategory::CheckIn,
+            Self::Crisis => LibCategory::Crisis,
+            Self::Administrative => LibCategory::Administrative,
+            Self::Agreement | Self::AutoReply | Self::Receipt => LibCategory::AutoReply,
+        }
+    }
+}
+
+/// A message to send: its category, its text, and optionally the id of the message it answers.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Draft {
+    /// What the message is about.
+    pub category: Category,
+    /// The text.
+    pub text: String,
+    /// The 16-byte id of the message this one answers, if any.
+    #[uniffi(default = None)]
+    pub reply_to: Option<Vec<u8>>,
+}
+
+/// Why a message is outside the agreement.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum OutOfScopeReason {
+    /// The agreement does not let the sender send this category.
+    CategoryNotAgreed,
+    /// The text is longer than allowed.
+    TooLong {
+        /// The maximum, in Unicode scalar values.
+        max_chars: u32,
+    },
+    /// Receipts are not enabled by the agreement.
+    ReceiptsDisabled,
+    /// No agreement is in force yet.
+    NoAgreement,
+    /// The message was sent under another agreement version than the one in force.
+    WrongAgreementVersion {
+        /// Version of the agreement in force.
+        current: u32,
+    },
+}
+
+impl TryFrom<LibOutOfScopeReason> for OutOfScopeReason {
+    type Error = ConfidantError;
+
+    fn try_from(reason: LibOutOfScopeReason) -> Result<Self, ConfidantError> {
+        use LibOutOfScopeReason as R;
+        Ok(match reason {
+            R::CategoryNotAgreed => Self::CategoryNotAgreed,
+            R::TooLong { max_chars } => Self::TooLong { max_chars },
+            R::ReceiptsDisabled => Self::ReceiptsDisabled,
+            R::NoAgreement => Self::NoAgreement,
+            R::WrongAgreementVersion { current } => Self::WrongAgreementVersion { current },
+            reason => return Err(ConfidantError::Internal { reason: format!("{reason:?}") }),
+        })
+    }
+}
+
+/// The agreement's decision about a message.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum Decision {
+    /// Within the agreement: sent, or shown.
+    Allowed,
+    /// A client's message outside the clinician's hours: delivered; show the client when to
+    /// expect a reply and the crisis resources at once.
+    OutsideHours {
+        /// When the clinician's availability next begins (ms since the Unix epoch).
+        next_available_ms: u64,
+        /// The agreed expected response time.
+        response_time: String,
+        /// The agreed crisis resources.
+        crisis_resources: Vec<String>,
+    },
+    /// Outside the agreement: not sent. Show the reason, what may be sent instead, and the
+    /// crisis resources.
+    OutOfScope {
+        /// Why.
+        reason: OutOfScopeReason,
+        /// The categories the sender may send.
+        allowed_categories: Vec<Category>,
+        /// The agreed crisis resources.
+        crisis_resources: Vec<String>,
+    },
+    /// A crisis message: delivered at any hour; show the crisis resources at once.
+    Crisis {
+        /// The agreed crisis resources.
+        crisis_resources: Vec<String>,
+    },
+}
+
+impl TryFrom<LibDecision> for Decision {
+    type Error = ConfidantError;
+
+    fn try_from(decision: LibDecision) -> Result<Self, ConfidantError> {
+        Ok(match decision {
+            LibDecision::Allowed => Self::Allowed,
+            LibDecision::OutsideHours { next_available, response_time, crisis_resources } => {
+                Self::OutsideHours {
+                    next_available_ms: next_available.as_millis(),
+                    response_time,
+                    crisis_resources,
+                }
+            }
+            LibDecision::OutOfScope { reason, allowed_categories, crisis_resources } => Self::OutOfScope {
+                reason: reason.try_into()?,
+                allowed_categories: allowed_categories.into_iter().filter_map(Category::from_kind).collect(),
+                crisis_resources,
+            },
+            LibDecision::Crisis { crisis_resources } => Self::Crisis { crisis_resources },
+        })
+    }
+}
+
+/// The result of [`crate::Endpoint::send`].
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Outgoing {
+    /// The agreement's decision. Out of scope: nothing was sent.
+    pub decision: Decision,
+    /// The envelope to hand to the transport; `None` when the message was not sent.
+    pub envelope: Option<Vec<u8>>,
+    /// The message's 16-byte id, when it was sent.
+    pub message_id: Option<Vec<u8>>,
+}
+
+/// A message from the peer, as shown to the user.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ReceivedMessage {
+    /// The 16-byte message id (for [`crate::Endpoint::mark_read`] and replies).
+    pub id: Vec<u8>,
+    /// What it is about.
+    pub category: Category,
+    /// The text.
+    pub text: String,
+    /// When the sender says it sent it (the sender's clock, ms since the Unix epoch).
+    pub sent_at_ms: u64,
+    /// When this device received it.
+    pub received_at_ms: u64,
+    /// When this device will delete it, if known.
+    pub expires_at_ms: Option<u64>,
+    /// The id of the message it answers, if any.
+    pub reply_to: Option<Vec<u8>>,
+    /// This device's decision about it.
+    pub decision: Decision,
+}
+
+impl std::fmt::Debug for ReceivedMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReceivedMessage")
+            .field("category", &self.category)
+            .field("text_len", &self.text.len())
+            .field("decision", &self.decision)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Delivered or read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ReceiptKind {
+    /// The messages arrived on the peer's device.
+    Delivered,
+    /// The peer opened the messages.
+    Read,
+}
+
+/// What an envelope from the peer turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum Received {
+    /// A message within the agreement: stored; show it.
+    Message {
+        /// The message.
+        message: ReceivedMessage,
+    },
+    /// A message that had already expired when it arrived: not stored, not shown.
+    Expired {
+        /// Its id.
+        id: Vec<u8>,
+    },
+    /// A message outside the agreement (the peer's app skipped the check): not stored, not shown.
+    Refused {
+        /// Its id.
+        id: Vec<u8>,
+        /// Why.
+        reason: OutOfScopeReason,
+    },
+    /// The clinician proposed an agreement (on the client's device): show the terms, and accept
+    /// with [`crate::Endpoint::accept_agreement`] and `id`.
+    AgreementProposed {
+        /// The id of the message carrying the proposal.
+        id: Vec<u8>,
+        /// The proposed terms (the clinician's signature was verified).
+        terms: crate::terms::AgreementTerms,
+    },
+    /// The clinician withdrew an agreement proposal (on the client's device).
+    ProposalWithdrawn {
+        /// The id of the message carrying the withdrawal.
+        id: Vec<u8>,
+        /// The id of the message carrying the withdrawn proposal.
+        proposal: Vec<u8>,
+    },
+    /// The client accepted the agreement (on the clinician's device): it is in force.
+    AgreementAccepted {
+        /// The version now in force.
+        version: u32,
+    },
+    /// A delivery or read receipt for messages this device sent.
+    Receipt {
+        /// Delivered or read.
+        kind: ReceiptKind,
+        /// The ids of the messages it acknowledges.
+        message_ids: Vec<Vec<u8>>,
+    },
+}
+
+impl TryFrom<confidant::Received> for Received {
+    type Error = ConfidantError;
+
+    fn try_from(received: confidant::Received) -> Result<Self, ConfidantError> {
+        use confidant::Received as R;
+        Ok(match received {
+            R::Message(message) => Self::Message {
+                message: ReceivedMessage {
+                    id: id_bytes(message.id),
+                    category: Category::try_from_kind(message.category.kind())?,
+                    text: message.text.to_string(),
+                    sent_at_ms: message.sent_at.as_millis(),
+                    received_at_ms: message.received_at.as_millis(),
+                    expires_at_ms: message.expires_at.map(Timestamp::as_millis),
+                    reply_to: message.reply_to.map(id_bytes),
+                    decision: message.decision.try_into()?,
+                },
+            },
+            R::Expired { id } => Self::Expired { id: id_bytes(id) },
+            R::Refused { id, reason } => Self::Refused { id: id_bytes(id), reason: reason.try_into()? },
+            R::AgreementProposed { id, terms } => Self::AgreementProposed {
+                id: id_bytes(id),
+                terms: crate::terms::AgreementTerms::from_library(&terms),
+            },
+            R::ProposalWithdrawn { id, proposal } => {
+                Self::ProposalWithdrawn { id: id_bytes(id), proposal: id_bytes(proposal) }
+            }
+            R::AgreementAccepted { version } => Self::AgreementAccepted { version },
+            R::Receipt(receipt) => Self::Receipt {
+                kind: match receipt.kind {
+                    LibReceiptKind::Delivered => ReceiptKind::Delivered,
+                    LibReceiptKind::Read => ReceiptKind::Read,
+                },
+                message_ids: receipt.message_ids.into_iter().map(id_bytes).collect(),
+            },
+            received => return Err(ConfidantError::Internal { reason: format!("{received:?}") }),
+        })
+    }
+}
+
+/// The result of [`crate::Endpoint::receive`].
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Incoming {
+    /// What arrived.
+    pub received: Received,
+    /// Envelopes to send back to the peer (an auto-reply, a delivery receipt), already saved.
+    pub replies: Vec<Vec<u8>>,
+    /// A notification text without any content, if the arrival deserves a notification.
+    pub preview: Option<String>,
+}
+
+impl TryFrom<confidant::Incoming> for Incoming {
+    type Error = ConfidantError;
+
+    fn try_from(incoming: confidant::Incoming) -> Result<Self, ConfidantError> {
+        Ok(Self {
+            received: incoming.received.try_into()?,
+            replies: incoming.replies,
+            preview: incoming.preview.map(str::to_owned),
+        })
+    }
+}
+
+/// One envelope's result in [`crate::Endpoint::receive_batch`]: what [`crate::Endpoint::receive`]
+/// would have returned or thrown for it.
+// Values cross the boundary serialized, so the size of the Rust value does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum BatchItem {
+    /// The envelope was received and saved.
+    Received {
+        /// What it was.
+        incoming: Incoming,
+    },
+    /// The envelope was refused and changed nothing.
+    Failed {
+        /// Why: the error `receive` would have thrown.
+        error: ConfidantError,
+    },
+}
+
+/// Sent or received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Direction {
+    /// Received from the peer.
+    Inbound,
+    /// Sent to the peer.
+    Outbound,
+}
+
+/// A message in the conversation history.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HistoryEntry {
+    /// The 16-byte message id.
+    pub id: Vec<u8>,
+    /// Sent or received.
+    pub direction: Direction,
+    /// What it is about.
+    pub category: Category,
+    /// The text (empty for agreement messages).
+    pub text: String,
+    /// When it was sent or received on this device (ms since the Unix epoch).
+    pub at_ms: u64,
+    /// When it will be deleted, if known.
+    pub expires_at_ms: Option<u64>,
+    /// When the user read it, for received messages.
+    pub read_at_ms: Option<u64>,
+}
+
+impl std::fmt::Debug for HistoryEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HistoryEntry")
+            .field("direction", &self.direction)
+            .field("category", &self.category)
+            .field("text_len", &self.text.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TryFrom<confidant::HistoryEntry> for HistoryEntry {
+    type Error = ConfidantError;
+
+    fn try_from(entry: confidant::HistoryEntry) -> Result<Self, ConfidantError> {
+        Ok(Self {
+            id: id_bytes(entry.id),
+            direction: match entry.direction {
+                LibDirection::Inbound => Direction::Inbound,
+                LibDirection::Outbound => Direction::Outbound,
+            },
+            category: Category::try_from_kind(entry.category.kind())?,
+            text: entry.text.to_string(),
+            at_ms: entry.at.as_millis(),
+            expires_at_ms: entry.expires_at.map(Timestamp::as_millis),
+            read_at_ms: entry.read_at.map(Timestamp::as_millis),
+        })
+    }
+}
+
+/// The safety number of this device and a peer, the same on both devices: compare it in person.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SafetyNumber {
+    /// The 60 digits.
+    pub digits: String,
+    /// The digits in twelve groups of five, for display.
+    pub grouped: String,
+    /// The bytes to show as a QR code; the peer passes them to [`crate::Endpoint::verify_peer`].
+    pub scannable: Vec<u8>,
+}
+
+impl From<confidant::keys::SafetyNumber> for SafetyNumber {
+    fn from(number: confidant::keys::SafetyNumber) -> Self {
+        Self {
+            digits: number.digits().to_owned(),
+            grouped: number.grouped(),
+            scannable: number.scannable().to_vec(),
+        }
+    }
+}
+
+/// A message id's bytes.
+pub(crate) fn id_bytes(id: MessageId) -> Vec<u8> {
+    id.0.to_vec()
+}
+
+/// A message id from its 16 bytes.
+pub(crate) fn message_id(bytes: &[u8]) -> Result<MessageId, ConfidantError> {
+    <[u8; 16]>::try_from(bytes)
+        .map(MessageId)
+        .map_err(|_| ConfidantError::invalid("message id: not 16 bytes"))
+}
+
+/// A peer id from the app's identifier.
+pub(crate) fn peer_id(peer: String) -> Result<PeerId, ConfidantError> {
+    Ok(PeerId::new(peer)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_library_category_has_a_binding() {
+        for kind in CategoryKind::ALL {
+            assert_eq!(Category::from_kind(kind).map(Category::kind), Some(kind));
+        }
+    }
+}

@@ -1,0 +1,67 @@
+// The story through the generated Kotlin bindings on the JVM (JNA loads the library):
+// two endpoints, a session, the agreement, a message sent and received, a refusal, a replay and
+// garbage refused with typed exceptions, and both stores reopened. `ffi/check-kotlin.sh` runs it.
+
+import confidant.*
+import java.nio.file.Files
+
+var passed = 0
+var failed = 0
+
+fun check(name: String, condition: Boolean) {
+    if (condition) passed++ else { failed++; System.err.println("FAIL: $name") }
+}
+
+inline fun <reified E : Throwable> throws(name: String, block: () -> Unit) {
+    try {
+        block()
+        check("$name throws ${E::class.simpleName}", false)
+    } catch (e: Throwable) {
+        check("$name throws ${E::class.simpleName} (got ${e::class.simpleName})", e is E)
+    }
+}
+
+fun main() {
+    val dir = Files.createTempDirectory("confidant-kotlin")
+    fun clinician() = Endpoint.open(dir.resolve("clinician.db").toString(), "clinician pass", Role.CLINICIAN, "dr-lee")
+    fun client() = Endpoint.open(dir.resolve("client.db").toString(), "client pass", Role.CLIENT, "sam")
+    var drLee = clinician()
+    var sam = client()
+    check("identity key is 32 bytes", drLee.identityKey().size == 32)
+
+    drLee.startSession("sam", sam.prekeyBundle())
+    val days = listOf(Weekday.MONDAY, Weekday.TUESDAY, Weekday.WEDNESDAY, Weekday.THURSDAY,
+        Weekday.FRIDAY, Weekday.SATURDAY, Weekday.SUNDAY)
+    val terms = usualTerms(1u, "America/New_York", days, 0u, (24 * 60).toUShort(), "Within a day.",
+        listOf("Call or text 988"), listOf(Category.APPOINTMENT_CONFIRM))
+    val proposed = sam.receive("dr-lee", drLee.proposeAgreement("sam", terms)).received
+    check("proposal arrives", proposed is Received.AgreementProposed)
+    val accepted = drLee.receive("sam", sam.acceptAgreement("dr-lee", (proposed as Received.AgreementProposed).id)).received
+    check("agreement accepted", accepted is Received.AgreementAccepted)
+    check("safety numbers match", drLee.safetyNumber("sam").digits == sam.safetyNumber("dr-lee").digits)
+
+    val sent = sam.send("dr-lee", Draft(Category.APPOINTMENT_CONFIRM, "See you Thursday"))
+    check("allowed", sent.decision is Decision.Allowed)
+    val envelope = sent.envelope!!
+    val message = (drLee.receive("sam", envelope).received as Received.Message).message
+    check("text arrives", message.text == "See you Thursday")
+    val refused = sam.send("dr-lee", Draft(Category.CHECK_IN, "Can we talk tonight?"))
+    check("check-in refused", refused.envelope == null && refused.decision is Decision.OutOfScope)
+    throws<ConfidantException.Duplicate>("replay") { drLee.receive("sam", envelope) }
+    throws<ConfidantException.Malformed>("garbage") { drLee.receive("sam", byteArrayOf(1, 2, 3)) }
+    throws<ConfidantException>("empty peer") { drLee.history("") }
+
+    drLee.close()
+    sam.close()
+    throws<ConfidantException.WrongPassphrase>("wrong passphrase") {
+        Endpoint.open(dir.resolve("client.db").toString(), "wrong", Role.CLIENT, "sam")
+    }
+    drLee = clinician()
+    sam = client()
+    check("history survives", drLee.history("sam").any { it.text == "See you Thursday" })
+    val again = sam.send("dr-lee", Draft(Category.APPOINTMENT_CONFIRM, "Still on"))
+    check("sessions survive", (drLee.receive("sam", again.envelope!!).received as Received.Message).message.text == "Still on")
+
+    println("$passed passed, $failed failed")
+    if (failed != 0) kotlin.system.exitProcess(1)
+}
