@@ -122,7 +122,8 @@ impl Category {
 }
 
 /// A message to send: its category, its text, and optionally the id of the message it answers.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+/// (`Debug` shows the text's length, not the text.)
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Draft {
     /// What the message is about.
     pub category: Category,
@@ -131,6 +132,16 @@ pub struct Draft {
     /// The 16-byte id of the message this one answers, if any.
     #[uniffi(default = None)]
     pub reply_to: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Draft {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Draft")
+            .field("category", &self.category)
+            .field("text_len", &self.text.len())
+            .field("reply_to", &self.reply_to)
+            .finish()
+    }
 }
 
 /// Why a message is outside the agreement.
