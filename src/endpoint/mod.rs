@@ -12,6 +12,7 @@
 //! opens a socket.
 
 mod agreement;
+mod audit;
 mod error;
 mod generator;
 mod locks;

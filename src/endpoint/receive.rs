@@ -14,7 +14,9 @@ use crate::content::{Category, Content, Receipt, ReceiptKind};
 use crate::expiry::{Arrival, Lifespan};
 use crate::policy::{classify_content, notification_preview, AutoReplyLimiter, Decision, OutOfScopeReason};
 use crate::session::Session;
-use crate::store::{Direction, PeerId, SessionVersion, Store, StoredAgreement, StoredMessage, WriteBatch};
+use crate::store::{
+    AuditEvent, Direction, PeerId, SessionVersion, Store, StoredAgreement, StoredMessage, WriteBatch,
+};
 use crate::wire::Envelope;
 
 /// What one conversation's receive path reads and changes; saved once at the end.
@@ -283,6 +285,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                     StoredAgreement { version: signed.version(), bytes: signed.to_bytes().into() },
                 )?;
                 let version = signed.version();
+                batch.audit(now, AuditEvent::AgreementSigned { peer: peer.clone(), version })?;
                 conversation.agreement = Some(signed);
                 Ok(Received::AgreementAccepted { version })
             }

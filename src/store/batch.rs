@@ -2,6 +2,7 @@
 
 use zeroize::Zeroizing;
 
+use super::audit::{self, AuditEvent};
 use super::consts::MAX_SESSION_LEN;
 use super::types::{MessageId, PeerId, SessionVersion, StoredAgreement, StoredMessage};
 use super::StoreError;
@@ -31,6 +32,8 @@ pub(crate) enum Op {
     ConsumePrekey(PrekeyKind, PrekeyId),
     /// Removes a prekey if it is present.
     RemovePrekey(PrekeyKind, PrekeyId),
+    /// Appends an entry to the audit trail.
+    Audit(Timestamp, AuditEvent),
 }
 
 /// Writes that [`super::Store::apply`] saves in one transaction: all of them, or none.
@@ -216,6 +219,20 @@ impl WriteBatch {
     pub fn remove_signed_prekey(&mut self, id: PrekeyId) -> &mut Self {
         self.ops.push(Op::RemovePrekey(PrekeyKind::Signed, id));
         self
+    }
+
+    /// Appends `event`, which happened at `at`, to the audit trail, in the same transaction as
+    /// the batch's other writes.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] if the event lists more than
+    /// [`MAX_AUDIT_MESSAGES`](super::consts::MAX_AUDIT_MESSAGES) message ids or `at` does not fit
+    /// in an `i64`; the batch is unchanged.
+    pub fn audit(&mut self, at: Timestamp, event: AuditEvent) -> Result<&mut Self, StoreError> {
+        audit::check_event(&event)?;
+        super::types::check_timestamp(at)?;
+        self.ops.push(Op::Audit(at, event));
+        Ok(self)
     }
 
     /// Deletes a post-quantum prekey (after rotation), if it is stored.

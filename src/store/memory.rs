@@ -20,6 +20,8 @@ use crate::clock::Timestamp;
 #[derive(Clone, Default)]
 struct Tablesets {
     kv: BTreeMap<(Kv, Vec<u8>), Row>,
+    /// The audit trail's chain key: drawn from the operating system when first needed.
+    audit_key: Option<crate::keys::Secret32>,
     messages: BTreeMap<MessageId, StoredMessage>,
     /// Key-value writes so far: the version of the next row written.
     writes: u64,
@@ -48,9 +50,17 @@ impl Row {
 ///
 /// A write works on a copy of the contents and replaces them only if every write of it
 /// succeeded, so its cost grows with the size of the store: it is meant for small stores.
-#[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<Tablesets>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        let mut tables = Tablesets::default();
+        // The head of an empty audit trail, as a new SQLite store has one.
+        let _ = super::audit::init(&mut tables);
+        Self { inner: Mutex::new(tables) }
+    }
 }
 
 impl MemoryStore {
@@ -151,6 +161,15 @@ impl Tables for Tablesets {
 
     fn messages(&mut self, peer: &PeerId) -> Result<Vec<StoredMessage>, StoreError> {
         Ok(self.messages.values().filter(|m| &m.peer == peer).cloned().collect())
+    }
+
+    fn audit_key(&mut self) -> Result<crate::keys::Secret32, StoreError> {
+        if self.audit_key.is_none() {
+            let mut key = crate::keys::Secret32([0; 32]);
+            super::random::fill(&mut key.0)?;
+            self.audit_key = Some(key);
+        }
+        self.audit_key.clone().ok_or(StoreError::Random)
     }
 
     fn purge(&mut self, now: Timestamp) -> Result<usize, StoreError> {

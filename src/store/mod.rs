@@ -76,6 +76,7 @@
 //! # }
 //! ```
 
+pub(crate) mod audit;
 mod batch;
 mod codec;
 pub mod consts;
@@ -97,6 +98,7 @@ pub(crate) use keys::StoreKey;
 #[cfg(feature = "low-level")]
 pub(crate) use seal::RecordKeys;
 
+pub use audit::{AuditEntry, AuditEvent, ExportKind};
 pub use batch::WriteBatch;
 pub use error::StoreError;
 pub use kdf::KdfParams;
@@ -278,4 +280,14 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// [`StoreError::Database`] if the file cannot be written; then nothing was deleted.
     fn purge_expired(&self, now: Timestamp) -> Result<usize, StoreError>;
+
+    /// The audit trail, oldest entry first, after checking its hash chain against the stored
+    /// head (PROTOCOL.md, section 15). A purge that deleted messages adds a [`AuditEvent::Purged`] entry in
+    /// its own transaction; other entries are added with [`WriteBatch::audit`].
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming `audit` if an entry was removed, reordered or altered, or
+    /// the head is missing or disagrees with the entries; [`StoreError::Database`] if the file
+    /// cannot be read.
+    fn audit_log(&self) -> Result<Vec<AuditEntry>, StoreError>;
 }

@@ -3,6 +3,7 @@
 
 use zeroize::Zeroizing;
 
+use super::audit;
 use super::batch::{Op, PrekeyKind, WriteBatch};
 use super::codec;
 use super::generation;
@@ -29,6 +30,8 @@ pub(crate) enum Kv {
     Agreement,
     AutoReply,
     Generation,
+    Audit,
+    AuditHead,
 }
 
 impl Kv {
@@ -45,6 +48,8 @@ impl Kv {
             Self::Agreement => "agreements",
             Self::AutoReply => "auto_replies",
             Self::Generation => "generation",
+            Self::Audit => super::audit::AUDIT,
+            Self::AuditHead => "audit_head",
         }
     }
 
@@ -98,6 +103,8 @@ pub(crate) trait Tables {
     fn generation_floor(&self) -> u64 {
         0
     }
+    /// The audit trail's chain key ([`super::audit`]).
+    fn audit_key(&mut self) -> Result<crate::keys::Secret32, StoreError>;
     /// Notes that the transaction wrote generation `generation`, so that the rollback counter is
     /// advanced to it once the transaction has committed.
     fn wrote_generation(&mut self, _generation: u64) {}
@@ -148,6 +155,7 @@ fn apply_op(t: &mut dyn Tables, op: Op) -> Result<(), StoreError> {
             }
         }
         Op::RemovePrekey(kind, id) => t.delete(Kv::prekeys(kind), &id.0.to_be_bytes()).map(drop),
+        Op::Audit(at, event) => audit::append(t, at, &event),
     }
 }
 
@@ -354,7 +362,18 @@ pub(crate) fn mark_read(
 }
 
 pub(crate) fn purge_expired(b: &impl Backend, now: Timestamp) -> Result<usize, StoreError> {
-    b.write(|t| t.purge(now))
+    b.write(|t| {
+        let purged = t.purge(now)?;
+        if purged > 0 {
+            let messages = u64::try_from(purged).unwrap_or(u64::MAX);
+            audit::append(t, now, &audit::AuditEvent::Purged { messages })?;
+        }
+        Ok(purged)
+    })
+}
+
+pub(crate) fn audit_log(b: &impl Backend) -> Result<Vec<audit::AuditEntry>, StoreError> {
+    b.read(audit::verify)
 }
 
 /// Implements [`super::Store`] for a [`Backend`] by calling the functions of this module.
@@ -443,6 +462,9 @@ macro_rules! impl_store {
             }
             fn purge_expired(&self, now: $crate::clock::Timestamp) -> Result<usize, StoreError> {
                 ops::purge_expired(self, now)
+            }
+            fn audit_log(&self) -> Result<Vec<$crate::store::AuditEntry>, StoreError> {
+                ops::audit_log(self)
             }
         }
     };

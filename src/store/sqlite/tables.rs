@@ -263,6 +263,10 @@ impl Tables for SqlTables<'_> {
         Ok(purged)
     }
 
+    fn audit_key(&mut self) -> Result<crate::keys::Secret32, StoreError> {
+        Ok(self.keys.audit())
+    }
+
     fn request_wipe(&mut self) {
         self.wipe.requested = true;
     }
