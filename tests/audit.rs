@@ -183,8 +183,8 @@ fn an_untouched_file_verifies() {
 
 mod endpoint {
     use super::*;
-    use confidant::keys::IdentityKeyPair;
     use confidant::clock::Clock;
+    use confidant::keys::IdentityKeyPair;
     use confidant_support::pair::pair;
     use rand_chacha::rand_core::SeedableRng;
 
