@@ -14,6 +14,7 @@
 mod agreement;
 mod audit;
 mod error;
+mod export;
 mod generator;
 mod locks;
 mod open;
