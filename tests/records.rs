@@ -179,3 +179,125 @@ fn sample_bundle_for_external_validation() {
     std::fs::write(path, pair.clinician.export_record(&pair.client_id, &Selection::All).unwrap().as_bytes())
         .unwrap();
 }
+
+mod retention {
+    use super::*;
+    use confidant::agreement::RecordTerms;
+    use confidant::store::{SqliteStore, Store};
+    use confidant_support::pair::pair_with;
+    use confidant_support::store::{contains, create, raw_files};
+
+    const DAY: u64 = 24 * HOUR;
+
+    fn agreed<A: Store, B: Store>(seed: u64, clinician: A, client: B, records: RecordTerms) -> Pair<A, B> {
+        let mut pair = pair_with(seed, clinician, client, false);
+        let mut terms = pair.terms(1);
+        terms.records = records;
+        pair.agree(terms);
+        pair
+    }
+
+    /// The clinician confirms an appointment (a two-hour lifespan); the client receives it.
+    fn confirm<A: Store, B: Store>(pair: &mut Pair<A, B>) -> MessageId {
+        let draft = Draft::new(Category::Appointment(AppointmentKind::Confirm), "Thursday at 3.");
+        let sent = pair.clinician.send(&pair.client_id, draft).unwrap();
+        pair.client.receive(&pair.clinician_id, &sent.envelope.unwrap()).unwrap();
+        sent.message_id.unwrap()
+    }
+
+    fn in_history<A: Store, B: Store>(pair: &Pair<A, B>, id: MessageId) -> (bool, bool) {
+        (
+            pair.clinician.history(&pair.client_id).unwrap().iter().any(|e| e.id == id),
+            pair.client.history(&pair.clinician_id).unwrap().iter().any(|e| e.id == id),
+        )
+    }
+
+    #[test]
+    fn the_clinician_keeps_a_record_copy_for_the_retention_and_the_client_purges_on_the_lifespan() {
+        let records = RecordTerms { retention_ms: 30 * DAY, ..RecordTerms::default() };
+        let mut pair = agreed(21, MemoryStore::new(), MemoryStore::new(), records);
+        let id = confirm(&mut pair);
+        let sent_at = pair.clinician.store().message(&id).unwrap().unwrap().at;
+        pair.advance(2 * HOUR);
+        pair.clinician.purge_expired().unwrap();
+        pair.client.purge_expired().unwrap();
+        // Neither device shows it as conversation any more; only the clinician keeps a copy.
+        assert_eq!(in_history(&pair, id), (false, false));
+        assert!(pair.clinician.store().message(&id).unwrap().is_none());
+        assert!(pair.client.store().message(&id).unwrap().is_none());
+        assert!(pair.client.store().record_copies(&pair.clinician_id).unwrap().is_empty());
+        let copies = pair.clinician.store().record_copies(&pair.client_id).unwrap();
+        assert_eq!(copies.len(), 1);
+        assert_eq!(copies[0].message.id, id);
+        assert_eq!(copies[0].retain_until, Some(confidant::Timestamp(sent_at.0 + 30 * DAY)));
+        // The record copy is part of the record.
+        let bundle = pair.clinician.export_record(&pair.client_id, &Selection::Messages(vec![id])).unwrap();
+        assert_eq!(entries(&bundle).len(), 1);
+        // At the end of its retention it goes, and the purge is recorded.
+        pair.advance(30 * DAY);
+        pair.clinician.purge_expired().unwrap();
+        assert!(pair.clinician.store().record_copies(&pair.client_id).unwrap().is_empty());
+        let last = pair.clinician.audit_log().unwrap().last().unwrap().event.clone();
+        assert_eq!(last, AuditEvent::RecordsPurged { messages: 1 });
+    }
+
+    #[test]
+    fn without_record_terms_nothing_is_kept() {
+        let mut pair = agreed(22, MemoryStore::new(), MemoryStore::new(), RecordTerms::default());
+        confirm(&mut pair);
+        pair.advance(2 * HOUR);
+        assert_eq!(pair.clinician.purge_expired().unwrap(), 1);
+        assert!(pair.clinician.store().record_copies(&pair.client_id).unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_export_is_required_before_a_purge_when_the_terms_say_so() {
+        let records = RecordTerms { export_required_before_purge: true, ..RecordTerms::default() };
+        let mut pair = agreed(23, MemoryStore::new(), MemoryStore::new(), records);
+        let exported_first = confirm(&mut pair);
+        pair.clinician.export_record(&pair.client_id, &Selection::Messages(vec![exported_first])).unwrap();
+        pair.advance(60_000);
+        let held = confirm(&mut pair);
+        pair.advance(3 * HOUR);
+        pair.clinician.purge_expired().unwrap();
+        // The exported message went; the other is held, out of the conversation, until exported.
+        let copies = pair.clinician.store().record_copies(&pair.client_id).unwrap();
+        assert_eq!(
+            copies.iter().map(|c| (c.message.id, c.retain_until)).collect::<Vec<_>>(),
+            vec![(held, None)]
+        );
+        assert_eq!(in_history(&pair, held), (false, false));
+        pair.advance(365 * DAY);
+        pair.clinician.purge_expired().unwrap();
+        assert_eq!(pair.clinician.store().record_copies(&pair.client_id).unwrap().len(), 1);
+        // The client's device never waits for an export.
+        assert!(pair.client.store().message(&held).unwrap().is_some(), "control: not purged yet");
+        pair.client.purge_expired().unwrap();
+        assert!(pair.client.store().message(&held).unwrap().is_none());
+        // Exported, it goes at the next purge.
+        pair.clinician.export_record(&pair.client_id, &Selection::All).unwrap();
+        pair.clinician.purge_expired().unwrap();
+        assert!(pair.clinician.store().record_copies(&pair.client_id).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_record_copy_leaves_no_trace_in_the_file_once_its_retention_ended() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("clinician.db");
+        let records = RecordTerms { retention_ms: DAY, ..RecordTerms::default() };
+        let mut pair = agreed(24, create(&path), MemoryStore::new(), records);
+        confirm(&mut pair);
+        pair.advance(2 * HOUR);
+        pair.clinician.purge_expired().unwrap();
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let sealed: Vec<u8> = conn.query_row("SELECT value FROM record_copies", [], |r| r.get(0)).unwrap();
+        drop(conn);
+        let (file, wal) = raw_files(&path);
+        assert!(contains(&file, &sealed) || contains(&wal, &sealed), "control: the copy is on disk");
+        pair.advance(DAY);
+        pair.clinician.purge_expired().unwrap();
+        let (file, wal) = raw_files(&path);
+        assert!(!contains(&file, &sealed) && !contains(&wal, &sealed));
+        let _: &SqliteStore = pair.clinician.store();
+    }
+}

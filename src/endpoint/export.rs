@@ -18,12 +18,15 @@ use crate::store::{AuditEvent, Direction, ExportKind, PeerId, Store, StoreError,
 impl<S: Store, C: Clock> Endpoint<S, C> {
     /// The selected messages of the conversation with `peer` as a FHIR R4 `Bundle` (JSON) of
     /// `Communication` resources: for the clinical record on the clinician's device, the
-    /// client's own copy on the client's (PROTOCOL.md, section 15). The export is recorded in
+    /// client's own copy on the client's (PROTOCOL.md, section 15). On the clinician's device the
+    /// record copies of the conversation are exported with it, and exporting a copy that waited
+    /// for its export lets it be purged at the end of its retention. The export is recorded in
     /// the audit trail (who, when, which message ids) before it is returned.
     ///
     /// # Errors
     /// [`StoreError::UnknownMessage`] if a selected message is not in the conversation, has
-    /// expired, or is an agreement message or a receipt; [`StoreError::InvalidInput`] if more
+    /// expired (and has no record copy on the clinician's device), or is an agreement message or
+    /// a receipt; [`StoreError::InvalidInput`] if more
     /// than [`MAX_AUDIT_MESSAGES`] messages are selected;
     /// [`crate::records::fhir::ExportError`] if a time cannot be written; a store or content
     /// error if the conversation cannot be read or the audit entry cannot be written. Then
@@ -61,7 +64,10 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
 
     fn record_export(&self, peer: &PeerId, kind: ExportKind, messages: &[RecordMessage]) -> Result<()> {
         let mut batch = WriteBatch::new();
-        let ids = messages.iter().map(|m| m.id).collect();
+        let ids: Vec<_> = messages.iter().map(|m| m.id).collect();
+        if kind == ExportKind::ClinicalRecord {
+            self.release_exported_copies(peer, &ids, &mut batch)?;
+        }
         batch.audit(self.clock.now(), AuditEvent::Exported { peer: peer.clone(), kind, messages: ids })?;
         Ok(self.store.apply(batch)?)
     }
@@ -77,12 +83,25 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         let local = Party { id: self.local_id.clone(), role: self.role };
         let remote = Party { id: peer.as_str().to_owned(), role: self.peer_role() };
         let mut out = Vec::new();
-        for message in self.store.messages(peer)? {
+        let mut stored: Vec<_> = self
+            .store
+            .messages(peer)?
+            .into_iter()
+            .filter(|m| m.expires_at.is_none_or(|at| at > now))
+            .collect();
+        // The clinician's record copies are part of the record, though not of the live conversation.
+        for copy in self.store.record_copies(peer)? {
+            if !stored.iter().any(|m| m.id == copy.message.id) {
+                stored.push(copy.message);
+            }
+        }
+        stored.sort_by_key(|m| (m.at, m.id));
+        for message in stored {
             let wanted = match selection {
                 Selection::All => true,
                 Selection::Messages(ids) => ids.contains(&message.id),
             };
-            if !wanted || message.expires_at.is_some_and(|at| at <= now) {
+            if !wanted {
                 continue;
             }
             let content = Content::decode(&message.body)?;

@@ -4,6 +4,7 @@ use zeroize::Zeroizing;
 
 use super::audit::{self, AuditEvent};
 use super::consts::MAX_SESSION_LEN;
+use super::records::RecordCopy;
 use super::types::{MessageId, PeerId, SessionVersion, StoredAgreement, StoredMessage};
 use super::StoreError;
 use crate::clock::Timestamp;
@@ -34,6 +35,8 @@ pub(crate) enum Op {
     RemovePrekey(PrekeyKind, PrekeyId),
     /// Appends an entry to the audit trail.
     Audit(Timestamp, AuditEvent),
+    /// Saves a record copy, replacing one of the same message.
+    PutRecordCopy(RecordCopy),
 }
 
 /// Writes that [`super::Store::apply`] saves in one transaction: all of them, or none.
@@ -232,6 +235,16 @@ impl WriteBatch {
         audit::check_event(&event)?;
         super::types::check_timestamp(at)?;
         self.ops.push(Op::Audit(at, event));
+        Ok(self)
+    }
+
+    /// Saves a record copy of a message, replacing an earlier copy of the same message.
+    ///
+    /// # Errors
+    /// As [`Self::put_message`]; the batch is unchanged.
+    pub fn put_record_copy(&mut self, copy: RecordCopy) -> Result<&mut Self, StoreError> {
+        copy.check()?;
+        self.ops.push(Op::PutRecordCopy(copy));
         Ok(self)
     }
 

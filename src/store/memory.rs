@@ -23,6 +23,7 @@ struct Tablesets {
     /// The audit trail's chain key: drawn from the operating system when first needed.
     audit_key: Option<crate::keys::Secret32>,
     messages: BTreeMap<MessageId, StoredMessage>,
+    record_copies: BTreeMap<MessageId, super::RecordCopy>,
     /// Key-value writes so far: the version of the next row written.
     writes: u64,
 }
@@ -161,6 +162,21 @@ impl Tables for Tablesets {
 
     fn messages(&mut self, peer: &PeerId) -> Result<Vec<StoredMessage>, StoreError> {
         Ok(self.messages.values().filter(|m| &m.peer == peer).cloned().collect())
+    }
+
+    fn put_record_copy(&mut self, copy: &super::RecordCopy) -> Result<(), StoreError> {
+        self.record_copies.insert(copy.message.id, copy.clone());
+        Ok(())
+    }
+
+    fn record_copies(&mut self, peer: &PeerId) -> Result<Vec<super::RecordCopy>, StoreError> {
+        Ok(self.record_copies.values().filter(|c| &c.message.peer == peer).cloned().collect())
+    }
+
+    fn purge_record_copies(&mut self, now: Timestamp) -> Result<usize, StoreError> {
+        let before = self.record_copies.len();
+        self.record_copies.retain(|_, c| c.retain_until.is_none_or(|at| at > now));
+        Ok(before - self.record_copies.len())
     }
 
     fn audit_key(&mut self) -> Result<crate::keys::Secret32, StoreError> {

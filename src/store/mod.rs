@@ -87,6 +87,7 @@ mod keys;
 mod memory;
 mod ops;
 mod random;
+mod records;
 mod rollback;
 mod seal;
 mod sqlite;
@@ -104,6 +105,7 @@ pub use error::StoreError;
 pub use kdf::KdfParams;
 pub use keys::{KeyEncryptionKey, Passphrase, StoreKeySource};
 pub use memory::MemoryStore;
+pub use records::RecordCopy;
 pub use rollback::{CounterError, NoRollbackCounter, RollbackCounter};
 pub use sqlite::{SqliteOptions, SqliteStore, WipePolicy};
 pub use types::{
@@ -274,8 +276,9 @@ pub trait Store: Send + Sync {
         new_expires_at: Option<Timestamp>,
     ) -> Result<(), StoreError>;
 
-    /// Deletes every message whose expiry is at or before `now`, leaving no copy of it in the
-    /// file. Returns how many were deleted.
+    /// Deletes every message whose expiry is at or before `now`, and every record copy whose
+    /// retention ended at or before it, leaving no copy of either in the file. Returns how many
+    /// messages were deleted; the audit trail records both counts.
     ///
     /// # Errors
     /// [`StoreError::Database`] if the file cannot be written; then nothing was deleted.
@@ -290,4 +293,12 @@ pub trait Store: Send + Sync {
     /// the head is missing or disagrees with the entries; [`StoreError::Database`] if the file
     /// cannot be read.
     fn audit_log(&self) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// The record copies of messages exchanged with `peer` ([`RecordCopy`]), ordered by the
+    /// message's time, then id. They are not part of [`Self::messages`].
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming `record_copies` if a stored copy does not authenticate or
+    /// decode.
+    fn record_copies(&self, peer: &PeerId) -> Result<Vec<RecordCopy>, StoreError>;
 }

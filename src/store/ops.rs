@@ -103,6 +103,12 @@ pub(crate) trait Tables {
     fn generation_floor(&self) -> u64 {
         0
     }
+    /// Saves a record copy, replacing one of the same message.
+    fn put_record_copy(&mut self, copy: &super::RecordCopy) -> Result<(), StoreError>;
+    /// The record copies of messages with `peer`, in any order.
+    fn record_copies(&mut self, peer: &PeerId) -> Result<Vec<super::RecordCopy>, StoreError>;
+    /// Deletes the record copies with `retain_until <= now`; how many.
+    fn purge_record_copies(&mut self, now: Timestamp) -> Result<usize, StoreError>;
     /// The audit trail's chain key ([`super::audit`]).
     fn audit_key(&mut self) -> Result<crate::keys::Secret32, StoreError>;
     /// Notes that the transaction wrote generation `generation`, so that the rollback counter is
@@ -156,6 +162,7 @@ fn apply_op(t: &mut dyn Tables, op: Op) -> Result<(), StoreError> {
         }
         Op::RemovePrekey(kind, id) => t.delete(Kv::prekeys(kind), &id.0.to_be_bytes()).map(drop),
         Op::Audit(at, event) => audit::append(t, at, &event),
+        Op::PutRecordCopy(copy) => t.put_record_copy(&copy),
     }
 }
 
@@ -368,8 +375,19 @@ pub(crate) fn purge_expired(b: &impl Backend, now: Timestamp) -> Result<usize, S
             let messages = u64::try_from(purged).unwrap_or(u64::MAX);
             audit::append(t, now, &audit::AuditEvent::Purged { messages })?;
         }
+        let records = t.purge_record_copies(now)?;
+        if records > 0 {
+            let messages = u64::try_from(records).unwrap_or(u64::MAX);
+            audit::append(t, now, &audit::AuditEvent::RecordsPurged { messages })?;
+        }
         Ok(purged)
     })
+}
+
+pub(crate) fn record_copies(b: &impl Backend, peer: &PeerId) -> Result<Vec<super::RecordCopy>, StoreError> {
+    let mut all = b.read(|t| t.record_copies(peer))?;
+    all.sort_by_key(|c| (c.message.at, c.message.id));
+    Ok(all)
 }
 
 pub(crate) fn audit_log(b: &impl Backend) -> Result<Vec<audit::AuditEntry>, StoreError> {
@@ -465,6 +483,9 @@ macro_rules! impl_store {
             }
             fn audit_log(&self) -> Result<Vec<$crate::store::AuditEntry>, StoreError> {
                 ops::audit_log(self)
+            }
+            fn record_copies(&self, peer: &PeerId) -> Result<Vec<$crate::store::RecordCopy>, StoreError> {
+                ops::record_copies(self, peer)
             }
         }
     };

@@ -7,3 +7,15 @@
 -- from an earlier version gets the head of an empty trail when it is first opened.
 CREATE TABLE audit (key BLOB PRIMARY KEY NOT NULL, value BLOB NOT NULL) STRICT;
 CREATE TABLE audit_head (key BLOB PRIMARY KEY NOT NULL, value BLOB NOT NULL) STRICT;
+
+-- Record copies: what the clinician's device keeps of a message beyond its lifespan, under the
+-- agreed retention. `key` is the lookup key of the message id, `peer` a lookup key of the peer
+-- id of its own domain, and `retain_until` (milliseconds since the epoch) is in the clear so
+-- that purging needs no key; NULL keeps the copy until it is exported for the record.
+CREATE TABLE record_copies (
+    key BLOB PRIMARY KEY NOT NULL,
+    peer BLOB NOT NULL,
+    retain_until INTEGER,
+    value BLOB NOT NULL
+) STRICT;
+CREATE INDEX record_copies_by_peer ON record_copies (peer);

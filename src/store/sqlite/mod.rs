@@ -16,6 +16,7 @@
 
 mod file;
 mod options;
+mod record_copies;
 mod rollback;
 mod schema;
 mod tables;
