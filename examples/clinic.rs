@@ -280,6 +280,7 @@ fn records() -> Result<(), Box<dyn std::error::Error>> {
         Draft::new(Category::Appointment(AppointmentKind::Reminder), "Reminder: Thursday 3pm, room 204.");
     let sent = clinician.send(&sam, remind)?;
     client.receive(&dr_lee, &sent.envelope.ok_or("refused")?)?;
+    set_time(&[&clinician, &client], Timestamp(MONDAY_10AM_NY.0 + 5 * 60 * 1000));
     let reply = Draft::new(Category::Appointment(AppointmentKind::Confirm), "Confirmed <see you then>.")
         .reply_to(sent.message_id.ok_or("refused")?);
     let sent = client.send(&dr_lee, reply)?;
