@@ -227,3 +227,20 @@ mod endpoint {
         assert_eq!(last.at, pair.client.clock().now());
     }
 }
+
+#[test]
+fn a_store_from_before_the_audit_trail_gets_an_empty_one_that_then_detects_truncation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/store_v1.sqlite");
+    std::fs::copy(fixture, &path).unwrap();
+    let source = confidant_support::store::passphrase("confidant fixture v1");
+    {
+        let store = SqliteStore::open(&path, &source).unwrap();
+        assert!(store.audit_log().unwrap().is_empty());
+        append(&store, 1_000, 1);
+    }
+    assert_eq!(SqliteStore::open(&path, &source).unwrap().audit_log().unwrap().len(), 1);
+    sql(&path, "DELETE FROM audit", []);
+    assert_eq!(SqliteStore::open(&path, &source).unwrap().audit_log().err(), corrupt());
+}
