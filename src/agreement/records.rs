@@ -32,6 +32,16 @@ impl Consultation {
         }
     }
 
+    /// The term's number on the wire (`Consultation` of agreement.proto).
+    pub(crate) fn to_number(self) -> u32 {
+        u32::try_from(self.to_wire()).unwrap_or(0)
+    }
+
+    /// The term of a number on the wire.
+    pub(crate) fn from_number(number: u32) -> Option<Self> {
+        Self::from_wire(i32::try_from(number).ok()?)
+    }
+
     fn to_wire(self) -> i32 {
         match self {
             Self::NotPermitted => proto::Consultation::NotPermitted as i32,

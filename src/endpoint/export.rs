@@ -73,7 +73,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     }
 
     /// The selected messages, in conversation order, ready to format.
-    fn record_messages(&self, peer: &PeerId, selection: &Selection) -> Result<Vec<RecordMessage>> {
+    pub(super) fn record_messages(&self, peer: &PeerId, selection: &Selection) -> Result<Vec<RecordMessage>> {
         if let Selection::Messages(ids) = selection {
             if ids.len() > MAX_AUDIT_MESSAGES {
                 return Err(StoreError::InvalidInput("selection").into());

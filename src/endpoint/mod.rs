@@ -13,6 +13,7 @@
 
 mod agreement;
 mod audit;
+mod consultation;
 mod error;
 mod export;
 mod generator;

@@ -173,6 +173,10 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             Category::Withdrawal(proposal) => {
                 self.receive_withdrawal(peer, &mut next.pending, &content, *proposal, plaintext, now, batch)?
             }
+            Category::Consultation(excerpt) => {
+                let agreed = self.check_excerpt(peer, &sessions.remote_identity(), excerpt)?;
+                self.receive_excerpt(peer, &mut next.pending, &content, agreed, plaintext, now, batch)?
+            }
             _ => {
                 let arrived = Arrived { content: &content, plaintext, now };
                 self.receive_message(rng, peer, &mut sessions, &mut next, arrived, &mut replies, batch)?

@@ -25,6 +25,21 @@ pub enum Selection {
     Messages(Vec<MessageId>),
 }
 
+/// What `Endpoint::share_excerpt` gives the app to deliver (PROTOCOL.md, section 15.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsultationShare {
+    /// The excerpt, for the colleague.
+    pub envelope: Vec<u8>,
+    /// The notice, for the client, if their terms ask that they be told.
+    pub notice: Option<Vec<u8>>,
+    /// The excerpt message's id.
+    pub id: MessageId,
+}
+
+/// The text of the notice the client receives.
+pub const NOTICE_TEXT: &str =
+    "Your clinician shared an excerpt of our conversation with a colleague for consultation.";
+
 /// One party of an exported conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Party {

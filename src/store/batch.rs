@@ -37,6 +37,8 @@ pub(crate) enum Op {
     Audit(Timestamp, AuditEvent),
     /// Saves a record copy, replacing one of the same message.
     PutRecordCopy(RecordCopy),
+    /// Saves the signed terms of a colleague relation.
+    PutColleague(PeerId, Zeroizing<Vec<u8>>),
 }
 
 /// Writes that [`super::Store::apply`] saves in one transaction: all of them, or none.
@@ -245,6 +247,19 @@ impl WriteBatch {
     pub fn put_record_copy(&mut self, copy: RecordCopy) -> Result<&mut Self, StoreError> {
         copy.check()?;
         self.ops.push(Op::PutRecordCopy(copy));
+        Ok(self)
+    }
+
+    /// Saves the signed terms of the colleague relation with `peer`, replacing earlier ones.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] if they are larger than
+    /// [`MAX_AGREEMENT_LEN`](super::consts::MAX_AGREEMENT_LEN).
+    pub fn put_colleague(&mut self, peer: &PeerId, terms: &[u8]) -> Result<&mut Self, StoreError> {
+        if terms.len() > super::consts::MAX_AGREEMENT_LEN {
+            return Err(StoreError::InvalidInput("colleague terms"));
+        }
+        self.ops.push(Op::PutColleague(peer.clone(), Zeroizing::new(terms.to_vec())));
         Ok(self)
     }
 

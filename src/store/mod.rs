@@ -301,4 +301,11 @@ pub trait Store: Send + Sync {
     /// [`StoreError::Corrupt`] naming `record_copies` if a stored copy does not authenticate or
     /// decode.
     fn record_copies(&self, peer: &PeerId) -> Result<Vec<RecordCopy>, StoreError>;
+
+    /// The signed terms of the colleague relation with `peer`, as saved with
+    /// [`WriteBatch::put_colleague`].
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming `colleagues` if the stored record does not authenticate.
+    fn colleague(&self, peer: &PeerId) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError>;
 }

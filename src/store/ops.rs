@@ -32,6 +32,7 @@ pub(crate) enum Kv {
     Generation,
     Audit,
     AuditHead,
+    Colleague,
 }
 
 impl Kv {
@@ -50,6 +51,7 @@ impl Kv {
             Self::Generation => "generation",
             Self::Audit => super::audit::AUDIT,
             Self::AuditHead => "audit_head",
+            Self::Colleague => "colleagues",
         }
     }
 
@@ -163,6 +165,7 @@ fn apply_op(t: &mut dyn Tables, op: Op) -> Result<(), StoreError> {
         Op::RemovePrekey(kind, id) => t.delete(Kv::prekeys(kind), &id.0.to_be_bytes()).map(drop),
         Op::Audit(at, event) => audit::append(t, at, &event),
         Op::PutRecordCopy(copy) => t.put_record_copy(&copy),
+        Op::PutColleague(peer, terms) => t.put(Kv::Colleague, peer.as_str().as_bytes(), &terms),
     }
 }
 
@@ -390,6 +393,10 @@ pub(crate) fn record_copies(b: &impl Backend, peer: &PeerId) -> Result<Vec<super
     Ok(all)
 }
 
+pub(crate) fn colleague(b: &impl Backend, peer: &PeerId) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+    b.read(|t| t.get(Kv::Colleague, peer.as_str().as_bytes()))
+}
+
 pub(crate) fn audit_log(b: &impl Backend) -> Result<Vec<audit::AuditEntry>, StoreError> {
     b.read(audit::verify)
 }
@@ -486,6 +493,9 @@ macro_rules! impl_store {
             }
             fn record_copies(&self, peer: &PeerId) -> Result<Vec<$crate::store::RecordCopy>, StoreError> {
                 ops::record_copies(self, peer)
+            }
+            fn colleague(&self, peer: &PeerId) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError> {
+                ops::colleague(self, peer)
             }
         }
     };

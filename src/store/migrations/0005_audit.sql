@@ -19,3 +19,7 @@ CREATE TABLE record_copies (
     value BLOB NOT NULL
 ) STRICT;
 CREATE INDEX record_copies_by_peer ON record_copies (peer);
+
+-- Colleagues: the signed terms of each clinician-clinician colleague relation. `key` is the
+-- lookup key of the colleague's peer id; `value` seals the signed terms.
+CREATE TABLE colleagues (key BLOB PRIMARY KEY NOT NULL, value BLOB NOT NULL) STRICT;
