@@ -248,7 +248,7 @@ fn scan(path: &Path, phrases: &[&str]) -> std::io::Result<()> {
 /// their own transcript, and each device lists its audit trail. The files go into the directory
 /// given as the first argument, or a new temporary one that is kept.
 fn records() -> Result<(), Box<dyn std::error::Error>> {
-    use confidant::agreement::RecordTerms;
+    use confidant::agreement::{Consultation, RecordTerms};
     use confidant::records::transcript::TranscriptFormat;
     use confidant::records::Selection;
 
@@ -269,13 +269,17 @@ fn records() -> Result<(), Box<dyn std::error::Error>> {
     let (sam, dr_lee) = (PeerId::new("sam")?, PeerId::new("dr-lee")?);
     clinician.start_session(&sam, &client.prekey_bundle()?)?;
     let mut agreed = terms(&clinician, &client)?;
-    agreed.records = RecordTerms { retention_ms: 7 * 365 * DAY, ..RecordTerms::default() };
+    agreed.records = RecordTerms {
+        retention_ms: 7 * 365 * DAY,
+        consultation: Consultation::DeIdentified,
+        ..RecordTerms::default()
+    };
     let proposal = clinician.propose_agreement(&sam, agreed)?;
     let Received::AgreementProposed { id, .. } = client.receive(&dr_lee, &proposal)?.received else {
         return Err("expected the agreement proposal".into());
     };
     clinician.receive(&sam, &client.accept_agreement(&dr_lee, id)?)?;
-    say("both", "sign an agreement that keeps record copies on the clinician's device for 7 years");
+    say("both", "sign an agreement: record copies kept 7 years, de-identified consultation permitted");
     let remind =
         Draft::new(Category::Appointment(AppointmentKind::Reminder), "Reminder: Thursday 3pm, room 204.");
     let sent = clinician.send(&sam, remind)?;
@@ -299,6 +303,8 @@ fn records() -> Result<(), Box<dyn std::error::Error>> {
     write("transcript.txt", &client.export_transcript(&dr_lee, &Selection::All, TranscriptFormat::Text)?)?;
     write("transcript.html", &client.export_transcript(&dr_lee, &Selection::All, TranscriptFormat::Html)?)?;
 
+    consult(&clinician, &client, &stores, &sam, &dr_lee)?;
+
     set_time(&[&clinician, &client], Timestamp(MONDAY_10AM_NY.0 + 3 * DAY));
     let purged = (clinician.purge_expired()?, client.purge_expired()?);
     println!(
@@ -311,6 +317,53 @@ fn records() -> Result<(), Box<dyn std::error::Error>> {
         println!("    {who}'s audit trail (hash chain verified):");
         for entry in device.audit_log()? {
             println!("      {} {:?}", local_time(entry.at), entry.event);
+        }
+    }
+    Ok(())
+}
+
+/// The clinician consults a colleague, dr-kim, with a de-identified excerpt of the conversation
+/// with sam: both sign colleague terms, the excerpt travels end to end encrypted, and sam's device
+/// is told.
+fn consult(
+    clinician: &Device,
+    client: &Device,
+    stores: &tempfile::TempDir,
+    sam: &PeerId,
+    dr_lee: &PeerId,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use confidant::clock::Clock;
+
+    let key = StoreKeySource::passphrase("dr-kim's device passphrase".to_owned());
+    let store = SqliteStore::create(stores.path().join("colleague.db"), &key)?;
+    let now = clinician.clock().now();
+    let colleague: Device = Endpoint::new(store, ManualClock::new(now), Role::Clinician, "dr-kim")?;
+    let dr_kim = PeerId::new("dr-kim")?;
+    clinician.start_session(&dr_kim, &colleague.prekey_bundle()?)?;
+    let terms = clinician.colleague_terms(&dr_kim, 7 * DAY)?;
+    let (by_lee, by_kim) = (clinician.sign_colleague_terms(&terms)?, colleague.sign_colleague_terms(&terms)?);
+    clinician.accept_colleague(&dr_kim, &terms, &by_kim)?;
+    colleague.accept_colleague(dr_lee, &terms, &by_lee)?;
+    say("clinician", "and dr-kim sign colleague terms: excerpts live 7 days");
+    let ids: Vec<_> = clinician.history(sam)?.iter().filter(|e| !e.text.is_empty()).map(|e| e.id).collect();
+    if clinician.share_excerpt(&dr_kim, sam, &ids, true).is_err() {
+        say("clinician", "cannot share an identified excerpt: sam permitted de-identified ones only");
+    }
+    let share = clinician.share_excerpt(&dr_kim, sam, &ids, false)?;
+    relay("clinician -> colleague", &share.envelope);
+    if let Received::Message(message) = colleague.receive(dr_lee, &share.envelope)?.received {
+        if let Category::Consultation(excerpt) = message.category {
+            let count = excerpt.messages.len();
+            say("colleague", &format!("receives a de-identified excerpt of {count} messages:"));
+            for m in &excerpt.messages {
+                let who = if m.from_client { "client" } else { "clinician" };
+                println!("      {who}: \"{}\"", &m.text[..]);
+            }
+        }
+    }
+    if let Some(notice) = share.notice {
+        if let Received::Message(message) = client.receive(dr_lee, &notice)?.received {
+            say("client", &format!("is told: \"{}\"", &message.text[..]));
         }
     }
     Ok(())
