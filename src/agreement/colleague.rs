@@ -163,3 +163,64 @@ impl SignedColleagueTerms {
         Ok(signed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    fn keys() -> (IdentityKeyPair, IdentityKeyPair, IdentityKeyPair) {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(15);
+        (
+            IdentityKeyPair::generate(&mut rng),
+            IdentityKeyPair::generate(&mut rng),
+            IdentityKeyPair::generate(&mut rng),
+        )
+    }
+
+    #[test]
+    fn signed_terms_round_trip_and_any_change_is_refused() {
+        let (a, b, c) = keys();
+        let terms = ColleagueTerms::new(1, b.public_key(), a.public_key(), 86_400_000).unwrap();
+        assert!(terms.first.as_bytes() < terms.second.as_bytes());
+        let signed = SignedColleagueTerms::new(
+            terms,
+            &a.public_key(),
+            terms.sign(&a).unwrap(),
+            terms.sign(&b).unwrap(),
+        )
+        .unwrap();
+        let bytes = signed.to_bytes();
+        let (pa, pb) = (a.public_key(), b.public_key());
+        assert_eq!(SignedColleagueTerms::from_bytes(&bytes, &pb, &pa), Ok(signed));
+        assert_eq!(
+            SignedColleagueTerms::from_bytes(&bytes, &pa, &c.public_key()),
+            Err(AgreementError::WrongSigner(super::super::Role::Clinician))
+        );
+        for i in COLLEAGUE_TERMS_LABEL.len()..bytes.len() {
+            let mut tampered = bytes.clone();
+            tampered[i] ^= 1;
+            assert!(SignedColleagueTerms::from_bytes(&tampered, &pa, &pb).is_err(), "byte {i}");
+        }
+        assert_eq!(
+            SignedColleagueTerms::from_bytes(&bytes[..bytes.len() - 1], &pa, &pb),
+            Err(AgreementError::Malformed)
+        );
+        // A third party cannot sign, and one signature twice is not two.
+        assert!(terms.sign(&c).is_err());
+        let sig = terms.sign(&a).unwrap();
+        assert!(SignedColleagueTerms::new(terms, &pa, sig, sig).is_err());
+    }
+
+    #[test]
+    fn invalid_terms_are_refused() {
+        let (a, b, _) = keys();
+        assert_eq!(
+            ColleagueTerms::new(1, a.public_key(), a.public_key(), 86_400_000),
+            Err(AgreementError::SameIdentity)
+        );
+        assert!(ColleagueTerms::new(0, a.public_key(), b.public_key(), 86_400_000).is_err());
+        assert!(ColleagueTerms::new(1, a.public_key(), b.public_key(), 1).is_err());
+    }
+}

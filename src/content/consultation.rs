@@ -179,3 +179,92 @@ impl ConsultationNotice {
         Ok(Self { identified: wire.identified, messages })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+
+    use super::*;
+    use crate::content::padding::{pad, padded_len};
+    use crate::content::{Category, Content};
+    use crate::expiry::Lifespan;
+    use zeroize::Zeroizing;
+
+    fn excerpt(identified: bool, permitted: Consultation) -> Excerpt {
+        Excerpt {
+            identified,
+            client: identified.then(|| "client-42".to_owned()),
+            agreement: identified.then(|| vec![1, 2, 3]),
+            permitted,
+            shared_at: Timestamp(5),
+            messages: vec![ExcerptMessage {
+                id: MessageId([3; 16]),
+                from_client: true,
+                sent_at: Timestamp(4),
+                category: CategoryKind::CheckIn,
+                text: Zeroizing::new("hello".to_owned()),
+            }],
+        }
+    }
+
+    fn content(category: Category, text: &str) -> Result<Content, ContentError> {
+        Content::new(MessageId([9; 16]), category, text.to_owned(), Timestamp(6), Lifespan::DEFAULT, 1)
+    }
+
+    /// Padded content bytes for a hand-made protobuf message.
+    fn padded(message: &proto::Content) -> Vec<u8> {
+        let mut out = vec![crate::consts::CONTENT_VERSION];
+        out.extend(message.encode_to_vec());
+        let bucket = padded_len(out.len()).unwrap();
+        pad(&mut out, bucket);
+        out
+    }
+
+    #[test]
+    fn excerpts_and_notices_round_trip() {
+        for (identified, permitted) in [(false, Consultation::DeIdentified), (true, Consultation::Identified)]
+        {
+            let original =
+                content(Category::Consultation(Box::new(excerpt(identified, permitted))), "").unwrap();
+            assert_eq!(Content::decode(&original.encode_padded()).unwrap(), original);
+        }
+        let notice = ConsultationNotice { identified: false, messages: vec![MessageId([3; 16])] };
+        let original = content(Category::ConsultationNotice(notice), "You were consulted about.").unwrap();
+        assert_eq!(Content::decode(&original.encode_padded()).unwrap(), original);
+    }
+
+    #[test]
+    fn an_excerpt_breaking_its_rules_is_refused() {
+        let refused = Err(ContentError::InvalidField("excerpt"));
+        let not_permitted = excerpt(false, Consultation::NotPermitted);
+        assert_eq!(content(Category::Consultation(Box::new(not_permitted)), "").map(drop), refused);
+        let too_far = excerpt(true, Consultation::DeIdentified);
+        assert_eq!(content(Category::Consultation(Box::new(too_far)), "").map(drop), refused);
+        let mut unnamed = excerpt(true, Consultation::Identified);
+        unnamed.client = None;
+        assert_eq!(content(Category::Consultation(Box::new(unnamed)), "").map(drop), refused);
+        let mut empty = excerpt(false, Consultation::DeIdentified);
+        empty.messages.clear();
+        assert_eq!(content(Category::Consultation(Box::new(empty)), "").map(drop), refused);
+        let with_text = Category::Consultation(Box::new(excerpt(false, Consultation::DeIdentified)));
+        assert_eq!(content(with_text, "note").map(drop), Err(ContentError::InvalidField("text")));
+    }
+
+    #[test]
+    fn an_excerpt_or_notice_in_another_category_is_refused() {
+        let check_in = content(Category::CheckIn, "hi").unwrap();
+        let encoded = check_in.encode_padded();
+        let body = crate::content::padding::unpad(&encoded).unwrap();
+        let mut message = proto::Content::decode(&body[1..]).unwrap();
+        message.excerpt = Some(excerpt(false, Consultation::DeIdentified).to_proto());
+        assert_eq!(Content::decode(&padded(&message)).err(), Some(ContentError::InvalidField("excerpt")));
+        message.excerpt = None;
+        message.consultation_notice =
+            Some(proto::ConsultationNotice { identified: true, message_ids: vec![vec![1; 16]] });
+        let expected = Some(ContentError::InvalidField("consultation notice"));
+        assert_eq!(Content::decode(&padded(&message)).err(), expected);
+        // Control: the edited message without the extra field decodes.
+        message.consultation_notice = None;
+        assert!(Content::decode(&padded(&message)).is_ok());
+    }
+}
