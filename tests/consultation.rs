@@ -95,6 +95,9 @@ fn a_permitted_de_identified_excerpt_arrives_with_its_provenance_and_the_client_
     let Category::ConsultationNotice(notice) = message.category else { panic!("expected a notice") };
     assert!(!notice.identified);
     assert_eq!(notice.messages, vec![c.check_in]);
+    // An excerpt has no text of its own: it is not exported as a message of the colleague conversation.
+    let bundle = c.pair.clinician.export_record(&c.kim_id, &confidant::records::Selection::All).unwrap();
+    assert!(!bundle.contains("Communication") && !bundle.contains(TEXT));
     // The excerpt lives the colleague terms' seven days on the colleague's device.
     c.kim.clock().advance_millis(7 * DAY);
     assert_eq!(c.kim.purge_expired().unwrap(), 1);

@@ -78,6 +78,9 @@ pub(super) fn encode_padded(content: &Content) -> Zeroizing<Vec<u8>> {
     // Encoding into a Vec cannot fail: a Vec grows as needed.
     let _ = message.encode(&mut *out);
     message.text.zeroize();
+    if let Some(excerpt) = &mut message.excerpt {
+        excerpt.messages.iter_mut().for_each(|m| m.text.zeroize());
+    }
     pad(&mut out, bucket);
     out
 }

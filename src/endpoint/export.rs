@@ -106,7 +106,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             }
             let content = Content::decode(&message.body)?;
             let kind = content.category().kind();
-            if matches!(kind, CategoryKind::Agreement | CategoryKind::Receipt) {
+            if matches!(kind, CategoryKind::Agreement | CategoryKind::Receipt | CategoryKind::Consultation) {
                 continue;
             }
             let (sender, recipient, sent_at, received_at) = match message.direction {

@@ -102,5 +102,5 @@ fn retention_end(message: &StoredMessage, terms: &RecordTerms) -> Option<Timesta
 /// Whether the message is one a record keeps: not an agreement message or a receipt.
 fn has_text(message: &StoredMessage) -> Result<bool> {
     let kind = Content::decode(&message.body)?.category().kind();
-    Ok(!matches!(kind, CategoryKind::Agreement | CategoryKind::Receipt))
+    Ok(!matches!(kind, CategoryKind::Agreement | CategoryKind::Receipt | CategoryKind::Consultation))
 }
