@@ -11,7 +11,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// message ids, never message text. Each call checks the whole hash chain.
     ///
     /// # Errors
-    /// [`StoreError::Corrupt`] naming `audit` if an entry was removed, reordered or altered (the
+    /// [`crate::store::StoreError::Corrupt`] naming `audit` if an entry was removed, reordered or altered (the
     /// store file was edited); another store error if it cannot be read.
     pub fn audit_log(&self) -> Result<Vec<AuditEntry>> {
         Ok(self.store.audit_log()?)
