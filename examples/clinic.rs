@@ -106,6 +106,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (file, peer) in files {
         inspect(&dir.path().join(file), peer, &phrases)?;
     }
+    records()?;
     Ok(())
 }
 
@@ -239,5 +240,131 @@ fn scan(path: &Path, phrases: &[&str]) -> std::io::Result<()> {
         phrases.iter().copied().filter(|p| bytes.windows(p.len()).any(|w| w == p.as_bytes())).collect();
     let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
     println!("    {file} ({} bytes with its WAL): phrases found: {found:?}", bytes.len());
+    Ok(())
+}
+
+/// Records: a second clinician and client whose agreement keeps record copies for seven years;
+/// the clinician exports the conversation for the clinical record (FHIR R4), the client writes
+/// their own transcript, and each device lists its audit trail. The files go into the directory
+/// given as the first argument, or a new temporary one that is kept.
+fn records() -> Result<(), Box<dyn std::error::Error>> {
+    use confidant::agreement::{Consultation, RecordTerms};
+    use confidant::records::transcript::TranscriptFormat;
+    use confidant::records::Selection;
+
+    section("Records: an export for the clinical record and the client's own transcript");
+    let out = match std::env::args_os().nth(1) {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => tempfile::Builder::new().prefix("confidant-records-").tempdir()?.keep(),
+    };
+    std::fs::create_dir_all(&out)?;
+    let stores = tempfile::tempdir()?;
+    let open = |file: &str, role, id: &str| -> Result<Device, confidant::Error> {
+        let key = StoreKeySource::passphrase(format!("{id}'s device passphrase"));
+        let store = SqliteStore::create(stores.path().join(file), &key)?;
+        Endpoint::new(store, ManualClock::new(MONDAY_10AM_NY), role, id)
+    };
+    let clinician = open("clinician.db", Role::Clinician, "dr-lee")?;
+    let client = open("client.db", Role::Client, "sam")?;
+    let (sam, dr_lee) = (PeerId::new("sam")?, PeerId::new("dr-lee")?);
+    clinician.start_session(&sam, &client.prekey_bundle()?)?;
+    let mut agreed = terms(&clinician, &client)?;
+    agreed.records = RecordTerms {
+        retention_ms: 7 * 365 * DAY,
+        consultation: Consultation::DeIdentified,
+        ..RecordTerms::default()
+    };
+    let proposal = clinician.propose_agreement(&sam, agreed)?;
+    let Received::AgreementProposed { id, .. } = client.receive(&dr_lee, &proposal)?.received else {
+        return Err("expected the agreement proposal".into());
+    };
+    clinician.receive(&sam, &client.accept_agreement(&dr_lee, id)?)?;
+    say("both", "sign an agreement: record copies kept 7 years, de-identified consultation permitted");
+    let remind =
+        Draft::new(Category::Appointment(AppointmentKind::Reminder), "Reminder: Thursday 3pm, room 204.");
+    let sent = clinician.send(&sam, remind)?;
+    client.receive(&dr_lee, &sent.envelope.ok_or("refused")?)?;
+    set_time(&[&clinician, &client], Timestamp(MONDAY_10AM_NY.0 + 5 * 60 * 1000));
+    let reply = Draft::new(Category::Appointment(AppointmentKind::Confirm), "Confirmed <see you then>.")
+        .reply_to(sent.message_id.ok_or("refused")?);
+    let sent = client.send(&dr_lee, reply)?;
+    clinician.receive(&sam, &sent.envelope.ok_or("refused")?)?;
+
+    let write = |name: &str, text: &str| -> std::io::Result<()> {
+        let path = out.join(name);
+        std::fs::write(&path, text)?;
+        println!("    wrote {}", path.display());
+        Ok(())
+    };
+    say("clinician", "exports the conversation for the clinical record (FHIR R4 Bundle)");
+    write("clinical-record.json", &clinician.export_record(&sam, &Selection::All)?)?;
+    say("client", "writes their own copy and a readable transcript");
+    write("client-copy.json", &client.export_record(&dr_lee, &Selection::All)?)?;
+    write("transcript.txt", &client.export_transcript(&dr_lee, &Selection::All, TranscriptFormat::Text)?)?;
+    write("transcript.html", &client.export_transcript(&dr_lee, &Selection::All, TranscriptFormat::Html)?)?;
+
+    consult(&clinician, &client, &stores, &sam, &dr_lee)?;
+
+    set_time(&[&clinician, &client], Timestamp(MONDAY_10AM_NY.0 + 3 * DAY));
+    let purged = (clinician.purge_expired()?, client.purge_expired()?);
+    println!(
+        "    three days later, purged: {} on the clinician's device, {} on the client's",
+        purged.0, purged.1
+    );
+    let copies = clinician.store().record_copies(&sam)?.len();
+    println!("    the clinician's device keeps {copies} sealed record copies, shown in no conversation");
+    for (who, device) in [("clinician", &clinician), ("client", &client)] {
+        println!("    {who}'s audit trail (hash chain verified):");
+        for entry in device.audit_log()? {
+            println!("      {} {:?}", local_time(entry.at), entry.event);
+        }
+    }
+    Ok(())
+}
+
+/// The clinician consults a colleague, dr-kim, with a de-identified excerpt of the conversation
+/// with sam: both sign colleague terms, the excerpt travels end to end encrypted, and sam's device
+/// is told.
+fn consult(
+    clinician: &Device,
+    client: &Device,
+    stores: &tempfile::TempDir,
+    sam: &PeerId,
+    dr_lee: &PeerId,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use confidant::clock::Clock;
+
+    let key = StoreKeySource::passphrase("dr-kim's device passphrase".to_owned());
+    let store = SqliteStore::create(stores.path().join("colleague.db"), &key)?;
+    let now = clinician.clock().now();
+    let colleague: Device = Endpoint::new(store, ManualClock::new(now), Role::Clinician, "dr-kim")?;
+    let dr_kim = PeerId::new("dr-kim")?;
+    clinician.start_session(&dr_kim, &colleague.prekey_bundle()?)?;
+    let terms = clinician.colleague_terms(&dr_kim, 7 * DAY)?;
+    let (by_lee, by_kim) = (clinician.sign_colleague_terms(&terms)?, colleague.sign_colleague_terms(&terms)?);
+    clinician.accept_colleague(&dr_kim, &terms, &by_kim)?;
+    colleague.accept_colleague(dr_lee, &terms, &by_lee)?;
+    say("clinician", "and dr-kim sign colleague terms: excerpts live 7 days");
+    let ids: Vec<_> = clinician.history(sam)?.iter().filter(|e| !e.text.is_empty()).map(|e| e.id).collect();
+    if clinician.share_excerpt(&dr_kim, sam, &ids, true).is_err() {
+        say("clinician", "cannot share an identified excerpt: sam permitted de-identified ones only");
+    }
+    let share = clinician.share_excerpt(&dr_kim, sam, &ids, false)?;
+    relay("clinician -> colleague", &share.envelope);
+    if let Received::Message(message) = colleague.receive(dr_lee, &share.envelope)?.received {
+        if let Category::Consultation(excerpt) = message.category {
+            let count = excerpt.messages.len();
+            say("colleague", &format!("receives a de-identified excerpt of {count} messages:"));
+            for m in &excerpt.messages {
+                let who = if m.from_client { "client" } else { "clinician" };
+                println!("      {who}: \"{}\"", &m.text[..]);
+            }
+        }
+    }
+    if let Some(notice) = share.notice {
+        if let Received::Message(message) = client.receive(dr_lee, &notice)?.received {
+            say("client", &format!("is told: \"{}\"", &message.text[..]));
+        }
+    }
     Ok(())
 }

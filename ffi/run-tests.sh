@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds and tests the bindings, self-contained: on a machine with only Rust and Python 3 (3.10 or
 # newer) with pip, it
-#   1. creates a virtual environment in target/ffi-venv (kept between runs) and installs maturin
-#      and pytest into it with pip;
+#   1. creates a virtual environment in target/ffi-venv (kept between runs) and installs maturin,
+#      pytest and fhir.resources (the FHIR R4 models that check exported records) with pip;
 #   2. builds the `confidant` Python package from ffi/ and installs it there (the same build as
 #      `pip install ./ffi`: the Rust library in release, and the module UniFFI generates);
 #   3. runs the pytest suites of ffi/tests (no test collected counts as a failure);
@@ -25,7 +25,8 @@ echo "== Python environment ($venv)"
 if [[ ! -x "$venv/bin/python" ]]; then
     "$python" -m venv "$venv"
 fi
-"${pip[@]}" install "maturin==1.16.0" "pytest==9.2.0"
+# fhir.resources 6.1.0 is the release whose models are FHIR R4 (4.0.1); it needs pydantic 1.
+"${pip[@]}" install "maturin==1.16.0" "pytest==9.2.0" "fhir.resources==6.1.0" "pydantic>=1.10,<2"
 
 echo "== build and install the confidant package"
 # No build isolation: the maturin just installed builds it, without fetching another copy.

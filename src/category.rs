@@ -44,11 +44,15 @@ pub enum CategoryKind {
     AutoReply,
     /// A system message acknowledging delivery or reading of messages.
     Receipt,
+    /// An excerpt of a client conversation that a clinician shares with a colleague.
+    Consultation,
+    /// A system message telling the client that an excerpt of their conversation was shared.
+    ConsultationNotice,
 }
 
 impl CategoryKind {
     /// Every kind, in wire-number order.
-    pub const ALL: [CategoryKind; 11] = [
+    pub const ALL: [CategoryKind; 13] = [
         Self::AppointmentReminder,
         Self::AppointmentConfirm,
         Self::AppointmentReschedule,
@@ -60,6 +64,8 @@ impl CategoryKind {
         Self::Agreement,
         Self::AutoReply,
         Self::Receipt,
+        Self::Consultation,
+        Self::ConsultationNotice,
     ];
 
     /// The kinds an agreement may list as permitted for a party. Crisis and system messages are
@@ -89,6 +95,8 @@ impl CategoryKind {
             Self::Agreement => 9,
             Self::AutoReply => 10,
             Self::Receipt => 11,
+            Self::Consultation => 20,
+            Self::ConsultationNotice => 21,
         }
     }
 
@@ -152,6 +160,8 @@ mod tests {
             "AGREEMENT",
             "AUTO_REPLY",
             "RECEIPT",
+            "CONSULTATION",
+            "CONSULTATION_NOTICE",
         ];
         for (kind, name) in CategoryKind::ALL.into_iter().zip(names) {
             assert_eq!(

@@ -102,6 +102,7 @@ mod category;
 pub mod content;
 pub mod expiry;
 pub mod policy;
+pub mod records;
 
 // The encrypted store, and the endpoint that ties the layers together.
 mod endpoint;

@@ -226,6 +226,60 @@ impl Endpoint {
     pub fn purge_expired(&self) -> Result<u64, ConfidantError> {
         Ok(u64::try_from(self.inner.purge_expired()?).unwrap_or(u64::MAX))
     }
+
+    /// The conversation with `peer` (every message not yet expired, or only those of
+    /// `message_ids`) as a FHIR R4 `Bundle` of `Communication` resources, in JSON: for the
+    /// clinical record on the clinician's device, the client's own copy on the client's. The
+    /// export is recorded in the device's audit trail.
+    ///
+    /// # Errors
+    /// [`ConfidantError::UnknownMessage`] if a message id is not in the conversation or has
+    /// expired; [`ConfidantError::InvalidInput`] for an id that is not 16 bytes;
+    /// [`ConfidantError::Store`] if the store cannot be read or written.
+    pub fn export_record(
+        &self,
+        peer: String,
+        message_ids: Option<Vec<Vec<u8>>>,
+    ) -> Result<String, ConfidantError> {
+        let selection = selection(message_ids)?;
+        let json = self.inner.export_record(&peer_id(peer)?, &selection)?;
+        Ok(json.as_str().to_owned())
+    }
+
+    /// The conversation with `peer` as a plain transcript: text, or with `html` an HTML page
+    /// whose every text is escaped. Recorded in the audit trail.
+    ///
+    /// # Errors
+    /// As [`Self::export_record`].
+    pub fn export_transcript(
+        &self,
+        peer: String,
+        message_ids: Option<Vec<Vec<u8>>>,
+        html: bool,
+    ) -> Result<String, ConfidantError> {
+        use confidant::records::transcript::TranscriptFormat;
+        let format = if html { TranscriptFormat::Html } else { TranscriptFormat::Text };
+        let text = self.inner.export_transcript(&peer_id(peer)?, &selection(message_ids)?, format)?;
+        Ok(text.as_str().to_owned())
+    }
+
+    /// How many entries the device's audit trail holds, after checking its hash chain.
+    ///
+    /// # Errors
+    /// [`ConfidantError::Store`] if an entry was removed, reordered or altered.
+    pub fn audit_log_len(&self) -> Result<u64, ConfidantError> {
+        Ok(u64::try_from(self.inner.audit_log()?.len()).unwrap_or(u64::MAX))
+    }
+}
+
+/// The messages to export: all, or those of `ids`.
+fn selection(ids: Option<Vec<Vec<u8>>>) -> Result<confidant::records::Selection, ConfidantError> {
+    match ids {
+        None => Ok(confidant::records::Selection::All),
+        Some(ids) => Ok(confidant::records::Selection::Messages(
+            ids.iter().map(|id| message_id(id)).collect::<Result<_, _>>()?,
+        )),
+    }
 }
 
 impl Endpoint {

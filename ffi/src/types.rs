@@ -58,11 +58,15 @@ pub enum Category {
     AutoReply,
     /// A delivery or read receipt (sent by the library).
     Receipt,
+    /// An excerpt of a client conversation shared by a colleague (sent by the library).
+    Consultation,
+    /// The client is told that an excerpt of their conversation was shared (sent by the library).
+    ConsultationNotice,
 }
 
 impl Category {
     /// Every category, in the library's wire order.
-    pub(crate) const ALL: [Category; 11] = [
+    pub(crate) const ALL: [Category; 13] = [
         Self::AppointmentReminder,
         Self::AppointmentConfirm,
         Self::AppointmentReschedule,
@@ -74,6 +78,8 @@ impl Category {
         Self::Agreement,
         Self::AutoReply,
         Self::Receipt,
+        Self::Consultation,
+        Self::ConsultationNotice,
     ];
 
     /// The library's kind.
@@ -90,6 +96,8 @@ impl Category {
             Self::Agreement => CategoryKind::Agreement,
             Self::AutoReply => CategoryKind::AutoReply,
             Self::Receipt => CategoryKind::Receipt,
+            Self::Consultation => CategoryKind::Consultation,
+            Self::ConsultationNotice => CategoryKind::ConsultationNotice,
         }
     }
 
@@ -116,7 +124,11 @@ impl Category {
             Self::CheckIn => LibCategory::CheckIn,
             Self::Crisis => LibCategory::Crisis,
             Self::Administrative => LibCategory::Administrative,
-            Self::Agreement | Self::AutoReply | Self::Receipt => LibCategory::AutoReply,
+            Self::Agreement
+            | Self::AutoReply
+            | Self::Receipt
+            | Self::Consultation
+            | Self::ConsultationNotice => LibCategory::AutoReply,
         }
     }
 }

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use prost::Message;
 
+use super::records::RecordTerms;
 use super::{AgreementError, AgreementTerms, Availability, Weekday, Window};
 use crate::category::{expiry_start_from_wire, expiry_start_to_wire, CategoryKind};
 use crate::expiry::Lifespan;
@@ -59,6 +60,7 @@ pub(super) fn encode_terms(terms: &AgreementTerms) -> Vec<u8> {
         max_message_chars: terms.max_message_chars,
         receipts_enabled: terms.receipts_enabled,
         auto_reply_window_ms: terms.auto_reply_window_ms,
+        records: terms.records.to_wire(),
     };
     message.encode_to_vec()
 }
@@ -116,6 +118,7 @@ pub(super) fn decode_terms(bytes: &[u8]) -> Result<AgreementTerms, AgreementErro
         max_message_chars: message.max_message_chars,
         receipts_enabled: message.receipts_enabled,
         auto_reply_window_ms: message.auto_reply_window_ms,
+        records: RecordTerms::from_wire(message.records)?,
     };
     terms.validate()?;
     if encode_terms(&terms) != bytes {

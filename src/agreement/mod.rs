@@ -9,11 +9,15 @@
 //! both sign again.
 
 mod canonical;
+mod colleague;
+mod records;
 mod schedule;
 mod signed;
 mod terms;
 
 pub use crate::role::Role;
+pub use colleague::{ColleagueTerms, SignedColleagueTerms, COLLEAGUE_TERMS_LABEL};
+pub use records::{Consultation, RecordTerms, MAX_RECORD_RETENTION_MS};
 pub use schedule::{Availability, Weekday, Window, MINUTES_PER_DAY};
 pub use signed::{ProposedAgreement, SignedAgreement, UnverifiedAgreement};
 pub use terms::AgreementTerms;

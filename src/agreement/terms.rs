@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::records::RecordTerms;
 use super::{AgreementError, Availability};
 use crate::category::CategoryKind;
 use crate::consts::{
@@ -45,6 +46,10 @@ pub struct AgreementTerms {
     pub receipts_enabled: bool,
     /// At most one auto-reply per conversation per this many milliseconds.
     pub auto_reply_window_ms: u64,
+    /// Record copies, export and consultation ([`RecordTerms`]); absent from older agreements,
+    /// which read as the defaults.
+    #[serde(default)]
+    pub records: RecordTerms,
 }
 
 impl AgreementTerms {
@@ -82,6 +87,7 @@ impl AgreementTerms {
             max_message_chars: 1000,
             receipts_enabled: false,
             auto_reply_window_ms: DEFAULT_AUTO_REPLY_WINDOW_MS,
+            records: RecordTerms::default(),
         }
     }
 
@@ -117,6 +123,7 @@ impl AgreementTerms {
         if !(MIN_AUTO_REPLY_WINDOW_MS..=MAX_AUTO_REPLY_WINDOW_MS).contains(&self.auto_reply_window_ms) {
             return Err(AgreementError::InvalidTerms("auto-reply window"));
         }
+        self.records.validate()?;
         Ok(())
     }
 

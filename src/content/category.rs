@@ -60,6 +60,11 @@ pub enum Category {
     AutoReply,
     /// A delivery or read receipt.
     Receipt(Receipt),
+    /// An excerpt of a client conversation shared with a colleague (the content's text is
+    /// empty: the excerpt holds the messages).
+    Consultation(Box<super::consultation::Excerpt>),
+    /// Tells the client that an excerpt of their conversation was shared with a colleague.
+    ConsultationNotice(super::consultation::ConsultationNotice),
 }
 
 impl Category {
@@ -78,6 +83,8 @@ impl Category {
             Self::Agreement(_) | Self::Withdrawal(_) => CategoryKind::Agreement,
             Self::AutoReply => CategoryKind::AutoReply,
             Self::Receipt(_) => CategoryKind::Receipt,
+            Self::Consultation(_) => CategoryKind::Consultation,
+            Self::ConsultationNotice(_) => CategoryKind::ConsultationNotice,
         }
     }
 }

@@ -3,6 +3,7 @@
 use prost::Message;
 use zeroize::{Zeroize, Zeroizing};
 
+use super::consultation::{ConsultationNotice, Excerpt};
 use super::padding::{pad, padded_len, unpad};
 use super::{AppointmentKind, Category, Content, ContentError, MessageId, Receipt, ReceiptKind};
 use crate::agreement::UnverifiedAgreement;
@@ -12,7 +13,7 @@ use crate::consts::{CONTENT_VERSION, MAX_RECEIPT_IDS};
 use crate::expiry::Lifespan;
 
 #[allow(unreachable_pub, missing_docs, clippy::all, clippy::pedantic)]
-mod proto {
+pub(super) mod proto {
     include!(concat!(env!("OUT_DIR"), "/confidant.content.rs"));
 }
 
@@ -54,6 +55,14 @@ fn to_proto(content: &Content) -> proto::Content {
         agreement,
         receipt,
         withdrawn_proposal,
+        excerpt: match &content.category {
+            Category::Consultation(excerpt) => Some(excerpt.to_proto()),
+            _ => None,
+        },
+        consultation_notice: match &content.category {
+            Category::ConsultationNotice(notice) => Some(notice.to_proto()),
+            _ => None,
+        },
     }
 }
 
@@ -69,6 +78,9 @@ pub(super) fn encode_padded(content: &Content) -> Zeroizing<Vec<u8>> {
     // Encoding into a Vec cannot fail: a Vec grows as needed.
     let _ = message.encode(&mut *out);
     message.text.zeroize();
+    if let Some(excerpt) = &mut message.excerpt {
+        excerpt.messages.iter_mut().for_each(|m| m.text.zeroize());
+    }
     pad(&mut out, bucket);
     out
 }
@@ -94,6 +106,12 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Content, ContentError> {
     }
     if kind != CategoryKind::Receipt && message.receipt.is_some() {
         return Err(ContentError::InvalidField("receipt"));
+    }
+    if kind != CategoryKind::Consultation && message.excerpt.is_some() {
+        return Err(ContentError::InvalidField("excerpt"));
+    }
+    if kind != CategoryKind::ConsultationNotice && message.consultation_notice.is_some() {
+        return Err(ContentError::InvalidField("consultation notice"));
     }
     let category = match kind {
         CategoryKind::AppointmentReminder => Category::Appointment(AppointmentKind::Reminder),
@@ -132,6 +150,17 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Content, ContentError> {
                 .map(|raw| message_id(raw, "receipt"))
                 .collect::<Result<Vec<_>, _>>()?;
             Category::Receipt(Receipt { kind, message_ids })
+        }
+        CategoryKind::Consultation => {
+            let excerpt = message.excerpt.take().ok_or(ContentError::InvalidField("excerpt"))?;
+            Category::Consultation(Box::new(Excerpt::from_proto(excerpt)?))
+        }
+        CategoryKind::ConsultationNotice => {
+            let notice = message
+                .consultation_notice
+                .as_ref()
+                .ok_or(ContentError::InvalidField("consultation notice"))?;
+            Category::ConsultationNotice(ConsultationNotice::from_proto(notice)?)
         }
     };
     let start =

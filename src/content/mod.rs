@@ -7,12 +7,14 @@
 
 mod category;
 mod codec;
+mod consultation;
 mod padding;
 
 use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 pub use category::{AppointmentKind, Category, Receipt, ReceiptKind};
+pub use consultation::{ConsultationNotice, Excerpt, ExcerptMessage, MAX_EXCERPT_MESSAGES};
 // Defined below content and agreements, which both use it.
 pub use crate::category::CategoryKind;
 
@@ -156,6 +158,9 @@ impl Content {
                 return Err(ContentError::InvalidField("text"))
             }
             Category::Agreement(_) | Category::Withdrawal(_) => {}
+            Category::Consultation(excerpt) if self.text.is_empty() => excerpt.validate(MAX_TEXT_BYTES)?,
+            Category::Consultation(_) => return Err(ContentError::InvalidField("text")),
+            Category::ConsultationNotice(notice) => notice.validate()?,
             _ if self.text.is_empty() => return Err(ContentError::InvalidField("text")),
             _ if self.agreement_version == 0 => return Err(ContentError::InvalidField("agreement version")),
             _ => {}

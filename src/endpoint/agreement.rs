@@ -9,7 +9,7 @@ use crate::agreement::{AgreementError, AgreementTerms, ProposedAgreement, Role, 
 use crate::clock::Clock;
 use crate::content::{Category, Content};
 use crate::expiry::Lifespan;
-use crate::store::{Direction, MessageId, PeerId, Store, StoredAgreement, WriteBatch};
+use crate::store::{AuditEvent, Direction, MessageId, PeerId, Store, StoredAgreement, WriteBatch};
 
 impl<S: Store, C: Clock> Endpoint<S, C> {
     /// Proposes `terms` to the client `peer` (clinician only): signs them and returns the
@@ -98,6 +98,10 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         batch.put_agreement(
             peer,
             StoredAgreement { version: signed.version(), bytes: signed.to_bytes().into() },
+        )?;
+        batch.audit(
+            self.now(),
+            AuditEvent::AgreementSigned { peer: peer.clone(), version: signed.version() },
         )?;
         let version_in_force = current.map_or(0, |a| a.version());
         let acceptance = Category::Agreement(Box::new(UnverifiedAgreement::from(&signed)));

@@ -11,6 +11,7 @@ use crate::agreement::AgreementError;
 use crate::content::ContentError;
 use crate::error::{DecodeError, HandshakeError};
 use crate::expiry::ExpiryError;
+use crate::records::fhir::ExportError;
 use crate::session::SessionError;
 use crate::store::StoreError;
 
@@ -43,6 +44,9 @@ pub enum Error {
     /// The encrypted on-device store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// An export could not be written.
+    #[error("records: {0}")]
+    Records(#[from] ExportError),
 }
 
 /// A session's decode and handshake failures become [`Error::Decode`] and [`Error::Handshake`],

@@ -12,7 +12,10 @@
 //! opens a socket.
 
 mod agreement;
+mod audit;
+mod consultation;
 mod error;
+mod export;
 mod generator;
 mod locks;
 mod open;
@@ -21,6 +24,7 @@ mod prekeys;
 mod proposals;
 mod read;
 mod receive;
+mod retention;
 mod send;
 mod sessions;
 mod trust;
@@ -260,12 +264,16 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     }
 
     /// Deletes every message whose time has come, leaving no copy in the store file. Returns how
-    /// many were deleted.
+    /// many were deleted. On the clinician's device, a message that the agreement's record terms
+    /// keep is first saved as a record copy (PROTOCOL.md, section 15), and record copies whose
+    /// retention ended are deleted.
     ///
     /// # Errors
     /// A store error; then nothing was deleted.
     pub fn purge_expired(&self) -> Result<usize> {
-        Ok(self.store.purge_expired(self.clock.now())?)
+        let now = self.clock.now();
+        self.keep_record_copies(now)?;
+        Ok(self.store.purge_expired(now)?)
     }
 
     /// The clinician's and the client's identity keys, given the peer's.

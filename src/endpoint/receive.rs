@@ -14,7 +14,9 @@ use crate::content::{Category, Content, Receipt, ReceiptKind};
 use crate::expiry::{Arrival, Lifespan};
 use crate::policy::{classify_content, notification_preview, AutoReplyLimiter, Decision, OutOfScopeReason};
 use crate::session::Session;
-use crate::store::{Direction, PeerId, SessionVersion, Store, StoredAgreement, StoredMessage, WriteBatch};
+use crate::store::{
+    AuditEvent, Direction, PeerId, SessionVersion, Store, StoredAgreement, StoredMessage, WriteBatch,
+};
 use crate::wire::Envelope;
 
 /// What one conversation's receive path reads and changes; saved once at the end.
@@ -171,6 +173,10 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             Category::Withdrawal(proposal) => {
                 self.receive_withdrawal(peer, &mut next.pending, &content, *proposal, plaintext, now, batch)?
             }
+            Category::Consultation(excerpt) => {
+                let agreed = self.check_excerpt(peer, &sessions.remote_identity(), excerpt)?;
+                self.receive_excerpt(peer, &mut next.pending, &content, agreed, plaintext, now, batch)?
+            }
             _ => {
                 let arrived = Arrived { content: &content, plaintext, now };
                 self.receive_message(rng, peer, &mut sessions, &mut next, arrived, &mut replies, batch)?
@@ -283,6 +289,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                     StoredAgreement { version: signed.version(), bytes: signed.to_bytes().into() },
                 )?;
                 let version = signed.version();
+                batch.audit(now, AuditEvent::AgreementSigned { peer: peer.clone(), version })?;
                 conversation.agreement = Some(signed);
                 Ok(Received::AgreementAccepted { version })
             }

@@ -33,6 +33,6 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             return Ok(());
         }
         self.store.accept_identity(peer, identity)?;
-        Ok(())
+        self.record(crate::store::AuditEvent::IdentityAccepted { peer: peer.clone() })
     }
 }

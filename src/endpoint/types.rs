@@ -58,6 +58,13 @@ pub enum EndpointError {
     /// drawn. Nothing was sent or saved; the operation can be tried again.
     #[error("the operating system's random generator failed")]
     Randomness,
+    /// No colleague relation is signed with this peer, or its terms do not verify.
+    #[error("no colleague relation with this peer")]
+    NoColleague,
+    /// The client's signed record terms do not permit this kind of consultation (identified or
+    /// de-identified), or a received excerpt does not prove that they do.
+    #[error("the client's terms do not permit this consultation")]
+    ConsultationNotPermitted,
 }
 
 /// A message to send: its category and text, and optionally the message it answers.

@@ -113,6 +113,7 @@ pub fn classify(
         }
         CategoryKind::Crisis => return Decision::Crisis { crisis_resources: terms.crisis_resources.clone() },
         CategoryKind::Agreement => return Decision::Allowed,
+        CategoryKind::ConsultationNotice if sender == Role::Clinician => return Decision::Allowed,
         CategoryKind::Receipt if terms.receipts_enabled => return Decision::Allowed,
         CategoryKind::Receipt => return refuse(OutOfScopeReason::ReceiptsDisabled),
         CategoryKind::AutoReply if sender == Role::Clinician => {}

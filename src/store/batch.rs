@@ -2,7 +2,9 @@
 
 use zeroize::Zeroizing;
 
+use super::audit::{self, AuditEvent};
 use super::consts::MAX_SESSION_LEN;
+use super::records::RecordCopy;
 use super::types::{MessageId, PeerId, SessionVersion, StoredAgreement, StoredMessage};
 use super::StoreError;
 use crate::clock::Timestamp;
@@ -31,6 +33,12 @@ pub(crate) enum Op {
     ConsumePrekey(PrekeyKind, PrekeyId),
     /// Removes a prekey if it is present.
     RemovePrekey(PrekeyKind, PrekeyId),
+    /// Appends an entry to the audit trail.
+    Audit(Timestamp, AuditEvent),
+    /// Saves a record copy, replacing one of the same message.
+    PutRecordCopy(RecordCopy),
+    /// Saves the signed terms of a colleague relation.
+    PutColleague(PeerId, Zeroizing<Vec<u8>>),
 }
 
 /// Writes that [`super::Store::apply`] saves in one transaction: all of them, or none.
@@ -216,6 +224,43 @@ impl WriteBatch {
     pub fn remove_signed_prekey(&mut self, id: PrekeyId) -> &mut Self {
         self.ops.push(Op::RemovePrekey(PrekeyKind::Signed, id));
         self
+    }
+
+    /// Appends `event`, which happened at `at`, to the audit trail, in the same transaction as
+    /// the batch's other writes.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] if the event lists more than
+    /// [`MAX_AUDIT_MESSAGES`](super::consts::MAX_AUDIT_MESSAGES) message ids or `at` does not fit
+    /// in an `i64`; the batch is unchanged.
+    pub fn audit(&mut self, at: Timestamp, event: AuditEvent) -> Result<&mut Self, StoreError> {
+        audit::check_event(&event)?;
+        super::types::check_timestamp(at)?;
+        self.ops.push(Op::Audit(at, event));
+        Ok(self)
+    }
+
+    /// Saves a record copy of a message, replacing an earlier copy of the same message.
+    ///
+    /// # Errors
+    /// As [`Self::put_message`]; the batch is unchanged.
+    pub fn put_record_copy(&mut self, copy: RecordCopy) -> Result<&mut Self, StoreError> {
+        copy.check()?;
+        self.ops.push(Op::PutRecordCopy(copy));
+        Ok(self)
+    }
+
+    /// Saves the signed terms of the colleague relation with `peer`, replacing earlier ones.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] if they are larger than
+    /// [`MAX_AGREEMENT_LEN`](super::consts::MAX_AGREEMENT_LEN).
+    pub fn put_colleague(&mut self, peer: &PeerId, terms: &[u8]) -> Result<&mut Self, StoreError> {
+        if terms.len() > super::consts::MAX_AGREEMENT_LEN {
+            return Err(StoreError::InvalidInput("colleague terms"));
+        }
+        self.ops.push(Op::PutColleague(peer.clone(), Zeroizing::new(terms.to_vec())));
+        Ok(self)
     }
 
     /// Deletes a post-quantum prekey (after rotation), if it is stored.

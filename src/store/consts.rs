@@ -8,7 +8,7 @@
 pub const STORE_FORMAT_VERSION: u32 = 1;
 
 /// Highest schema version (numbered migration) this code knows.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Version byte that starts every sealed record.
 pub const RECORD_VERSION: u8 = 1;
@@ -20,6 +20,12 @@ pub const STORE_MAGIC: &str = "confidant store";
 pub const SEAL_KEY_INFO: &[u8] = b"confidant-v1 store seal";
 /// HKDF-SHA256 `info` that derives the lookup-key (HMAC) key from the store key.
 pub const LOOKUP_KEY_INFO: &[u8] = b"confidant-v1 store lookup";
+/// HKDF-SHA256 `info` that derives the audit trail's chain key (HMAC) from the store key.
+pub const AUDIT_KEY_INFO: &[u8] = b"confidant-v1 store audit";
+/// First bytes of every audit chain MAC's input (PROTOCOL.md, section 15).
+pub const AUDIT_CHAIN_LABEL: &[u8] = b"confidant-v1 audit chain";
+/// Most message ids one audit entry lists (an export or a consultation of more is refused).
+pub const MAX_AUDIT_MESSAGES: usize = 10_000;
 /// First bytes of the associated data of a sealed record.
 pub const RECORD_AAD_LABEL: &[u8] = b"confidant-v1 store record";
 /// First bytes of the associated data of the wrapped store key.

@@ -20,7 +20,10 @@ use crate::clock::Timestamp;
 #[derive(Clone, Default)]
 struct Tablesets {
     kv: BTreeMap<(Kv, Vec<u8>), Row>,
+    /// The audit trail's chain key: drawn from the operating system when first needed.
+    audit_key: Option<crate::keys::Secret32>,
     messages: BTreeMap<MessageId, StoredMessage>,
+    record_copies: BTreeMap<MessageId, super::RecordCopy>,
     /// Key-value writes so far: the version of the next row written.
     writes: u64,
 }
@@ -48,9 +51,17 @@ impl Row {
 ///
 /// A write works on a copy of the contents and replaces them only if every write of it
 /// succeeded, so its cost grows with the size of the store: it is meant for small stores.
-#[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<Tablesets>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        let mut tables = Tablesets::default();
+        // The head of an empty audit trail, as a new SQLite store has one.
+        let _ = super::audit::init(&mut tables);
+        Self { inner: Mutex::new(tables) }
+    }
 }
 
 impl MemoryStore {
@@ -151,6 +162,30 @@ impl Tables for Tablesets {
 
     fn messages(&mut self, peer: &PeerId) -> Result<Vec<StoredMessage>, StoreError> {
         Ok(self.messages.values().filter(|m| &m.peer == peer).cloned().collect())
+    }
+
+    fn put_record_copy(&mut self, copy: &super::RecordCopy) -> Result<(), StoreError> {
+        self.record_copies.insert(copy.message.id, copy.clone());
+        Ok(())
+    }
+
+    fn record_copies(&mut self, peer: &PeerId) -> Result<Vec<super::RecordCopy>, StoreError> {
+        Ok(self.record_copies.values().filter(|c| &c.message.peer == peer).cloned().collect())
+    }
+
+    fn purge_record_copies(&mut self, now: Timestamp) -> Result<usize, StoreError> {
+        let before = self.record_copies.len();
+        self.record_copies.retain(|_, c| c.retain_until.is_none_or(|at| at > now));
+        Ok(before - self.record_copies.len())
+    }
+
+    fn audit_key(&mut self) -> Result<crate::keys::Secret32, StoreError> {
+        if self.audit_key.is_none() {
+            let mut key = crate::keys::Secret32([0; 32]);
+            super::random::fill(&mut key.0)?;
+            self.audit_key = Some(key);
+        }
+        self.audit_key.clone().ok_or(StoreError::Random)
     }
 
     fn purge(&mut self, now: Timestamp) -> Result<usize, StoreError> {

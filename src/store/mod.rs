@@ -76,6 +76,7 @@
 //! # }
 //! ```
 
+pub(crate) mod audit;
 mod batch;
 mod codec;
 pub mod consts;
@@ -86,6 +87,7 @@ mod keys;
 mod memory;
 mod ops;
 mod random;
+mod records;
 mod rollback;
 mod seal;
 mod sqlite;
@@ -97,11 +99,13 @@ pub(crate) use keys::StoreKey;
 #[cfg(feature = "low-level")]
 pub(crate) use seal::RecordKeys;
 
+pub use audit::{AuditEntry, AuditEvent, ExportKind};
 pub use batch::WriteBatch;
 pub use error::StoreError;
 pub use kdf::KdfParams;
 pub use keys::{KeyEncryptionKey, Passphrase, StoreKeySource};
 pub use memory::MemoryStore;
+pub use records::RecordCopy;
 pub use rollback::{CounterError, NoRollbackCounter, RollbackCounter};
 pub use sqlite::{SqliteOptions, SqliteStore, WipePolicy};
 pub use types::{
@@ -272,10 +276,36 @@ pub trait Store: Send + Sync {
         new_expires_at: Option<Timestamp>,
     ) -> Result<(), StoreError>;
 
-    /// Deletes every message whose expiry is at or before `now`, leaving no copy of it in the
-    /// file. Returns how many were deleted.
+    /// Deletes every message whose expiry is at or before `now`, and every record copy whose
+    /// retention ended at or before it, leaving no copy of either in the file. Returns how many
+    /// messages were deleted; the audit trail records both counts.
     ///
     /// # Errors
     /// [`StoreError::Database`] if the file cannot be written; then nothing was deleted.
     fn purge_expired(&self, now: Timestamp) -> Result<usize, StoreError>;
+
+    /// The audit trail, oldest entry first, after checking its hash chain against the stored
+    /// head (PROTOCOL.md, section 15). A purge that deleted messages adds a [`AuditEvent::Purged`] entry in
+    /// its own transaction; other entries are added with [`WriteBatch::audit`].
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming `audit` if an entry was removed, reordered or altered, or
+    /// the head is missing or disagrees with the entries; [`StoreError::Database`] if the file
+    /// cannot be read.
+    fn audit_log(&self) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// The record copies of messages exchanged with `peer` ([`RecordCopy`]), ordered by the
+    /// message's time, then id. They are not part of [`Self::messages`].
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming `record_copies` if a stored copy does not authenticate or
+    /// decode.
+    fn record_copies(&self, peer: &PeerId) -> Result<Vec<RecordCopy>, StoreError>;
+
+    /// The signed terms of the colleague relation with `peer`, as saved with
+    /// [`WriteBatch::put_colleague`].
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming `colleagues` if the stored record does not authenticate.
+    fn colleague(&self, peer: &PeerId) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError>;
 }

@@ -3,6 +3,7 @@
 
 use zeroize::Zeroizing;
 
+use super::audit;
 use super::batch::{Op, PrekeyKind, WriteBatch};
 use super::codec;
 use super::generation;
@@ -29,6 +30,9 @@ pub(crate) enum Kv {
     Agreement,
     AutoReply,
     Generation,
+    Audit,
+    AuditHead,
+    Colleague,
 }
 
 impl Kv {
@@ -45,6 +49,9 @@ impl Kv {
             Self::Agreement => "agreements",
             Self::AutoReply => "auto_replies",
             Self::Generation => "generation",
+            Self::Audit => super::audit::AUDIT,
+            Self::AuditHead => "audit_head",
+            Self::Colleague => "colleagues",
         }
     }
 
@@ -98,6 +105,14 @@ pub(crate) trait Tables {
     fn generation_floor(&self) -> u64 {
         0
     }
+    /// Saves a record copy, replacing one of the same message.
+    fn put_record_copy(&mut self, copy: &super::RecordCopy) -> Result<(), StoreError>;
+    /// The record copies of messages with `peer`, in any order.
+    fn record_copies(&mut self, peer: &PeerId) -> Result<Vec<super::RecordCopy>, StoreError>;
+    /// Deletes the record copies with `retain_until <= now`; how many.
+    fn purge_record_copies(&mut self, now: Timestamp) -> Result<usize, StoreError>;
+    /// The audit trail's chain key ([`super::audit`]).
+    fn audit_key(&mut self) -> Result<crate::keys::Secret32, StoreError>;
     /// Notes that the transaction wrote generation `generation`, so that the rollback counter is
     /// advanced to it once the transaction has committed.
     fn wrote_generation(&mut self, _generation: u64) {}
@@ -148,6 +163,9 @@ fn apply_op(t: &mut dyn Tables, op: Op) -> Result<(), StoreError> {
             }
         }
         Op::RemovePrekey(kind, id) => t.delete(Kv::prekeys(kind), &id.0.to_be_bytes()).map(drop),
+        Op::Audit(at, event) => audit::append(t, at, &event),
+        Op::PutRecordCopy(copy) => t.put_record_copy(&copy),
+        Op::PutColleague(peer, terms) => t.put(Kv::Colleague, peer.as_str().as_bytes(), &terms),
     }
 }
 
@@ -354,7 +372,33 @@ pub(crate) fn mark_read(
 }
 
 pub(crate) fn purge_expired(b: &impl Backend, now: Timestamp) -> Result<usize, StoreError> {
-    b.write(|t| t.purge(now))
+    b.write(|t| {
+        let purged = t.purge(now)?;
+        if purged > 0 {
+            let messages = u64::try_from(purged).unwrap_or(u64::MAX);
+            audit::append(t, now, &audit::AuditEvent::Purged { messages })?;
+        }
+        let records = t.purge_record_copies(now)?;
+        if records > 0 {
+            let messages = u64::try_from(records).unwrap_or(u64::MAX);
+            audit::append(t, now, &audit::AuditEvent::RecordsPurged { messages })?;
+        }
+        Ok(purged)
+    })
+}
+
+pub(crate) fn record_copies(b: &impl Backend, peer: &PeerId) -> Result<Vec<super::RecordCopy>, StoreError> {
+    let mut all = b.read(|t| t.record_copies(peer))?;
+    all.sort_by_key(|c| (c.message.at, c.message.id));
+    Ok(all)
+}
+
+pub(crate) fn colleague(b: &impl Backend, peer: &PeerId) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+    b.read(|t| t.get(Kv::Colleague, peer.as_str().as_bytes()))
+}
+
+pub(crate) fn audit_log(b: &impl Backend) -> Result<Vec<audit::AuditEntry>, StoreError> {
+    b.read(audit::verify)
 }
 
 /// Implements [`super::Store`] for a [`Backend`] by calling the functions of this module.
@@ -443,6 +487,15 @@ macro_rules! impl_store {
             }
             fn purge_expired(&self, now: $crate::clock::Timestamp) -> Result<usize, StoreError> {
                 ops::purge_expired(self, now)
+            }
+            fn audit_log(&self) -> Result<Vec<$crate::store::AuditEntry>, StoreError> {
+                ops::audit_log(self)
+            }
+            fn record_copies(&self, peer: &PeerId) -> Result<Vec<$crate::store::RecordCopy>, StoreError> {
+                ops::record_copies(self, peer)
+            }
+            fn colleague(&self, peer: &PeerId) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError> {
+                ops::colleague(self, peer)
             }
         }
     };

@@ -12,7 +12,7 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::XChaCha20Poly1305;
 use zeroize::Zeroizing;
 
-use super::consts::{LOOKUP_KEY_INFO, RECORD_AAD_LABEL, RECORD_VERSION, SEAL_KEY_INFO};
+use super::consts::{AUDIT_KEY_INFO, LOOKUP_KEY_INFO, RECORD_AAD_LABEL, RECORD_VERSION, SEAL_KEY_INFO};
 use super::keys::StoreKey;
 use super::random;
 use super::StoreError;
@@ -28,6 +28,7 @@ pub(crate) const SEAL_OVERHEAD: usize = 1 + NONCE_LEN + TAG_LEN;
 pub(crate) struct RecordKeys {
     seal: Secret32,
     lookup: Secret32,
+    audit: Secret32,
 }
 
 impl RecordKeys {
@@ -35,7 +36,13 @@ impl RecordKeys {
     pub(crate) fn derive(store_key: &StoreKey) -> Self {
         let seal = Secret32(*hkdf_sha256::<32>(&[], store_key.0.as_bytes(), SEAL_KEY_INFO));
         let lookup = Secret32(*hkdf_sha256::<32>(&[], store_key.0.as_bytes(), LOOKUP_KEY_INFO));
-        Self { seal, lookup }
+        let audit = Secret32(*hkdf_sha256::<32>(&[], store_key.0.as_bytes(), AUDIT_KEY_INFO));
+        Self { seal, lookup, audit }
+    }
+
+    /// The audit trail's chain key.
+    pub(crate) fn audit(&self) -> Secret32 {
+        Secret32(*self.audit.as_bytes())
     }
 
     /// The lookup key of `id` in `table`.

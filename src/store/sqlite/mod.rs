@@ -16,6 +16,7 @@
 
 mod file;
 mod options;
+mod record_copies;
 mod rollback;
 mod schema;
 mod tables;
@@ -27,6 +28,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
+use super::audit;
 use super::batch::WriteBatch;
 use super::consts::{STORE_FORMAT_VERSION, STORE_MAGIC};
 use super::generation;
@@ -201,6 +203,7 @@ impl SqliteStore {
             params![STORE_MAGIC, STORE_FORMAT_VERSION, wrapped.kdf, wrapped.key],
         )?;
         generation::set(&mut SqlTables::new(&tx, keys, 0), generation)?;
+        audit::init(&mut SqlTables::new(&tx, keys, 0))?;
         tx.commit()?;
         Ok(conn)
     }
@@ -289,6 +292,10 @@ impl SqliteStore {
         }
         // A file ahead of the counter: the last run ended between a commit and the advance.
         Self::advance_counter(&store.options, locked);
+        if version < schema::AUDIT_SCHEMA {
+            // A file from before the audit trail gets the head of an empty one.
+            store.write(audit::init)?;
+        }
         Ok(store)
     }
 

@@ -12,7 +12,11 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (2, include_str!("../migrations/0002_owner.sql")),
     (3, include_str!("../migrations/0003_auto_replies.sql")),
     (4, include_str!("../migrations/0004_generation.sql")),
+    (5, include_str!("../migrations/0005_audit.sql")),
 ];
+
+/// The first schema version with the `audit` and `audit_head` tables.
+pub(super) const AUDIT_SCHEMA: u32 = 5;
 
 /// The first schema version with a `generation` table.
 pub(super) const GENERATION_SCHEMA: u32 = 4;

@@ -48,7 +48,7 @@ struct MessageRow {
 }
 
 /// The `expires_at` column as bound into a message's associated data: `0x00` or `0x01 ‖ u64`.
-fn expiry_column(expires_at: Option<i64>) -> Vec<u8> {
+pub(super) fn expiry_column(expires_at: Option<i64>) -> Vec<u8> {
     match expires_at {
         None => vec![0],
         Some(t) => [&[1u8][..], &t.to_be_bytes()].concat(),
@@ -64,7 +64,7 @@ fn version_of(sealed: &[u8]) -> SessionVersion {
     SessionVersion::from_bytes(bytes)
 }
 
-fn sql_time(t: Timestamp) -> Result<i64, StoreError> {
+pub(super) fn sql_time(t: Timestamp) -> Result<i64, StoreError> {
     i64::try_from(t.0).map_err(|_| StoreError::InvalidInput("timestamp"))
 }
 
@@ -261,6 +261,22 @@ impl Tables for SqlTables<'_> {
         let purged = stmt.execute([now])?;
         self.wipe.deleted |= purged > 0;
         Ok(purged)
+    }
+
+    fn put_record_copy(&mut self, copy: &crate::store::RecordCopy) -> Result<(), StoreError> {
+        super::record_copies::put(self, copy)
+    }
+
+    fn record_copies(&mut self, peer: &PeerId) -> Result<Vec<crate::store::RecordCopy>, StoreError> {
+        super::record_copies::of_peer(self, peer)
+    }
+
+    fn purge_record_copies(&mut self, now: Timestamp) -> Result<usize, StoreError> {
+        super::record_copies::purge(self, now)
+    }
+
+    fn audit_key(&mut self) -> Result<crate::keys::Secret32, StoreError> {
+        Ok(self.keys.audit())
     }
 
     fn request_wipe(&mut self) {
