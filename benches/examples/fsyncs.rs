@@ -11,7 +11,9 @@
 //! (creating the store, the agreement, the first messages) is the same in both runs.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use confidant::store::{MemoryStore, SqliteOptions, SqliteStore, Store, StoreKeySource, WipePolicy, WriteBatch};
+use confidant::store::{
+    MemoryStore, SqliteOptions, SqliteStore, Store, StoreKeySource, WipePolicy, WriteBatch,
+};
 use confidant::{Category, Draft, Received};
 use confidant_support::pair::{pair_with, Pair};
 use rusqlite::{params, Connection};
@@ -30,13 +32,16 @@ fn main() {
         _ => WipePolicy::EveryWrite,
     };
     let options = SqliteOptions::with_wipe(policy);
-    let store = SqliteStore::create_with(dir.path().join("clinician.db"), &StoreKeySource::key([7; 32]), options)
-        .unwrap();
-    let Pair { clinician, client, client_id, clinician_id, .. } = pair_with(1, store, MemoryStore::new(), true);
+    let store =
+        SqliteStore::create_with(dir.path().join("clinician.db"), &StoreKeySource::key([7; 32]), options)
+            .unwrap();
+    let Pair { clinician, client, client_id, clinician_id, .. } =
+        pair_with(1, store, MemoryStore::new(), true);
     // The envelopes are made first, so that only receives run in the counted part.
     let envelopes: Vec<Vec<u8>> = (0..count)
         .map(|_| {
-            let sent = client.send(&clinician_id, Draft::new(Category::CheckIn, "How was the week?")).unwrap();
+            let sent =
+                client.send(&clinician_id, Draft::new(Category::CheckIn, "How was the week?")).unwrap();
             let mut forget = WriteBatch::new();
             forget.delete_message(sent.message_id.unwrap());
             client.store().apply(forget).unwrap();
@@ -64,9 +69,13 @@ fn raw(path: &std::path::Path, count: usize) {
     .unwrap();
     for n in 0..count {
         conn.execute_batch("BEGIN").unwrap();
-        conn.execute("UPDATE sessions SET value = ?1 WHERE key = x'01'", params![vec![n as u8; 350]]).unwrap();
-        conn.execute("INSERT INTO messages VALUES (?1, ?2)", params![(n as u64).to_be_bytes(), vec![1u8; 1129]])
+        conn.execute("UPDATE sessions SET value = ?1 WHERE key = x'01'", params![vec![n as u8; 350]])
             .unwrap();
+        conn.execute(
+            "INSERT INTO messages VALUES (?1, ?2)",
+            params![(n as u64).to_be_bytes(), vec![1u8; 1129]],
+        )
+        .unwrap();
         conn.execute_batch("COMMIT").unwrap();
     }
     eprintln!("{count} raw transactions");

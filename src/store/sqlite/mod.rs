@@ -70,6 +70,11 @@ struct Locked {
     synchronous_off: bool,
     /// The write-ahead log's path, for syncing it when SQLite did not.
     wal: PathBuf,
+    /// Writes that ran with `synchronous = OFF`, and those of them that synced the log here.
+    #[cfg(test)]
+    deferred_writes: u32,
+    #[cfg(test)]
+    own_syncs: u32,
 }
 
 /// A [`super::Store`] in an encrypted SQLite file.
@@ -359,6 +364,10 @@ impl SqliteStore {
             single: None,
             synchronous_off: false,
             wal: PathBuf::from(wal),
+            #[cfg(test)]
+            deferred_writes: 0,
+            #[cfg(test)]
+            own_syncs: 0,
         };
         Self { locked: Mutex::new(locked), store_key, keys, options }
     }
@@ -514,6 +523,11 @@ impl SqliteStore {
         if deferred && !wiped {
             std::fs::File::open(&locked.wal)?.sync_all()?;
         }
+        #[cfg(test)]
+        {
+            locked.deferred_writes += u32::from(deferred);
+            locked.own_syncs += u32::from(deferred && !wiped);
+        }
         Ok(out)
     }
 }
@@ -555,3 +569,81 @@ impl Backend for SqliteStore {
 }
 
 impl_store!(SqliteStore);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    fn session(store: &SqliteStore, peer: &PeerId, fill: u8) {
+        let replaces = store.session(peer).unwrap().map(|s| s.version);
+        let mut batch = WriteBatch::new();
+        batch.put_session(peer, replaces, &[fill; 300]).unwrap();
+        store.apply(batch).unwrap();
+    }
+
+    fn counts(store: &SqliteStore) -> (u32, u32, bool) {
+        let locked = store.lock();
+        (locked.deferred_writes, locked.own_syncs, locked.synchronous_off)
+    }
+
+    #[test]
+    fn only_a_write_whose_log_holds_it_alone_defers_its_syncs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let a = SqliteStore::create(&path, &StoreKeySource::key([1; 32])).unwrap();
+        let p = PeerId::new("p").unwrap();
+        // A new session replaces nothing and is not wiped; the first wipe does not know what the
+        // log held before it, and truncates it.
+        session(&a, &p, 1);
+        session(&a, &p, 2);
+        assert_eq!(counts(&a), (0, 0, false));
+        session(&a, &p, 3);
+        session(&a, &p, 4);
+        assert_eq!(counts(&a), (2, 0, false), "deferred, synced by the wipe, and FULL again after");
+
+        // Another connection's commit: the next write runs synced and truncates the log.
+        let b = SqliteStore::open(&path, &StoreKeySource::key([1; 32])).unwrap();
+        session(&b, &PeerId::new("q").unwrap(), 5);
+        session(&a, &p, 6);
+        assert_eq!(counts(&a).0, 2);
+        session(&a, &p, 7);
+        assert_eq!(counts(&a), (3, 0, false));
+
+        // A deferred write that replaces nothing is not wiped: it syncs the log itself, and the
+        // write after it, which finds more than one transaction in the log, runs synced.
+        let mut batch = WriteBatch::new();
+        batch
+            .put_message(StoredMessage {
+                id: MessageId([9; 16]),
+                peer: p.clone(),
+                direction: crate::store::Direction::Inbound,
+                at: crate::clock::Timestamp(1),
+                expires_at: None,
+                read_at: None,
+                body: b"kept".to_vec().into(),
+            })
+            .unwrap();
+        a.apply(batch).unwrap();
+        assert_eq!(counts(&a), (4, 1, false));
+        session(&a, &p, 8);
+        assert_eq!(counts(&a), (4, 1, false));
+        drop((a, b));
+        let a = SqliteStore::open(&path, &StoreKeySource::key([1; 32])).unwrap();
+        assert_eq!(a.session(&p).unwrap().unwrap().state.as_slice(), &[8; 300]);
+        assert!(a.message(&MessageId([9; 16])).unwrap().is_some());
+    }
+
+    #[test]
+    fn bounded_policy_never_defers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let options = SqliteOptions::with_wipe(WipePolicy::Bounded { transactions: 2 });
+        let a = SqliteStore::create_with(&path, &StoreKeySource::key([1; 32]), options).unwrap();
+        let p = PeerId::new("p").unwrap();
+        for fill in 0..8 {
+            session(&a, &p, fill);
+        }
+        assert_eq!(counts(&a), (0, 0, false));
+    }
+}
