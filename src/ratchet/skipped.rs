@@ -11,7 +11,7 @@
 //! the bytes they free. Memory grows with the number of keys stored, not with the bound, and a
 //! run of skipped keys costs a few allocations, not one per key.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, VecDeque};
 
 use zeroize::Zeroize;
 
@@ -27,7 +27,10 @@ pub(crate) type SkippedId = (DhPublicKey, u32);
 pub(crate) struct SkippedKeys {
     /// For each stored key: its insertion number and its slot.
     index: HashMap<SkippedId, (u64, usize)>,
-    order: BTreeMap<u64, SkippedId>,
+    /// Insertion numbers (increasing) and ids, oldest first. An entry whose id no longer maps to
+    /// its insertion number was removed or stored again later: it is skipped, and dropped when it
+    /// reaches the front or when such entries outnumber the live ones.
+    order: VecDeque<(u64, SkippedId)>,
     slots: KeySlots,
     next_seq: u64,
 }
@@ -43,9 +46,23 @@ impl SkippedKeys {
 
     /// Forgets the key of one message.
     pub(crate) fn remove(&mut self, dh: &DhPublicKey, n: u32) {
-        if let Some((seq, slot)) = self.index.remove(&(*dh, n)) {
-            self.order.remove(&seq);
+        if let Some((_, slot)) = self.index.remove(&(*dh, n)) {
             self.slots.clear(slot);
+            self.compact();
+        }
+    }
+
+    /// Whether the order entry `(seq, id)` is the live one of its id.
+    fn is_live(&self, seq: u64, id: &SkippedId) -> bool {
+        self.index.get(id).is_some_and(|&(live, _)| live == seq)
+    }
+
+    /// Drops stale order entries once they outnumber the live ones, so that the order index
+    /// stays within twice the number of stored keys (plus a small constant).
+    fn compact(&mut self) {
+        if self.order.len() > 2 * self.index.len() + 64 {
+            let index = &self.index;
+            self.order.retain(|(seq, id)| index.get(id).is_some_and(|&(live, _)| live == *seq));
         }
     }
 
@@ -63,24 +80,27 @@ impl SkippedKeys {
             let seq = self.next_seq;
             self.next_seq += 1;
             let slot = self.slots.insert(key);
-            if let Some((old_seq, old_slot)) = self.index.insert(id, (seq, slot)) {
-                self.order.remove(&old_seq);
+            if let Some((_, old_slot)) = self.index.insert(id, (seq, slot)) {
                 self.slots.clear(old_slot);
             }
-            self.order.insert(seq, id);
+            self.order.push_back((seq, id));
         }
         while self.index.len() > MAX_STORED_SKIPPED_KEYS {
-            let Some((_, id)) = self.order.pop_first() else { break };
-            if let Some((_, slot)) = self.index.remove(&id) {
-                self.slots.clear(slot);
+            let Some((seq, id)) = self.order.pop_front() else { break };
+            if self.is_live(seq, &id) {
+                if let Some((_, slot)) = self.index.remove(&id) {
+                    self.slots.clear(slot);
+                }
             }
         }
+        self.compact();
     }
 
     /// The stored keys, oldest first.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&SkippedId, &MessageKey)> {
-        self.order.values().filter_map(|id| {
-            self.index.get(id).and_then(|&(_, slot)| self.slots.get(slot)).map(|key| (id, key))
+        self.order.iter().filter_map(|(seq, id)| match self.index.get(id) {
+            Some(&(live, slot)) if live == *seq => self.slots.get(slot).map(|key| (id, key)),
+            _ => None,
         })
     }
 }
@@ -180,5 +200,35 @@ mod tests {
         assert_eq!(skipped.get(&a, 30).map(|k| k.0 .0), Some([99; 32]));
         assert_eq!(skipped.get(&a, 4).map(|k| k.0 .0), Some([5; 32]));
         assert_eq!(skipped.iter().count(), 20);
+    }
+
+    #[test]
+    fn order_survives_removals_and_keys_stored_again() {
+        let mut skipped = SkippedKeys::default();
+        let a = DhPublicKey([1; 32]);
+        let key = |b: u8| MessageKey(Secret32([b; 32]));
+        skipped.extend(a, &[(0, key(1)), (1, key(2)), (2, key(3))]);
+        skipped.remove(&a, 1);
+        // Stored again: now the newest.
+        skipped.extend(a, &[(0, key(4))]);
+        let order: Vec<(u32, u8)> = skipped.iter().map(|((_, n), k)| (*n, k.0 .0[0])).collect();
+        assert_eq!(order, [(2, 3), (0, 4)]);
+        // Many removals leave the order index bounded by the keys stored.
+        for round in 0..50u32 {
+            let keys: Vec<_> = (100..120).map(|n| (n, key(round as u8))).collect();
+            skipped.extend(a, &keys);
+            for n in 100..120 {
+                skipped.remove(&a, n);
+            }
+        }
+        assert_eq!(skipped.len(), 2);
+        assert!(skipped.order.len() <= 2 * skipped.len() + 64 + 20);
+        // Eviction goes by insertion order, past stale entries.
+        let b = DhPublicKey([2; 32]);
+        let many: Vec<_> = (0..MAX_STORED_SKIPPED_KEYS as u32 - 1).map(|n| (n, key(7))).collect();
+        skipped.extend(b, &many);
+        assert!(skipped.get(&a, 2).is_none(), "the oldest is evicted first");
+        assert!(skipped.get(&a, 0).is_some());
+        assert_eq!(skipped.len(), MAX_STORED_SKIPPED_KEYS);
     }
 }
