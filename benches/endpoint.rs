@@ -172,7 +172,8 @@ impl Floor {
         let incoming = flow.clinician.receive(&flow.client_id, &envelope).unwrap();
         let (mut sent_client, _) = flow.sessions();
         let _ = &mut client;
-        let receipt = sent_client.decrypt(&Envelope::from_bytes(&incoming.replies[0]).unwrap()).unwrap().len();
+        let receipt =
+            sent_client.decrypt(&Envelope::from_bytes(&incoming.replies[0]).unwrap()).unwrap().len();
         flow.client.receive(&flow.clinician_id, &incoming.replies[0]).unwrap();
         let (client, clinician) = flow.sessions();
         eprintln!("plaintexts: message {message} bytes, receipt {receipt} bytes");
@@ -218,12 +219,20 @@ fn paired(flow: &Flow, floor: &mut Floor, batch: usize, rounds: usize, per_round
     for _ in 0..rounds {
         let start = Instant::now();
         for _ in 0..per_round / batch {
-            if batch == 1 { flow.one() } else { flow.batch(batch) }
+            if batch == 1 {
+                flow.one()
+            } else {
+                flow.batch(batch)
+            }
         }
         let e = start.elapsed();
         let start = Instant::now();
         for _ in 0..per_round / batch {
-            if batch == 1 { floor.one() } else { floor.batch(batch) }
+            if batch == 1 {
+                floor.one()
+            } else {
+                floor.batch(batch)
+            }
         }
         let f = start.elapsed();
         endpoint.push(e);
