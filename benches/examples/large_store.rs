@@ -84,7 +84,7 @@ fn message(n: u64, peer: &PeerId, expired: bool) -> StoredMessage {
     StoredMessage {
         id: MessageId(id),
         peer: peer.clone(),
-        direction: if n % 2 == 0 { Direction::Inbound } else { Direction::Outbound },
+        direction: if n.is_multiple_of(2) { Direction::Inbound } else { Direction::Outbound },
         at: Timestamp(NOW - 1_000_000_000 + n * 1000),
         expires_at: Some(Timestamp(if expired { NOW - 1 } else { NOW + 86_400_000 })),
         read_at: None,
@@ -126,7 +126,7 @@ fn build(path: &Path, clients: usize, messages: usize) {
         let mut batch = WriteBatch::new();
         for _ in 0..CHUNK.min(messages - n as usize) {
             // One long conversation holds a tenth of all messages; the rest are spread evenly.
-            let peer = if n % 10 == 0 { &peers[0] } else { &peers[1 + n as usize % (clients - 1)] };
+            let peer = if n.is_multiple_of(10) { &peers[0] } else { &peers[1 + n as usize % (clients - 1)] };
             batch.put_message(message(n, peer, n % 10 == 3)).unwrap();
             n += 1;
         }
