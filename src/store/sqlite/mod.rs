@@ -13,6 +13,12 @@
 //! and cuts it to its own size, which costs a fraction of truncating the log and growing it again
 //! on every write. A wipe follows every transaction that deleted a value; after a transaction that
 //! only replaced values, the [`WipePolicy`] decides.
+//!
+//! A write that starts the log again over a single transaction of this handle's, already in the
+//! synced database file (no other connection has committed since, by `PRAGMA data_version`), runs
+//! with `synchronous = OFF`, and the wipe after it (which syncs the log before copying it, then
+//! the database file) makes it durable before it returns: two syncs per wiped write instead of
+//! four. PROTOCOL.md, section 11, "Transactions and durability", gives the reasoning.
 
 mod file;
 mod options;
