@@ -136,6 +136,37 @@ fn every_write_policy_wipes_each_replaced_session_state_at_once() {
 }
 
 #[test]
+fn every_write_policy_wipes_while_another_handle_writes_in_between() {
+    // Two handles on one file (an app and its extension): each write of one handle may find the
+    // other's transaction in the log, which the handle's own bookkeeping does not know of.
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    let a = create(&path);
+    let b = store_common::open(&path);
+    let (p, q) = (peer("patient-a"), peer("patient-b"));
+    let mut older = vec![replace_session(&a, &path, &p, 0), replace_session(&b, &path, &q, 1)];
+    for fill in 2..12u8 {
+        let (store, who) = match fill % 3 {
+            0 => (&b, &q),
+            _ => (&a, &p),
+        };
+        let current = replace_session(store, &path, who, fill);
+        assert!(leaves_trace(&path, &current));
+        for (i, state) in older.iter().enumerate() {
+            let live = sealed_values(&path, "sessions").contains(state);
+            assert!(live || !leaves_trace(&path, state), "write {fill}: state {i} outlived its replacement");
+        }
+        older.push(current);
+    }
+    drop((a, b));
+    let live = sealed_values(&path, "sessions");
+    assert_eq!(live.len(), 2);
+    for state in older.iter().filter(|s| !live.contains(s)) {
+        assert!(!leaves_trace(&path, state));
+    }
+}
+
+#[test]
 fn every_write_policy_wipes_states_copied_by_writes_that_replaced_nothing() {
     // Adding a second session rewrites the page that holds the first one, and replaces nothing,
     // so no wipe follows; the next replacement must still leave no copy of the older state.

@@ -5,12 +5,14 @@
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::ChaCha20Poly1305;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::RatchetError;
 use crate::consts::{KDF_RK_INFO, MESSAGE_KEY_INFO};
 use crate::keys::Secret32;
-use crate::primitives::{hkdf_sha256, hmac_sha256};
+use crate::primitives::hkdf_sha256;
 
 /// The root key `RK`.
 #[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
@@ -34,11 +36,25 @@ pub(crate) struct ChainKey(pub(crate) Secret32);
 
 impl ChainKey {
     /// `KDF_CK(ck)`: the message key `HMAC(ck, 0x01)` and the next chain key `HMAC(ck, 0x02)`.
+    ///
+    /// Both are HMACs under the same key, so the key is set up once (its inner and outer padded
+    /// blocks hashed) and the keyed state is finished twice: six SHA-256 compressions instead of
+    /// eight, with the same outputs.
     pub(crate) fn step(&self) -> (ChainKey, MessageKey) {
-        let message = hmac_sha256(self.0.as_bytes(), &[&[0x01]]);
-        let next = hmac_sha256(self.0.as_bytes(), &[&[0x02]]);
+        // HMAC zero-pads a key shorter than the 64-byte block (RFC 2104).
+        let mut block = Zeroizing::new([0u8; 64]);
+        block[..32].copy_from_slice(self.0.as_bytes());
+        let keyed = <Hmac<Sha256> as KeyInit>::new(&(*block).into());
+        let message = finish(keyed.clone(), 0x01);
+        let next = finish(keyed, 0x02);
         (ChainKey(next), MessageKey(message))
     }
+}
+
+/// `HMAC(key, byte)` from a state keyed with `key`; the state is zeroized when it is dropped.
+fn finish(mut mac: Hmac<Sha256>, byte: u8) -> Secret32 {
+    mac.update(&[byte]);
+    Secret32(mac.finalize().into_bytes().into())
 }
 
 /// A message key `mk`: encrypts or decrypts exactly one message.
@@ -97,6 +113,14 @@ impl std::fmt::Debug for MessageKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chain_step_is_two_separately_keyed_hmacs() {
+        let ck = ChainKey(Secret32([0x3c; 32]));
+        let (next, mk) = ck.step();
+        assert_eq!(mk.0, crate::primitives::hmac_sha256(&[0x3c; 32], &[&[0x01]]));
+        assert_eq!(next.0, crate::primitives::hmac_sha256(&[0x3c; 32], &[&[0x02]]));
+    }
 
     #[test]
     fn chain_step_separates_message_and_chain_keys() {

@@ -11,7 +11,7 @@
 //! the bytes they free. Memory grows with the number of keys stored, not with the bound, and a
 //! run of skipped keys costs a few allocations, not one per key.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, VecDeque};
 
 use zeroize::Zeroize;
 
@@ -25,11 +25,16 @@ pub(crate) type SkippedId = (DhPublicKey, u32);
 /// The stored skipped message keys, in insertion order.
 #[derive(Clone, Default)]
 pub(crate) struct SkippedKeys {
-    /// For each stored key: its insertion number and its slot.
-    index: HashMap<SkippedId, (u64, usize)>,
-    order: BTreeMap<u64, SkippedId>,
+    /// For each stored key: its insertion number and its slot (both `u32`, which keeps the table
+    /// small: insertion numbers are only compared for equality with the order entries, and a
+    /// stale entry is dropped long before 2^32 more keys are stored).
+    index: HashMap<SkippedId, (u32, u32)>,
+    /// Insertion numbers (increasing) and ids, oldest first. An entry whose id no longer maps to
+    /// its insertion number was removed or stored again later: it is skipped, and dropped when it
+    /// reaches the front or when such entries outnumber the live ones.
+    order: VecDeque<(u32, SkippedId)>,
     slots: KeySlots,
-    next_seq: u64,
+    next_seq: u32,
 }
 
 impl SkippedKeys {
@@ -38,14 +43,28 @@ impl SkippedKeys {
     }
 
     pub(crate) fn get(&self, dh: &DhPublicKey, n: u32) -> Option<&MessageKey> {
-        self.index.get(&(*dh, n)).and_then(|&(_, slot)| self.slots.get(slot))
+        self.index.get(&(*dh, n)).and_then(|&(_, slot)| self.slots.get(slot as usize))
     }
 
     /// Forgets the key of one message.
     pub(crate) fn remove(&mut self, dh: &DhPublicKey, n: u32) {
-        if let Some((seq, slot)) = self.index.remove(&(*dh, n)) {
-            self.order.remove(&seq);
-            self.slots.clear(slot);
+        if let Some((_, slot)) = self.index.remove(&(*dh, n)) {
+            self.slots.clear(slot as usize);
+            self.compact();
+        }
+    }
+
+    /// Whether the order entry `(seq, id)` is the live one of its id.
+    fn is_live(&self, seq: u32, id: &SkippedId) -> bool {
+        self.index.get(id).is_some_and(|&(live, _)| live == seq)
+    }
+
+    /// Drops stale order entries once they outnumber the live ones, so that the order index
+    /// stays within twice the number of stored keys (plus a small constant).
+    fn compact(&mut self) {
+        if self.order.len() > 2 * self.index.len() + 64 {
+            let index = &self.index;
+            self.order.retain(|(seq, id)| index.get(id).is_some_and(|&(live, _)| live == *seq));
         }
     }
 
@@ -61,26 +80,29 @@ impl SkippedKeys {
         for (n, key) in keys {
             let id = (dh, *n);
             let seq = self.next_seq;
-            self.next_seq += 1;
+            self.next_seq = self.next_seq.wrapping_add(1);
             let slot = self.slots.insert(key);
-            if let Some((old_seq, old_slot)) = self.index.insert(id, (seq, slot)) {
-                self.order.remove(&old_seq);
-                self.slots.clear(old_slot);
+            if let Some((_, old_slot)) = self.index.insert(id, (seq, slot)) {
+                self.slots.clear(old_slot as usize);
             }
-            self.order.insert(seq, id);
+            self.order.push_back((seq, id));
         }
         while self.index.len() > MAX_STORED_SKIPPED_KEYS {
-            let Some((_, id)) = self.order.pop_first() else { break };
-            if let Some((_, slot)) = self.index.remove(&id) {
-                self.slots.clear(slot);
+            let Some((seq, id)) = self.order.pop_front() else { break };
+            if self.is_live(seq, &id) {
+                if let Some((_, slot)) = self.index.remove(&id) {
+                    self.slots.clear(slot as usize);
+                }
             }
         }
+        self.compact();
     }
 
     /// The stored keys, oldest first.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&SkippedId, &MessageKey)> {
-        self.order.values().filter_map(|id| {
-            self.index.get(id).and_then(|&(_, slot)| self.slots.get(slot)).map(|key| (id, key))
+        self.order.iter().filter_map(|(seq, id)| match self.index.get(id) {
+            Some(&(live, slot)) if live == *seq => self.slots.get(slot as usize).map(|key| (id, key)),
+            _ => None,
         })
     }
 }
@@ -90,7 +112,7 @@ impl SkippedKeys {
 struct KeySlots {
     keys: Vec<MessageKey>,
     /// Slots whose key was removed (and zeroized), to be reused first.
-    free: Vec<usize>,
+    free: Vec<u32>,
 }
 
 impl KeySlots {
@@ -98,24 +120,26 @@ impl KeySlots {
         self.keys.get(slot)
     }
 
-    /// Copies `key` into a free slot, or a new one; returns the slot.
-    fn insert(&mut self, key: &MessageKey) -> usize {
+    /// Copies `key` into a free slot, or a new one; returns the slot. There are never more slots
+    /// than keys stored at once (at most `MAX_STORED_SKIPPED_KEYS` plus one run), far below
+    /// `u32::MAX`.
+    fn insert(&mut self, key: &MessageKey) -> u32 {
         if let Some(slot) = self.free.pop() {
-            if let Some(free) = self.keys.get_mut(slot) {
+            if let Some(free) = self.keys.get_mut(slot as usize) {
                 free.clone_from(key);
                 return slot;
             }
         }
         self.reserve(1);
         self.keys.push(key.clone());
-        self.keys.len() - 1
+        u32::try_from(self.keys.len() - 1).unwrap_or(u32::MAX)
     }
 
     /// Zeroizes the key in `slot` and frees the slot for reuse.
     fn clear(&mut self, slot: usize) {
         if let Some(key) = self.keys.get_mut(slot) {
             key.zeroize();
-            self.free.push(slot);
+            self.free.push(u32::try_from(slot).unwrap_or(u32::MAX));
         }
     }
 
@@ -172,7 +196,7 @@ mod tests {
         skipped.extend(a, &keys);
         let capacity = skipped.slots.keys.capacity();
         skipped.remove(&a, 3);
-        let slot = skipped.slots.free[0];
+        let slot = skipped.slots.free[0] as usize;
         assert_eq!(skipped.slots.keys[slot].0 .0, [0; 32], "a removed key is zeroized in its slot");
         skipped.extend(a, &[(30, MessageKey(Secret32([99; 32])))]);
         assert!(skipped.slots.free.is_empty(), "the free slot was reused");
@@ -180,5 +204,35 @@ mod tests {
         assert_eq!(skipped.get(&a, 30).map(|k| k.0 .0), Some([99; 32]));
         assert_eq!(skipped.get(&a, 4).map(|k| k.0 .0), Some([5; 32]));
         assert_eq!(skipped.iter().count(), 20);
+    }
+
+    #[test]
+    fn order_survives_removals_and_keys_stored_again() {
+        let mut skipped = SkippedKeys::default();
+        let a = DhPublicKey([1; 32]);
+        let key = |b: u8| MessageKey(Secret32([b; 32]));
+        skipped.extend(a, &[(0, key(1)), (1, key(2)), (2, key(3))]);
+        skipped.remove(&a, 1);
+        // Stored again: now the newest.
+        skipped.extend(a, &[(0, key(4))]);
+        let order: Vec<(u32, u8)> = skipped.iter().map(|((_, n), k)| (*n, k.0 .0[0])).collect();
+        assert_eq!(order, [(2, 3), (0, 4)]);
+        // Many removals leave the order index bounded by the keys stored.
+        for round in 0..50u32 {
+            let keys: Vec<_> = (100..120).map(|n| (n, key(round as u8))).collect();
+            skipped.extend(a, &keys);
+            for n in 100..120 {
+                skipped.remove(&a, n);
+            }
+        }
+        assert_eq!(skipped.len(), 2);
+        assert!(skipped.order.len() <= 2 * skipped.len() + 64 + 20);
+        // Eviction goes by insertion order, past stale entries.
+        let b = DhPublicKey([2; 32]);
+        let many: Vec<_> = (0..MAX_STORED_SKIPPED_KEYS as u32 - 1).map(|n| (n, key(7))).collect();
+        skipped.extend(b, &many);
+        assert!(skipped.get(&a, 2).is_none(), "the oldest is evicted first");
+        assert!(skipped.get(&a, 0).is_some());
+        assert_eq!(skipped.len(), MAX_STORED_SKIPPED_KEYS);
     }
 }

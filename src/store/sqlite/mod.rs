@@ -13,6 +13,12 @@
 //! and cuts it to its own size, which costs a fraction of truncating the log and growing it again
 //! on every write. A wipe follows every transaction that deleted a value; after a transaction that
 //! only replaced values, the [`WipePolicy`] decides.
+//!
+//! A write that starts the log again over a single transaction of this handle's, already in the
+//! synced database file (no other connection has committed since, by `PRAGMA data_version`), runs
+//! with `synchronous = OFF`, and the wipe after it (which syncs the log before copying it, then
+//! the database file) makes it durable before it returns: two syncs per wiped write instead of
+//! four. PROTOCOL.md, section 11, "Transactions and durability", gives the reasoning.
 
 mod file;
 mod options;
@@ -23,7 +29,7 @@ mod tables;
 
 pub use options::{SqliteOptions, WipePolicy};
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
@@ -62,6 +68,21 @@ struct Locked {
     /// The rollback counter's value as this handle last read or advanced it. While it is below
     /// `floor`, the counter is advanced after each write.
     counter_at: u64,
+    /// `Some(v)` when the log holds at most one transaction, all of it copied into the database
+    /// file and synced there, and SQLite's data version (`PRAGMA data_version`, which changes
+    /// when another connection commits) was `v` when that transaction began. A write that finds
+    /// the same version when it begins starts the log again over that one transaction, and may
+    /// leave the syncs to the wipe that follows it (see [`SqliteStore::run`]).
+    single: Option<i64>,
+    /// Whether the connection runs with `synchronous = OFF` (during a deferred write only).
+    synchronous_off: bool,
+    /// The write-ahead log's path, for syncing it when SQLite did not.
+    wal: PathBuf,
+    /// Writes that ran with `synchronous = OFF`, and those of them that synced the log here.
+    #[cfg(test)]
+    deferred_writes: u32,
+    #[cfg(test)]
+    own_syncs: u32,
 }
 
 /// A [`super::Store`] in an encrypted SQLite file.
@@ -175,7 +196,7 @@ impl SqliteStore {
         let keys = RecordKeys::derive(&store_key);
         let created = Self::create_file(path, &wrapped, &keys, counter, &options);
         match created {
-            Ok(conn) => Ok(Self::from_parts(conn, store_key, keys, options, counter, counter)),
+            Ok(conn) => Ok(Self::from_parts(path, conn, store_key, keys, options, counter, counter)),
             Err(e) => {
                 remove_files(path);
                 Err(e)
@@ -283,7 +304,7 @@ impl SqliteStore {
         schema::upgrade(&mut conn, version)?;
         // Wipe whatever a crash or an earlier run left in the write-ahead log.
         let wiped = checkpoint(&conn, Checkpoint::Truncate)?;
-        let mut store = Self::from_parts(conn, store_key, keys, options, file.max(counter), counter);
+        let mut store = Self::from_parts(path, conn, store_key, keys, options, file.max(counter), counter);
         let locked = store.locked.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
         locked.fresh_log = wiped;
         if !wiped {
@@ -334,6 +355,7 @@ impl SqliteStore {
     }
 
     fn from_parts(
+        path: &Path,
         conn: Connection,
         store_key: StoreKey,
         keys: RecordKeys,
@@ -343,7 +365,23 @@ impl SqliteStore {
     ) -> Self {
         // A new file's log holds the creating transaction, which superseded nothing.
         let restart_wipes = restart_wipes(&options);
-        let locked = Locked { conn, pending: 0, fresh_log: false, restart_wipes, floor, counter_at };
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let locked = Locked {
+            conn,
+            pending: 0,
+            fresh_log: false,
+            restart_wipes,
+            floor,
+            counter_at,
+            single: None,
+            synchronous_off: false,
+            wal: PathBuf::from(wal),
+            #[cfg(test)]
+            deferred_writes: 0,
+            #[cfg(test)]
+            own_syncs: 0,
+        };
         Self { locked: Mutex::new(locked), store_key, keys, options }
     }
 
@@ -364,10 +402,11 @@ impl SqliteStore {
         Self::wipe_locked(&mut locked, Checkpoint::Truncate)
     }
 
-    /// Wipes after a committed transaction: a restart is enough if that transaction started the
-    /// log afresh, so that the log holds nothing older than it, and restart wipes are on.
-    fn wipe_after_commit(locked: &mut Locked) -> Result<bool, StoreError> {
-        let restart = locked.fresh_log && locked.restart_wipes;
+    /// Wipes after a committed transaction. A restart is enough when the transaction started the
+    /// log afresh over nothing but one transaction already in the synced database file (`alone`),
+    /// so that the log now holds it alone, and restart wipes are on.
+    fn wipe_after_commit(locked: &mut Locked, alone: bool) -> Result<bool, StoreError> {
+        let restart = alone && locked.fresh_log && locked.restart_wipes;
         let mode = if restart { Checkpoint::Restart } else { Checkpoint::Truncate };
         Self::wipe_locked(locked, mode)
     }
@@ -376,6 +415,9 @@ impl SqliteStore {
         // Until a wipe completes, the next write tries again, with a truncation.
         locked.pending = u32::MAX;
         locked.fresh_log = false;
+        locked.single = None;
+        // The checkpoint syncs the log, then the database file, only with `synchronous` on.
+        synchronous(locked, true)?;
         let wiped = checkpoint(&locked.conn, mode)?;
         if wiped {
             locked.pending = 0;
@@ -406,7 +448,7 @@ impl SqliteStore {
         tx.commit()?;
         // Committed: the new passphrase opens the store now. A failed wipe of the old wrapped key
         // is retried at the next write and on drop, as for any write.
-        let _ = Self::wipe_after_commit(&mut locked);
+        let _ = Self::wipe_after_commit(&mut locked, false);
         Ok(())
     }
 
@@ -421,38 +463,101 @@ impl SqliteStore {
         f: impl FnOnce(&mut dyn Tables) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut guard = self.lock();
+        let locked = &mut *guard;
+        if !commit {
+            let tx = locked.conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            return f(&mut SqlTables::new(&tx, &self.keys, locked.floor));
+        }
+        // A write whose log will hold it alone, and which a wipe follows, leaves its syncs to that
+        // wipe (PROTOCOL.md, section 11, "Transactions and durability").
+        let deferred = locked.restart_wipes && locked.fresh_log && locked.single.is_some();
+        let out = Self::write_locked(locked, &self.keys, &self.options, deferred, f);
+        // Every other statement (a wipe, an explicit one, the one on drop) runs synced.
+        let restored = synchronous(locked, true);
+        let out = out?;
+        restored?;
+        Ok(out)
+    }
+
+    /// One write transaction, then what follows its commit: the rollback counter, the wipe the
+    /// policy asks for, and, for a write whose syncs were deferred, the sync of the log.
+    fn write_locked<T>(
+        locked: &mut Locked,
+        keys: &RecordKeys,
+        options: &SqliteOptions,
+        mut deferred: bool,
+        f: impl FnOnce(&mut dyn Tables) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        synchronous(locked, !deferred)?;
         // A write holds SQLite's write lock from its first statement, so that what it reads (the
         // session versions it compares) is still current when it writes: a writer on another
         // connection waits for it, or fails with a busy error, and never interleaves.
-        let behavior = if commit { TransactionBehavior::Immediate } else { TransactionBehavior::Deferred };
-        let floor = guard.floor;
-        let tx = guard.conn.transaction_with_behavior(behavior)?;
-        let mut tables = SqlTables::new(&tx, &self.keys, floor);
+        let mut tx = locked.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut began = data_version(&tx)?;
+        // Another connection committed since this handle's last wipe: the log may hold more than
+        // one transaction, and SQLite must sync the new log's header before its frames.
+        let alone = locked.single == Some(began);
+        if deferred && !alone {
+            drop(tx);
+            deferred = false;
+            synchronous(locked, true)?;
+            tx = locked.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            began = data_version(&tx)?;
+        }
+        let mut tables = SqlTables::new(&tx, keys, locked.floor);
         let out = f(&mut tables)?;
         let (wipe, generation) = (tables.wipe, tables.generation);
-        if !commit {
-            return Ok(out);
-        }
         tx.commit()?;
-        let locked = &mut *guard;
         if let Some(generation) = generation {
             locked.floor = locked.floor.max(generation);
         }
-        // The batch is committed, so the call succeeds whatever the counter does; one that
-        // fails is advanced after the next write (PROTOCOL.md, section 11, "Rollback").
-        Self::advance_counter(&self.options, locked);
+        // The batch is committed; the counter's failure does not fail the call, and a counter
+        // that fails is advanced after the next write (PROTOCOL.md, section 11, "Rollback").
+        Self::advance_counter(options, locked);
         let pending = locked.pending.saturating_add(u32::from(wipe.replaced));
-        if wipe.deleted || wipe.requested || pending > self.options.wipe.max_pending() {
-            // The batch is committed, so the call succeeds. A wipe that fails (an I/O error) is
-            // tried again at the next write and when the store is dropped: `wipe_locked` leaves
-            // the pending count above any bound until a wipe completes.
-            let _ = Self::wipe_after_commit(locked);
+        let wiped = if wipe.deleted || wipe.requested || pending > options.wipe.max_pending() {
+            // A wipe that fails (an I/O error, or a reader on another connection) is tried again
+            // at the next write and when the store is dropped: `wipe_locked` leaves the pending
+            // count above any bound until a wipe completes. It does not fail the call, unless
+            // the batch is not yet durable (below).
+            let wiped = Self::wipe_after_commit(locked, alone).unwrap_or(false);
+            if wiped {
+                locked.single = Some(began);
+            }
+            wiped
         } else {
             locked.pending = pending;
             locked.fresh_log = false;
+            locked.single = None;
+            false
+        };
+        // A completed wipe synced the log before copying it into the file. Otherwise the log of
+        // a deferred write is synced here, before the write is reported as saved.
+        if deferred && !wiped {
+            std::fs::File::open(&locked.wal)?.sync_all()?;
+        }
+        #[cfg(test)]
+        {
+            locked.deferred_writes += u32::from(deferred);
+            locked.own_syncs += u32::from(deferred && !wiped);
         }
         Ok(out)
     }
+}
+
+/// Sets `PRAGMA synchronous` to `FULL` (`on`) or `OFF`, outside any transaction.
+fn synchronous(locked: &mut Locked, on: bool) -> Result<(), StoreError> {
+    if locked.synchronous_off == on {
+        let sql = if on { "PRAGMA synchronous = FULL" } else { "PRAGMA synchronous = OFF" };
+        locked.conn.prepare_cached(sql)?.execute([])?;
+        locked.synchronous_off = !on;
+    }
+    Ok(())
+}
+
+/// `PRAGMA data_version`: changes when another connection commits.
+fn data_version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.prepare_cached("PRAGMA data_version")?.query_row([], |r| r.get(0))?)
 }
 
 impl Drop for SqliteStore {
@@ -460,7 +565,7 @@ impl Drop for SqliteStore {
     /// delete the write-ahead log).
     fn drop(&mut self) {
         let locked = self.locked.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if locked.pending > 0 {
+        if locked.pending > 0 && synchronous(locked, true).is_ok() {
             let _ = checkpoint(&locked.conn, Checkpoint::Truncate);
         }
     }
@@ -477,3 +582,81 @@ impl Backend for SqliteStore {
 }
 
 impl_store!(SqliteStore);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    fn session(store: &SqliteStore, peer: &PeerId, fill: u8) {
+        let replaces = store.session(peer).unwrap().map(|s| s.version);
+        let mut batch = WriteBatch::new();
+        batch.put_session(peer, replaces, &[fill; 300]).unwrap();
+        store.apply(batch).unwrap();
+    }
+
+    fn counts(store: &SqliteStore) -> (u32, u32, bool) {
+        let locked = store.lock();
+        (locked.deferred_writes, locked.own_syncs, locked.synchronous_off)
+    }
+
+    #[test]
+    fn only_a_write_whose_log_holds_it_alone_defers_its_syncs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let a = SqliteStore::create(&path, &StoreKeySource::key([1; 32])).unwrap();
+        let p = PeerId::new("p").unwrap();
+        // A new session replaces nothing and is not wiped; the first wipe does not know what the
+        // log held before it, and truncates it.
+        session(&a, &p, 1);
+        session(&a, &p, 2);
+        assert_eq!(counts(&a), (0, 0, false));
+        session(&a, &p, 3);
+        session(&a, &p, 4);
+        assert_eq!(counts(&a), (2, 0, false), "deferred, synced by the wipe, and FULL again after");
+
+        // Another connection's commit: the next write runs synced and truncates the log.
+        let b = SqliteStore::open(&path, &StoreKeySource::key([1; 32])).unwrap();
+        session(&b, &PeerId::new("q").unwrap(), 5);
+        session(&a, &p, 6);
+        assert_eq!(counts(&a).0, 2);
+        session(&a, &p, 7);
+        assert_eq!(counts(&a), (3, 0, false));
+
+        // A deferred write that replaces nothing is not wiped: it syncs the log itself, and the
+        // write after it, which finds more than one transaction in the log, runs synced.
+        let mut batch = WriteBatch::new();
+        batch
+            .put_message(StoredMessage {
+                id: MessageId([9; 16]),
+                peer: p.clone(),
+                direction: crate::store::Direction::Inbound,
+                at: crate::clock::Timestamp(1),
+                expires_at: None,
+                read_at: None,
+                body: b"kept".to_vec().into(),
+            })
+            .unwrap();
+        a.apply(batch).unwrap();
+        assert_eq!(counts(&a), (4, 1, false));
+        session(&a, &p, 8);
+        assert_eq!(counts(&a), (4, 1, false));
+        drop((a, b));
+        let a = SqliteStore::open(&path, &StoreKeySource::key([1; 32])).unwrap();
+        assert_eq!(a.session(&p).unwrap().unwrap().state.as_slice(), &[8; 300]);
+        assert!(a.message(&MessageId([9; 16])).unwrap().is_some());
+    }
+
+    #[test]
+    fn bounded_policy_never_defers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let options = SqliteOptions::with_wipe(WipePolicy::Bounded { transactions: 2 });
+        let a = SqliteStore::create_with(&path, &StoreKeySource::key([1; 32]), options).unwrap();
+        let p = PeerId::new("p").unwrap();
+        for fill in 0..8 {
+            session(&a, &p, fill);
+        }
+        assert_eq!(counts(&a), (0, 0, false));
+    }
+}

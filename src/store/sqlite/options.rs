@@ -11,8 +11,9 @@ use crate::store::rollback::{NoRollbackCounter, RollbackCounter};
 /// Replacing a value (a session state after each message, a message marked as read, a peer's
 /// verification state) writes the new value to the write-ahead log; the old one stays in earlier
 /// log frames and in the database file until a checkpoint copies the new pages into the file and
-/// the log is truncated. That checkpoint costs several `fsync`s, several times the cost of the
-/// transaction itself.
+/// the log is truncated. That checkpoint syncs the log and the database file: under
+/// [`WipePolicy::EveryWrite`] a wiped write costs two `fsync`s where a raw SQLite commit costs
+/// one (PROTOCOL.md, section 11, "Transactions and durability").
 ///
 /// Whatever the policy, the store wipes **at once** (before the write returns) after every
 /// transaction that deleted something (a deleted, purged or expired message, a consumed or
