@@ -33,8 +33,8 @@ pub enum CategoryKind {
     AppointmentDirections,
     /// A brief check-in between sessions.
     CheckIn,
-    /// A crisis: delivered at any hour, whatever the agreed categories, up to
-    /// [`crate::consts::MAX_CRISIS_CHARS`]; crisis resources are shown at once.
+    /// A crisis, up to [`crate::consts::MAX_CRISIS_CHARS`]: sent only as far as the agreement's
+    /// crisis support term or an active support plan allows; crisis resources are shown at once.
     Crisis,
     /// Billing, forms, and other practice matters.
     Administrative,
@@ -44,11 +44,17 @@ pub enum CategoryKind {
     AutoReply,
     /// A system message acknowledging delivery or reading of messages.
     Receipt,
+    /// Coping guidance from the clinician: only inside an active support plan that lists it.
+    CopingGuidance,
+    /// A system message carrying a proposed, accepted or ended support plan.
+    SupportPlan,
+    /// A system message ending the agreement.
+    EndNotice,
 }
 
 impl CategoryKind {
     /// Every kind, in wire-number order.
-    pub const ALL: [CategoryKind; 11] = [
+    pub const ALL: [CategoryKind; 14] = [
         Self::AppointmentReminder,
         Self::AppointmentConfirm,
         Self::AppointmentReschedule,
@@ -60,6 +66,9 @@ impl CategoryKind {
         Self::Agreement,
         Self::AutoReply,
         Self::Receipt,
+        Self::CopingGuidance,
+        Self::SupportPlan,
+        Self::EndNotice,
     ];
 
     /// The kinds an agreement may list as permitted for a party. Crisis and system messages are
@@ -74,7 +83,21 @@ impl CategoryKind {
         Self::Administrative,
     ];
 
-    /// The number that stands for this kind in protobuf encodings (1..=11).
+    /// The kinds a support plan may list for a party: the negotiable ones, crisis, and (for the
+    /// clinician only) coping guidance.
+    pub const PLAN: [CategoryKind; 9] = [
+        Self::AppointmentReminder,
+        Self::AppointmentConfirm,
+        Self::AppointmentReschedule,
+        Self::AppointmentCancel,
+        Self::AppointmentDirections,
+        Self::CheckIn,
+        Self::Crisis,
+        Self::Administrative,
+        Self::CopingGuidance,
+    ];
+
+    /// The number that stands for this kind in protobuf encodings (1..=14).
     #[must_use]
     pub fn to_wire(self) -> i32 {
         match self {
@@ -89,6 +112,9 @@ impl CategoryKind {
             Self::Agreement => 9,
             Self::AutoReply => 10,
             Self::Receipt => 11,
+            Self::CopingGuidance => 12,
+            Self::SupportPlan => 13,
+            Self::EndNotice => 14,
         }
     }
 
@@ -102,6 +128,16 @@ impl CategoryKind {
     #[must_use]
     pub fn is_negotiable(self) -> bool {
         Self::NEGOTIABLE.contains(&self)
+    }
+
+    /// Whether this kind is a system message, sent by the endpoint itself and never counted
+    /// against the caps on client messages.
+    #[must_use]
+    pub fn is_system(self) -> bool {
+        matches!(
+            self,
+            Self::Agreement | Self::AutoReply | Self::Receipt | Self::SupportPlan | Self::EndNotice
+        )
     }
 }
 
@@ -132,7 +168,7 @@ mod tests {
             assert_eq!(CategoryKind::from_wire(kind.to_wire()), Some(kind));
         }
         assert_eq!(CategoryKind::from_wire(0), None);
-        assert_eq!(CategoryKind::from_wire(12), None);
+        assert_eq!(CategoryKind::from_wire(15), None);
         let mut numbers: Vec<i32> = CategoryKind::ALL.iter().map(|k| k.to_wire()).collect();
         numbers.dedup();
         assert_eq!(numbers.len(), CategoryKind::ALL.len());
@@ -152,6 +188,9 @@ mod tests {
             "AGREEMENT",
             "AUTO_REPLY",
             "RECEIPT",
+            "COPING_GUIDANCE",
+            "SUPPORT_PLAN",
+            "END_NOTICE",
         ];
         for (kind, name) in CategoryKind::ALL.into_iter().zip(names) {
             assert_eq!(

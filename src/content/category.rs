@@ -1,6 +1,6 @@
 //! What a message is about: its category, and the bodies of system messages.
 
-use crate::agreement::UnverifiedAgreement;
+use crate::agreement::{PlanMessage, SignedNotice, UnverifiedAgreement};
 use crate::category::CategoryKind;
 use crate::content::MessageId;
 
@@ -60,6 +60,12 @@ pub enum Category {
     AutoReply,
     /// A delivery or read receipt.
     Receipt(Receipt),
+    /// Coping guidance from the clinician, inside a support plan that lists it.
+    CopingGuidance,
+    /// A support plan proposed, accepted or ended early. Verify it before use.
+    SupportPlan(Box<PlanMessage>),
+    /// A party ends the agreement. Verify it before use.
+    EndNotice(Box<SignedNotice>),
 }
 
 impl Category {
@@ -78,6 +84,9 @@ impl Category {
             Self::Agreement(_) | Self::Withdrawal(_) => CategoryKind::Agreement,
             Self::AutoReply => CategoryKind::AutoReply,
             Self::Receipt(_) => CategoryKind::Receipt,
+            Self::CopingGuidance => CategoryKind::CopingGuidance,
+            Self::SupportPlan(_) => CategoryKind::SupportPlan,
+            Self::EndNotice(_) => CategoryKind::EndNotice,
         }
     }
 }

@@ -156,6 +156,14 @@ impl Content {
                 return Err(ContentError::InvalidField("text"))
             }
             Category::Agreement(_) | Category::Withdrawal(_) => {}
+            // Plans and notices carry no text either, and exist only under an agreement.
+            Category::SupportPlan(_) | Category::EndNotice(_) if !self.text.is_empty() => {
+                return Err(ContentError::InvalidField("text"))
+            }
+            Category::SupportPlan(_) | Category::EndNotice(_) if self.agreement_version == 0 => {
+                return Err(ContentError::InvalidField("agreement version"))
+            }
+            Category::SupportPlan(_) | Category::EndNotice(_) => {}
             _ if self.text.is_empty() => return Err(ContentError::InvalidField("text")),
             _ if self.agreement_version == 0 => return Err(ContentError::InvalidField("agreement version")),
             _ => {}

@@ -12,6 +12,7 @@
 //! opens a socket.
 
 mod agreement;
+mod boundaries;
 mod error;
 mod generator;
 mod locks;
@@ -26,6 +27,7 @@ mod sessions;
 mod trust;
 mod types;
 
+pub use boundaries::{AgreementStatus, PlanRequest};
 pub use error::{Error, Result};
 pub use types::{Draft, EndpointError, HistoryEntry, Incoming, Outgoing, Received, ReceivedMessage};
 
@@ -35,7 +37,7 @@ use rand_core::CryptoRng;
 
 use crate::agreement::{Role, SignedAgreement};
 use crate::clock::{Clock, SystemClock, Timestamp};
-use crate::content::{Category, CategoryKind, Content};
+use crate::content::{Category, Content};
 use crate::keys::{IdentityKey, IdentityKeyPair, SafetyNumber};
 use crate::session::Session;
 use crate::store::{Owner, PeerId, SessionVersion, SqliteStore, Store, StoredMessage, WriteBatch};
@@ -259,13 +261,16 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         Ok(entries)
     }
 
-    /// Deletes every message whose time has come, leaving no copy in the store file. Returns how
-    /// many were deleted.
+    /// Deletes every message whose time has come, leaving no copy in the store file: each
+    /// message past its expiry, and every message of a conversation whose agreement ended longer
+    /// ago than its agreed retention period. Returns how many were deleted.
     ///
     /// # Errors
     /// A store error; then nothing was deleted.
     pub fn purge_expired(&self) -> Result<usize> {
-        Ok(self.store.purge_expired(self.clock.now())?)
+        let now = self.clock.now();
+        let after_end = self.purge_ended(now)?;
+        Ok(self.store.purge_expired(now)?.saturating_add(after_end))
     }
 
     /// The clinician's and the client's identity keys, given the peer's.
@@ -335,7 +340,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     }
 
     fn is_system(category: &Category) -> bool {
-        matches!(category.kind(), CategoryKind::Agreement | CategoryKind::Receipt | CategoryKind::AutoReply)
+        category.kind().is_system()
     }
 }
 

@@ -31,8 +31,8 @@ pub(super) fn content_decode(data: &[u8]) -> Result<(), Violation> {
         Ok(_) => return Err(Violation::new("content: re-encoding decodes to another value")),
         Err(e) => return Err(Violation::new(format!("content: re-encoding does not decode: {e}"))),
     }
-    let _ = notification_preview(Role::Client, &content);
-    let _ = notification_preview(Role::Clinician, &content);
+    let _ = notification_preview(None, Role::Client, &content);
+    let _ = notification_preview(None, Role::Clinician, &content);
     Ok(())
 }
 
