@@ -145,16 +145,25 @@ fn exchange(
         Decision::OutOfScope { reason, allowed_categories, .. } => {
             say(sender, &format!("NOT SENT: {reason:?}; allowed instead: {allowed_categories:?}"));
         }
-        Decision::OutsideHours { next_available, response_time, crisis_resources } => {
+        Decision::OutsideHours { next_available, response_time, crisis_resources, notice, .. } => {
             say(
                 sender,
                 &format!("sent outside office hours; next available {}", local_time(*next_available)),
             );
-            say(sender, &format!("shown: \"{response_time}\" and: {}", crisis_resources.join("; ")));
+            say(sender, &format!("shown: \"{notice}\" \"{response_time}\" and: {}", crisis_resources.join("; ")));
         }
         Decision::Crisis { crisis_resources } => {
             say(sender, &format!("sent; shown at once: {}", crisis_resources.join("; ")));
         }
+        Decision::CrisisNotSent { statement, crisis_resources, .. } => {
+            say(sender, "NOT SENT: this practice does not answer crisis messages now.");
+            say(sender, &format!("shown at once: \"{statement}\" and: {}", crisis_resources.join("; ")));
+        }
+        Decision::Capped { opens_at, notice, crisis_resources } => {
+            say(sender, &format!("NOT SENT: \"{notice}\" Sending opens again {}.", local_time(*opens_at)));
+            say(sender, &format!("shown at once: {}", crisis_resources.join("; ")));
+        }
+        _ => say(sender, "NOT SENT"),
     }
     let Some(envelope) = sent.envelope else { return Ok(()) };
     relay(&format!("{sender} -> {}", name(to)), &envelope);
