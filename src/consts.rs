@@ -157,11 +157,9 @@ pub const DEFAULT_CRISIS_STATEMENT: &str =
 /// follow it, one per line.
 pub const DEFAULT_AUTO_REPLY_TEXT: &str = "Automatic reply: your message arrived outside my working hours.";
 /// The outside-hours notice when the terms give none.
-pub const DEFAULT_OUTSIDE_HOURS_NOTICE: &str =
-    "Your message will be read when the practice is open again.";
+pub const DEFAULT_OUTSIDE_HOURS_NOTICE: &str = "Your message will be read when the practice is open again.";
 /// The notice for a capped draft when the terms give none.
-pub const DEFAULT_CAPPED_NOTICE: &str =
-    "You have reached the number of messages we agreed on for now.";
+pub const DEFAULT_CAPPED_NOTICE: &str = "You have reached the number of messages we agreed on for now.";
 
 /// Domain-separation label of the clinician's signature over a support plan.
 pub const PLAN_CLINICIAN_LABEL: &[u8] = b"confidant-v1 support plan clinician";

@@ -113,7 +113,9 @@ pub mod low_level;
 
 // The public API at the root: the endpoint, the error every endpoint call returns, and what the
 // crate's first example names besides them. Everything else is reached through its layer's module.
-pub use agreement::{AfterEnd, AgreementTerms, Availability, CrisisSupport, Role, SupportPlan, Weekday, Window};
+pub use agreement::{
+    AfterEnd, AgreementTerms, Availability, CrisisSupport, Role, SupportPlan, Weekday, Window,
+};
 pub use clock::{ManualClock, Timestamp};
 pub use content::{AppointmentKind, Category};
 pub use endpoint::{

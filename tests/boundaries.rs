@@ -12,8 +12,8 @@ use confidant::expiry::Lifespan;
 use confidant::policy::OutOfScopeReason;
 use confidant::store::{MemoryStore, PeerId, SqliteStore, Store, StoreKeySource};
 use confidant::{
-    AgreementStatus, AgreementTerms, AppointmentKind, Category, Decision, Draft, Endpoint, EndpointError, Error,
-    ManualClock, PlanRequest, Received, Role, Timestamp,
+    AgreementStatus, AgreementTerms, AppointmentKind, Category, Decision, Draft, Endpoint, EndpointError,
+    Error, ManualClock, PlanRequest, Received, Role, Timestamp,
 };
 use confidant_support::pair::{pair_with, send_raw, Pair, HOUR, MINUTE, MONDAY_10AM_NY, MONDAY_6_30PM_NY};
 
@@ -34,7 +34,13 @@ fn pair_with_terms(seed: u64, edit: impl FnOnce(&mut AgreementTerms)) -> Pair<Me
 }
 
 /// Content a modified app composes at its own clock and encrypts on its real session.
-fn raw<A: Store, B: Store>(pair: &mut Pair<A, B>, from: Role, category: Category, text: &str, version: u32) -> Vec<u8> {
+fn raw<A: Store, B: Store>(
+    pair: &mut Pair<A, B>,
+    from: Role,
+    category: Category,
+    text: &str,
+    version: u32,
+) -> Vec<u8> {
     let (now, id) = match from {
         Role::Client => (pair.client.clock().now(), MessageId::random(&mut pair.rng)),
         Role::Clinician => (pair.clinician.clock().now(), MessageId::random(&mut pair.rng)),
@@ -89,7 +95,8 @@ fn by_default_a_crisis_draft_is_not_sent_and_the_clinicians_device_refuses_one_a
     let mut pair = pair_with_terms(1, |t| t.texts.crisis_statement = STATEMENT.into());
     for at in [MONDAY_10AM_NY, MONDAY_6_30PM_NY] {
         pair.set_time(at);
-        let sent = pair.client.send(&pair.clinician_id, Draft::new(Category::Crisis, "I don't feel safe")).unwrap();
+        let sent =
+            pair.client.send(&pair.clinician_id, Draft::new(Category::Crisis, "I don't feel safe")).unwrap();
         assert!(sent.envelope.is_none() && sent.message_id.is_none());
         assert_eq!(sent.decision.refusal(), Some(OutOfScopeReason::CrisisNotOffered));
         let Decision::CrisisNotSent { statement, crisis_resources, next_available } = sent.decision else {
@@ -112,7 +119,9 @@ fn by_default_a_crisis_draft_is_not_sent_and_the_clinicians_device_refuses_one_a
 fn the_default_statement_comes_from_the_librarys_constant() {
     let pair = pair_with_terms(2, |_| {});
     let sent = pair.client.send(&pair.clinician_id, Draft::new(Category::Crisis, "help")).unwrap();
-    assert!(matches!(sent.decision, Decision::CrisisNotSent { ref statement, .. } if statement == DEFAULT_CRISIS_STATEMENT));
+    assert!(
+        matches!(sent.decision, Decision::CrisisNotSent { ref statement, .. } if statement == DEFAULT_CRISIS_STATEMENT)
+    );
 }
 
 #[test]
@@ -130,7 +139,10 @@ fn crisis_support_in_office_hours_only() {
     assert_eq!(next_available, Some(Timestamp(MONDAY_10AM_NY.0 + 23 * HOUR)));
     // Sent anyway by a modified app: the clinician's device refuses it by its own clock.
     let envelope = raw(&mut pair, Role::Client, Category::Crisis, "after hours", 1);
-    assert_eq!(refused(&pair.deliver_to_clinician(&envelope).received), Some(OutOfScopeReason::CrisisNotOffered));
+    assert_eq!(
+        refused(&pair.deliver_to_clinician(&envelope).received),
+        Some(OutOfScopeReason::CrisisNotOffered)
+    );
     assert_eq!(crisis_count(&pair.clinician, &pair.client_id), 1);
 }
 
@@ -148,20 +160,30 @@ fn a_support_plan_allows_crisis_and_coping_guidance_until_it_lapses_on_both_devi
     let mut pair = pair_with_terms(10, |t| t.crisis_support = CrisisSupport::SupportPlanOnly);
     // Before the plan: coping guidance is refused on the clinician's device and, sent anyway,
     // on the client's.
-    let sent = pair.clinician.send(&pair.client_id, Draft::new(Category::CopingGuidance, "Try 4-7-8")).unwrap();
+    let sent =
+        pair.clinician.send(&pair.client_id, Draft::new(Category::CopingGuidance, "Try 4-7-8")).unwrap();
     assert_eq!(sent.decision.refusal(), Some(OutOfScopeReason::CategoryNotAgreed));
     let envelope = raw(&mut pair, Role::Clinician, Category::CopingGuidance, "Try 4-7-8", 1);
-    assert_eq!(refused(&pair.deliver_to_client(&envelope).received), Some(OutOfScopeReason::CategoryNotAgreed));
+    assert_eq!(
+        refused(&pair.deliver_to_client(&envelope).received),
+        Some(OutOfScopeReason::CategoryNotAgreed)
+    );
     let sent = pair.client.send(&pair.clinician_id, Draft::new(Category::Crisis, "no plan yet")).unwrap();
     assert!(matches!(sent.decision, Decision::CrisisNotSent { .. }));
 
     sign_plan(&mut pair, week_plan(MONDAY_10AM_NY));
     let status = pair.client.agreement_status(&pair.clinician_id).unwrap();
-    assert!(matches!(status, AgreementStatus::InForce { plan: Some(ref p), .. } if p.number == 1), "{status:?}");
+    assert!(
+        matches!(status, AgreementStatus::InForce { plan: Some(ref p), .. } if p.number == 1),
+        "{status:?}"
+    );
 
     // Monday 23:00, inside the plan: a crisis message goes through, and coping guidance back.
     pair.set_time(Timestamp(MONDAY_10AM_NY.0 + 13 * HOUR));
-    let sent = pair.client.send(&pair.clinician_id, Draft::new(Category::Crisis, "I don't feel safe tonight")).unwrap();
+    let sent = pair
+        .client
+        .send(&pair.clinician_id, Draft::new(Category::Crisis, "I don't feel safe tonight"))
+        .unwrap();
     assert!(matches!(sent.decision, Decision::Crisis { .. }), "{:?}", sent.decision);
     let Received::Message(m) = pair.deliver_to_clinician(&sent.envelope.unwrap()).received else { panic!() };
     assert!(matches!(m.decision, Decision::Crisis { .. }));
@@ -181,9 +203,15 @@ fn a_support_plan_allows_crisis_and_coping_guidance_until_it_lapses_on_both_devi
     let sent = pair.clinician.send(&pair.client_id, Draft::new(Category::CopingGuidance, "more")).unwrap();
     assert_eq!(sent.decision.refusal(), Some(OutOfScopeReason::CategoryNotAgreed));
     let envelope = raw(&mut pair, Role::Client, Category::Crisis, "again", 1);
-    assert_eq!(refused(&pair.deliver_to_clinician(&envelope).received), Some(OutOfScopeReason::CrisisNotOffered));
+    assert_eq!(
+        refused(&pair.deliver_to_clinician(&envelope).received),
+        Some(OutOfScopeReason::CrisisNotOffered)
+    );
     let envelope = raw(&mut pair, Role::Clinician, Category::CopingGuidance, "more", 1);
-    assert_eq!(refused(&pair.deliver_to_client(&envelope).received), Some(OutOfScopeReason::CategoryNotAgreed));
+    assert_eq!(
+        refused(&pair.deliver_to_client(&envelope).received),
+        Some(OutOfScopeReason::CategoryNotAgreed)
+    );
     assert!(matches!(
         pair.clinician.agreement_status(&pair.client_id).unwrap(),
         AgreementStatus::InForce { plan: None, .. }
@@ -230,11 +258,17 @@ fn either_party_ends_a_plan_early_and_renewing_is_a_new_plan() {
             Role::Clinician => pair.deliver_to_client(&notice).received,
             Role::Client => pair.deliver_to_clinician(&notice).received,
         };
-        assert!(matches!(received, Received::SupportPlanEnded { number: 1, by, .. } if by == ender), "{received:?}");
+        assert!(
+            matches!(received, Received::SupportPlanEnded { number: 1, by, .. } if by == ender),
+            "{received:?}"
+        );
         let sent = pair.client.send(&pair.clinician_id, Draft::new(Category::Crisis, "after")).unwrap();
         assert!(matches!(sent.decision, Decision::CrisisNotSent { .. }));
         let envelope = raw(&mut pair, Role::Client, Category::Crisis, "after", 1);
-        assert_eq!(refused(&pair.deliver_to_clinician(&envelope).received), Some(OutOfScopeReason::CrisisNotOffered));
+        assert_eq!(
+            refused(&pair.deliver_to_clinician(&envelope).received),
+            Some(OutOfScopeReason::CrisisNotOffered)
+        );
         assert!(matches!(
             pair.client.end_support_plan(&pair.clinician_id).unwrap_err(),
             Error::Endpoint(EndpointError::NoActivePlan)
@@ -258,7 +292,10 @@ fn a_new_agreement_version_ends_the_plan() {
     let sent = pair.client.send(&pair.clinician_id, Draft::new(Category::Crisis, "still?")).unwrap();
     assert!(matches!(sent.decision, Decision::CrisisNotSent { .. }));
     let envelope = raw(&mut pair, Role::Client, Category::Crisis, "still?", 2);
-    assert_eq!(refused(&pair.deliver_to_clinician(&envelope).received), Some(OutOfScopeReason::CrisisNotOffered));
+    assert_eq!(
+        refused(&pair.deliver_to_clinician(&envelope).received),
+        Some(OutOfScopeReason::CrisisNotOffered)
+    );
 }
 
 #[test]
@@ -278,7 +315,9 @@ fn a_plan_proposal_is_checked_before_it_can_be_accepted() {
         Err(Error::Endpoint(EndpointError::WrongRole))
     ));
     let proposal = pair.clinician.propose_support_plan(&pair.client_id, week_plan(MONDAY_10AM_NY)).unwrap();
-    let Received::SupportPlanProposed { id, .. } = pair.deliver_to_client(&proposal).received else { panic!() };
+    let Received::SupportPlanProposed { id, .. } = pair.deliver_to_client(&proposal).received else {
+        panic!()
+    };
     pair.set_time(MONDAY_10AM_NY.plus_millis(8 * DAY));
     assert!(matches!(
         pair.client.accept_support_plan(&pair.clinician_id, id),
@@ -303,7 +342,9 @@ fn the_daily_cap_holds_on_both_devices_and_says_when_sending_opens() {
     pair.set_time(MONDAY_10AM_NY.plus_millis(3 * HOUR));
     let sent = pair.client.send(&pair.clinician_id, confirm("a fourth")).unwrap();
     assert!(sent.envelope.is_none());
-    let Decision::Capped { opens_at, notice, crisis_resources } = sent.decision else { panic!("{:?}", sent.decision) };
+    let Decision::Capped { opens_at, notice, crisis_resources } = sent.decision else {
+        panic!("{:?}", sent.decision)
+    };
     assert_eq!(opens_at, MONDAY_10AM_NY.plus_millis(CAP_DAY_MS));
     assert_eq!(notice, "We agreed on three messages a day.");
     assert!(crisis_resources[0].contains("988"), "the crisis resources are always shown");
@@ -369,7 +410,8 @@ fn counts_survive_a_restart() {
 fn after_the_end_notice_nothing_else_is_sent_or_accepted_on_either_device() {
     for ender in [Role::Clinician, Role::Client] {
         let mut pair = pair_with_terms(30, |t| t.after_end = AfterEnd::RetainFor { ms: 30 * DAY });
-        let sent = pair.client.send(&pair.clinician_id, Draft::new(Category::CheckIn, "before the end")).unwrap();
+        let sent =
+            pair.client.send(&pair.clinician_id, Draft::new(Category::CheckIn, "before the end")).unwrap();
         pair.deliver_to_clinician(&sent.envelope.unwrap());
         let notice = match ender {
             Role::Clinician => pair.clinician.end_agreement(&pair.client_id).unwrap(),
@@ -398,9 +440,16 @@ fn after_the_end_notice_nothing_else_is_sent_or_accepted_on_either_device() {
         ));
         // Modified apps send anyway: each device refuses.
         let envelope = raw(&mut pair, Role::Client, Category::Appointment(AppointmentKind::Confirm), "x", 1);
-        assert_eq!(refused(&pair.deliver_to_clinician(&envelope).received), Some(OutOfScopeReason::AgreementEnded));
-        let envelope = raw(&mut pair, Role::Clinician, Category::Appointment(AppointmentKind::Confirm), "x", 1);
-        assert_eq!(refused(&pair.deliver_to_client(&envelope).received), Some(OutOfScopeReason::AgreementEnded));
+        assert_eq!(
+            refused(&pair.deliver_to_clinician(&envelope).received),
+            Some(OutOfScopeReason::AgreementEnded)
+        );
+        let envelope =
+            raw(&mut pair, Role::Clinician, Category::Appointment(AppointmentKind::Confirm), "x", 1);
+        assert_eq!(
+            refused(&pair.deliver_to_client(&envelope).received),
+            Some(OutOfScopeReason::AgreementEnded)
+        );
         // What happens to the conversation is the agreed term, which both devices report.
         for status in [
             pair.clinician.agreement_status(&pair.client_id).unwrap(),
@@ -428,7 +477,10 @@ fn without_a_retention_term_messages_are_kept_until_they_expire() {
     let notice = pair.clinician.end_agreement(&pair.client_id).unwrap();
     pair.deliver_to_client(&notice);
     let status = pair.client.agreement_status(&pair.clinician_id).unwrap();
-    assert!(matches!(status, AgreementStatus::Ended { purge_at: None, after_end: AfterEnd::KeepUntilExpiry, .. }));
+    assert!(matches!(
+        status,
+        AgreementStatus::Ended { purge_at: None, after_end: AfterEnd::KeepUntilExpiry, .. }
+    ));
     pair.advance(HOUR);
     pair.clinician.purge_expired().unwrap();
     assert!(pair.clinician.history(&pair.client_id).unwrap().iter().any(|e| &e.text[..] == "kept"));
@@ -446,7 +498,9 @@ fn the_auto_reply_is_worded_by_the_terms_and_never_refused_by_the_length_limit()
     });
     pair.set_time(MONDAY_6_30PM_NY);
     let sent = pair.client.send(&pair.clinician_id, confirm("ok")).unwrap();
-    let Decision::OutsideHours { notice, covering, .. } = &sent.decision else { panic!("{:?}", sent.decision) };
+    let Decision::OutsideHours { notice, covering, .. } = &sent.decision else {
+        panic!("{:?}", sent.decision)
+    };
     assert_eq!((notice.as_str(), covering), ("Hors des heures de bureau.", &None));
     let incoming = pair.deliver_to_clinician(&sent.envelope.unwrap());
     assert_eq!(incoming.replies.len(), 1);
@@ -479,22 +533,45 @@ fn a_closure_across_the_spring_change_names_the_covering_colleague() {
     let monday = Timestamp(1_773_064_800_000);
     pair.set_time(monday);
     let sent = pair.client.send(&pair.clinician_id, confirm("ok")).unwrap();
-    let Decision::OutsideHours { next_available, covering, .. } = &sent.decision else { panic!("{:?}", sent.decision) };
+    let Decision::OutsideHours { next_available, covering, .. } = &sent.decision else {
+        panic!("{:?}", sent.decision)
+    };
     assert_eq!(covering.as_deref(), Some("Dr. Patel, 555 0100"));
     // Tuesday 10 March 09:00 EDT = 13:00 UTC.
     assert_eq!(*next_available, Timestamp(1_773_147_600_000));
     let received = pair.deliver_to_clinician(&sent.envelope.unwrap()).received;
-    assert!(matches!(received, Received::Message(ref m) if matches!(m.decision, Decision::OutsideHours { .. })));
+    assert!(
+        matches!(received, Received::Message(ref m) if matches!(m.decision, Decision::OutsideHours { .. }))
+    );
     // Crisis support in office hours does not run during a closure, on either device.
     let sent = pair.client.send(&pair.clinician_id, Draft::new(Category::Crisis, "help")).unwrap();
-    assert!(matches!(sent.decision, Decision::CrisisNotSent { next_available: Some(t), .. } if t == Timestamp(1_773_147_600_000)));
+    assert!(
+        matches!(sent.decision, Decision::CrisisNotSent { next_available: Some(t), .. } if t == Timestamp(1_773_147_600_000))
+    );
     let envelope = raw(&mut pair, Role::Client, Category::Crisis, "help", 1);
-    assert_eq!(refused(&pair.deliver_to_clinician(&envelope).received), Some(OutOfScopeReason::CrisisNotOffered));
+    assert_eq!(
+        refused(&pair.deliver_to_clinician(&envelope).received),
+        Some(OutOfScopeReason::CrisisNotOffered)
+    );
     // The closure ends at local midnight: Tuesday 00:00 EDT is 04:00 UTC.
     pair.set_time(Timestamp(1_773_115_200_000 - 1));
-    assert!(pair.clinician.agreement(&pair.client_id).unwrap().unwrap().terms().closure_at(pair.clinician.clock().now()).is_some());
+    assert!(pair
+        .clinician
+        .agreement(&pair.client_id)
+        .unwrap()
+        .unwrap()
+        .terms()
+        .closure_at(pair.clinician.clock().now())
+        .is_some());
     pair.set_time(Timestamp(1_773_115_200_000));
-    assert!(pair.clinician.agreement(&pair.client_id).unwrap().unwrap().terms().closure_at(pair.clinician.clock().now()).is_none());
+    assert!(pair
+        .clinician
+        .agreement(&pair.client_id)
+        .unwrap()
+        .unwrap()
+        .terms()
+        .closure_at(pair.clinician.clock().now())
+        .is_none());
 }
 
 #[test]
@@ -514,7 +591,10 @@ fn a_plan_ending_in_the_repeated_hour_of_the_autumn_change_ends_at_its_instant()
     // The second 01:30 (EST, an hour later) is after the end, though the wall clock reads the same.
     pair.set_time(first_0130.plus_millis(HOUR));
     let envelope = raw(&mut pair, Role::Client, Category::Crisis, "after", 1);
-    assert_eq!(refused(&pair.deliver_to_clinician(&envelope).received), Some(OutOfScopeReason::CrisisNotOffered));
+    assert_eq!(
+        refused(&pair.deliver_to_clinician(&envelope).received),
+        Some(OutOfScopeReason::CrisisNotOffered)
+    );
     let sent = pair.client.send(&pair.clinician_id, Draft::new(Category::Crisis, "after")).unwrap();
     assert!(matches!(sent.decision, Decision::CrisisNotSent { .. }));
 }

@@ -3,13 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use confidant::agreement::{ProposedAgreement, SignedAgreement};
 use confidant::agreement::CrisisSupport;
+use confidant::agreement::{ProposedAgreement, SignedAgreement};
 use confidant::consts::{DEFAULT_CRISIS_STATEMENT, DEFAULT_OUTSIDE_HOURS_NOTICE, MAX_CRISIS_CHARS};
 use confidant::content::{CategoryKind, Content, MessageId, Receipt, ReceiptKind};
 use confidant::expiry::Lifespan;
 use confidant::keys::IdentityKeyPair;
-use confidant::policy::{classify, classify_content, notification_preview, OutOfScopeReason, PREVIEW_NEUTRAL};
+use confidant::policy::{
+    classify, classify_content, notification_preview, OutOfScopeReason, PREVIEW_NEUTRAL,
+};
 use confidant::{
     AgreementTerms, AppointmentKind, Availability, Category, Decision, Role, Timestamp, Weekday, Window,
 };
@@ -142,7 +144,8 @@ fn crisis_in_office_hours_is_allowed_with_resources_up_to_its_own_length_cap() {
     let a = agreement_with(|t| t.crisis_support = CrisisSupport::OfficeHours);
     let cap = MAX_CRISIS_CHARS as usize;
     for role in [Role::Clinician, Role::Client] {
-        let Decision::CrisisNotSent { next_available, .. } = classify(&a, role, CategoryKind::Crisis, 10, after_hours())
+        let Decision::CrisisNotSent { next_available, .. } =
+            classify(&a, role, CategoryKind::Crisis, 10, after_hours())
         else {
             panic!("a crisis outside hours was sent")
         };

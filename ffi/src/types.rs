@@ -268,26 +268,32 @@ impl TryFrom<LibDecision> for Decision {
     fn try_from(decision: LibDecision) -> Result<Self, ConfidantError> {
         Ok(match decision {
             LibDecision::Allowed => Self::Allowed,
-            LibDecision::OutsideHours { next_available, response_time, crisis_resources, notice, covering } => {
-                Self::OutsideHours {
-                    next_available_ms: next_available.as_millis(),
-                    response_time,
-                    crisis_resources,
-                    notice,
-                    covering,
-                }
-            }
+            LibDecision::OutsideHours {
+                next_available,
+                response_time,
+                crisis_resources,
+                notice,
+                covering,
+            } => Self::OutsideHours {
+                next_available_ms: next_available.as_millis(),
+                response_time,
+                crisis_resources,
+                notice,
+                covering,
+            },
             LibDecision::OutOfScope { reason, allowed_categories, crisis_resources } => Self::OutOfScope {
                 reason: reason.try_into()?,
                 allowed_categories: allowed_categories.into_iter().filter_map(Category::from_kind).collect(),
                 crisis_resources,
             },
             LibDecision::Crisis { crisis_resources } => Self::Crisis { crisis_resources },
-            LibDecision::CrisisNotSent { statement, crisis_resources, next_available } => Self::CrisisNotSent {
-                statement,
-                crisis_resources,
-                next_available_ms: next_available.map(|t| t.as_millis()),
-            },
+            LibDecision::CrisisNotSent { statement, crisis_resources, next_available } => {
+                Self::CrisisNotSent {
+                    statement,
+                    crisis_resources,
+                    next_available_ms: next_available.map(|t| t.as_millis()),
+                }
+            }
             LibDecision::Capped { opens_at, notice, crisis_resources } => {
                 Self::Capped { opens_at_ms: opens_at.as_millis(), notice, crisis_resources }
             }

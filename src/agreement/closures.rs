@@ -37,7 +37,8 @@ impl LocalDate {
     /// [`AgreementError::InvalidTerms`] naming `field` for anything else.
     pub fn parse(text: &str, field: &'static str) -> Result<Self, AgreementError> {
         let date: Date = text.parse().map_err(|_| AgreementError::InvalidTerms(field))?;
-        let date = Self::new(date.year(), date.month(), date.day()).map_err(|_| AgreementError::InvalidTerms(field))?;
+        let date = Self::new(date.year(), date.month(), date.day())
+            .map_err(|_| AgreementError::InvalidTerms(field))?;
         if date.to_string() != text {
             return Err(AgreementError::InvalidTerms(field));
         }
@@ -129,7 +130,10 @@ pub(super) fn validate_closures(closures: &mut [Closure], max: usize) -> Result<
         return Err(AgreementError::InvalidTerms("closure"));
     }
     closures.sort_by_key(|c| (c.first_day, c.last_day));
-    if closures.windows(2).any(|pair| pair.first().zip(pair.get(1)).is_some_and(|(a, b)| a.last_day >= b.first_day)) {
+    if closures
+        .windows(2)
+        .any(|pair| pair.first().zip(pair.get(1)).is_some_and(|(a, b)| a.last_day >= b.first_day))
+    {
         return Err(AgreementError::InvalidTerms("overlapping closures"));
     }
     Ok(())

@@ -18,11 +18,11 @@ mod standing;
 mod terms;
 
 pub use crate::role::Role;
-pub use schedule::{Availability, Weekday, Window, MINUTES_PER_DAY};
-pub use signed::{ProposedAgreement, SignedAgreement, UnverifiedAgreement};
 pub use closures::{Closure, LocalDate};
 pub use notice::{Notice, SignedNotice};
 pub use plan::{PlanMessage, SignedPlan, SupportPlan};
+pub use schedule::{Availability, Weekday, Window, MINUTES_PER_DAY};
+pub use signed::{ProposedAgreement, SignedAgreement, UnverifiedAgreement};
 pub use standing::{Ended, PlanEnded, Standing};
 pub use terms::{AfterEnd, AgreementTerms, CrisisSupport, TermTexts};
 

@@ -53,7 +53,8 @@ impl Notice {
 
     fn decode(bytes: &[u8]) -> Result<Self, AgreementError> {
         let m = proto::Notice::decode(bytes).map_err(|_| AgreementError::Malformed)?;
-        let identity = |raw: &[u8], field| IdentityKey::from_slice(raw).map_err(|_| AgreementError::InvalidTerms(field));
+        let identity =
+            |raw: &[u8], field| IdentityKey::from_slice(raw).map_err(|_| AgreementError::InvalidTerms(field));
         let notice = Self {
             agreement_version: m.agreement_version,
             plan_number: m.plan_number,

@@ -13,7 +13,8 @@ use super::{AgreementError, Role};
 use crate::category::CategoryKind;
 use crate::clock::Timestamp;
 use crate::consts::{
-    MAX_CONTACT_LEN, MAX_PLAN_LEN, MAX_PLAN_MS, MAX_RESPONSE_TIME_LEN, PLAN_CLIENT_LABEL, PLAN_CLINICIAN_LABEL,
+    MAX_CONTACT_LEN, MAX_PLAN_LEN, MAX_PLAN_MS, MAX_RESPONSE_TIME_LEN, PLAN_CLIENT_LABEL,
+    PLAN_CLINICIAN_LABEL,
 };
 use crate::keys::{IdentityKey, IdentityKeyPair, Signature};
 
@@ -108,7 +109,8 @@ impl SupportPlan {
 
     fn decode(bytes: &[u8]) -> Result<Self, AgreementError> {
         let m = proto::SupportPlan::decode(bytes).map_err(|_| AgreementError::Malformed)?;
-        let identity = |raw: &[u8], field| IdentityKey::from_slice(raw).map_err(|_| AgreementError::InvalidTerms(field));
+        let identity =
+            |raw: &[u8], field| IdentityKey::from_slice(raw).map_err(|_| AgreementError::InvalidTerms(field));
         let kinds = |raw: &[i32]| {
             raw.iter()
                 .map(|&n| CategoryKind::from_wire(n).ok_or(AgreementError::InvalidTerms("plan categories")))
@@ -207,7 +209,9 @@ impl SignedPlan {
         if !self.plan.client.ct_eq(client) {
             return Err(AgreementError::WrongSigner(Role::Client));
         }
-        if !clinician.verify(&signed_message(PLAN_CLINICIAN_LABEL, &self.canonical), &self.clinician_signature) {
+        if !clinician
+            .verify(&signed_message(PLAN_CLINICIAN_LABEL, &self.canonical), &self.clinician_signature)
+        {
             return Err(AgreementError::BadSignature(Role::Clinician));
         }
         match (&self.client_signature, countersigned) {

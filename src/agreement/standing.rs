@@ -63,13 +63,21 @@ impl Standing {
     /// Whether `plan` was ended early.
     #[must_use]
     pub fn is_ended(&self, plan: &SupportPlan) -> bool {
-        self.ended_plans.iter().any(|e| e.agreement_version == plan.agreement_version && e.number == plan.number)
+        self.ended_plans
+            .iter()
+            .any(|e| e.agreement_version == plan.agreement_version && e.number == plan.number)
     }
 
     /// The greatest plan number held, for agreement version `version` (0 if none).
     #[must_use]
     pub fn last_plan_number(&self, version: u32) -> u32 {
-        self.plans.iter().map(SignedPlan::plan).filter(|p| p.agreement_version == version).map(|p| p.number).max().unwrap_or(0)
+        self.plans
+            .iter()
+            .map(SignedPlan::plan)
+            .filter(|p| p.agreement_version == version)
+            .map(|p| p.number)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Adds a countersigned plan, dropping the oldest beyond [`MAX_STORED_PLANS`].
@@ -81,7 +89,8 @@ impl Standing {
         }
         let kept = &self.plans;
         self.ended_plans.retain(|e| {
-            kept.iter().any(|p| p.plan().agreement_version == e.agreement_version && p.plan().number == e.number)
+            kept.iter()
+                .any(|p| p.plan().agreement_version == e.agreement_version && p.plan().number == e.number)
         });
     }
 
@@ -98,7 +107,8 @@ impl Standing {
     #[must_use]
     pub fn opens_at(&self, cap: u32, window_ms: u64, now: Timestamp) -> Timestamp {
         let since = now.as_millis().saturating_sub(window_ms);
-        let mut inside: Vec<Timestamp> = self.counted.iter().copied().filter(|t| t.as_millis() > since).collect();
+        let mut inside: Vec<Timestamp> =
+            self.counted.iter().copied().filter(|t| t.as_millis() > since).collect();
         inside.sort();
         let cap = usize::try_from(cap).unwrap_or(usize::MAX);
         // To send one more, at most cap - 1 may remain inside: the (len - cap)-th oldest must leave.
@@ -124,7 +134,11 @@ impl Standing {
             ended_plans: self
                 .ended_plans
                 .iter()
-                .map(|e| proto::PlanEnded { agreement_version: e.agreement_version, number: e.number, at_ms: e.at.as_millis() })
+                .map(|e| proto::PlanEnded {
+                    agreement_version: e.agreement_version,
+                    number: e.number,
+                    at_ms: e.at.as_millis(),
+                })
                 .collect(),
             end_notice: self.end.as_ref().map(|e| e.notice.to_bytes()).unwrap_or_default(),
             ended_at_ms: self.end.as_ref().map_or(0, |e| e.at.as_millis()),
@@ -157,7 +171,11 @@ impl Standing {
             ended_plans: m
                 .ended_plans
                 .iter()
-                .map(|e| PlanEnded { agreement_version: e.agreement_version, number: e.number, at: Timestamp(e.at_ms) })
+                .map(|e| PlanEnded {
+                    agreement_version: e.agreement_version,
+                    number: e.number,
+                    at: Timestamp(e.at_ms),
+                })
                 .collect(),
             end,
             counted: m.counted_ms.into_iter().map(Timestamp).collect(),

@@ -9,8 +9,8 @@ use crate::clock::Timestamp;
 use crate::consts::{
     DEFAULT_AUTO_REPLY_TEXT, DEFAULT_AUTO_REPLY_WINDOW_MS, DEFAULT_CAPPED_NOTICE, DEFAULT_CRISIS_STATEMENT,
     DEFAULT_OUTSIDE_HOURS_NOTICE, MAX_AUTO_REPLY_WINDOW_MS, MAX_CLOSURES, MAX_CRISIS_RESOURCES,
-    MAX_CRISIS_RESOURCE_LEN, MAX_LANGUAGE_TAG_LEN, MAX_MESSAGES_CAP, MAX_MESSAGE_CHARS, MAX_RESPONSE_TIME_LEN,
-    MAX_RETENTION_AFTER_END_MS, MAX_TERM_TEXT_LEN, MIN_AUTO_REPLY_WINDOW_MS,
+    MAX_CRISIS_RESOURCE_LEN, MAX_LANGUAGE_TAG_LEN, MAX_MESSAGES_CAP, MAX_MESSAGE_CHARS,
+    MAX_RESPONSE_TIME_LEN, MAX_RETENTION_AFTER_END_MS, MAX_TERM_TEXT_LEN, MIN_AUTO_REPLY_WINDOW_MS,
 };
 use crate::expiry::Lifespan;
 use crate::keys::IdentityKey;
@@ -163,7 +163,8 @@ impl TermTexts {
     }
 
     fn validate(&self) -> Result<(), AgreementError> {
-        let texts = [&self.crisis_statement, &self.auto_reply, &self.outside_hours_notice, &self.capped_notice];
+        let texts =
+            [&self.crisis_statement, &self.auto_reply, &self.outside_hours_notice, &self.capped_notice];
         if texts.iter().any(|t| t.len() > MAX_TERM_TEXT_LEN) {
             return Err(AgreementError::InvalidTerms("texts"));
         }

@@ -162,7 +162,9 @@ fn every_term_round_trips_through_the_canonical_encoding() {
     let (clinician, client) = parties();
     let proposed = ProposedAgreement::propose(terms(&clinician, &client), &clinician, None).unwrap();
     let signed = proposed.accept(&client, None).unwrap();
-    let again = SignedAgreement::from_bytes(&signed.to_bytes(), &clinician.public_key(), &client.public_key()).unwrap();
+    let again =
+        SignedAgreement::from_bytes(&signed.to_bytes(), &clinician.public_key(), &client.public_key())
+            .unwrap();
     assert_eq!(again.terms(), signed.terms());
     assert_eq!(again.terms(), &{
         let mut t = terms(&clinician, &client);
@@ -279,7 +281,8 @@ fn every_tampered_plan_field_is_refused() {
         let mut inner = proto::SupportPlan::decode(outer.plan.as_slice()).unwrap();
         edit(&mut inner);
         outer.plan = inner.encode_to_vec();
-        let tampered = SignedPlan::from_bytes(&outer.encode_to_vec()).unwrap_or_else(|e| panic!("{field}: {e:?}"));
+        let tampered =
+            SignedPlan::from_bytes(&outer.encode_to_vec()).unwrap_or_else(|e| panic!("{field}: {e:?}"));
         assert_eq!(
             tampered.verify(&clinician.public_key(), &client.public_key(), true).unwrap_err(),
             AgreementError::BadSignature(Role::Clinician),
@@ -306,12 +309,8 @@ fn a_tampered_notice_is_refused() {
     assert!(SignedNotice::sign(notice.clone(), &clinician).is_err(), "only the party ending signs");
     let signed = SignedNotice::sign(notice, &client).unwrap();
     signed.verify(&clinician.public_key(), &client.public_key()).unwrap();
-    let edits: Vec<fn(&mut proto::Notice)> = vec![
-        |n| n.agreement_version += 1,
-        |n| n.plan_number = 1,
-        |n| n.ended_at_ms += 1,
-        |n| n.ended_by = 1,
-    ];
+    let edits: Vec<fn(&mut proto::Notice)> =
+        vec![|n| n.agreement_version += 1, |n| n.plan_number = 1, |n| n.ended_at_ms += 1, |n| n.ended_by = 1];
     for edit in edits {
         let mut outer = proto::SignedNotice::decode(signed.to_bytes().as_slice()).unwrap();
         let mut inner = proto::Notice::decode(outer.notice.as_slice()).unwrap();

@@ -120,10 +120,12 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Content, ContentError> {
         CategoryKind::AutoReply => Category::AutoReply,
         CategoryKind::CopingGuidance => Category::CopingGuidance,
         CategoryKind::SupportPlan => Category::SupportPlan(Box::new(
-            PlanMessage::from_bytes(&message.support_plan).map_err(|_| ContentError::InvalidField("support plan"))?,
+            PlanMessage::from_bytes(&message.support_plan)
+                .map_err(|_| ContentError::InvalidField("support plan"))?,
         )),
         CategoryKind::EndNotice => Category::EndNotice(Box::new(
-            SignedNotice::from_bytes(&message.end_notice).map_err(|_| ContentError::InvalidField("end notice"))?,
+            SignedNotice::from_bytes(&message.end_notice)
+                .map_err(|_| ContentError::InvalidField("end notice"))?,
         )),
         // An agreement message carries an agreement, or withdraws a proposal: one of the two.
         CategoryKind::Agreement if message.agreement.is_empty() && !message.withdrawn_proposal.is_empty() => {

@@ -165,7 +165,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             let Category::SupportPlan(body) = content.category() else {
                 return Err(EndpointError::NotAProposal.into());
             };
-            let PlanMessage::Plan(signed) = body.as_ref() else { return Err(EndpointError::NotAProposal.into()) };
+            let PlanMessage::Plan(signed) = body.as_ref() else {
+                return Err(EndpointError::NotAProposal.into());
+            };
             let (agreement, mut standing) = self.in_force(peer)?;
             let terms = agreement.terms();
             signed.verify(&terms.clinician, &terms.client, false)?;
@@ -192,8 +194,10 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         self.with_peer(peer, |rng| {
             let (agreement, mut standing) = self.in_force(peer)?;
             let now = self.now();
-            let number =
-                standing.active_plan(agreement.version(), now).map(|p| p.number).ok_or(EndpointError::NoActivePlan)?;
+            let number = standing
+                .active_plan(agreement.version(), now)
+                .map(|p| p.number)
+                .ok_or(EndpointError::NoActivePlan)?;
             let notice = self.notice(&agreement, number, now)?;
             standing.ended_plans.push(PlanEnded { agreement_version: agreement.version(), number, at: now });
             let mut batch = WriteBatch::new();
@@ -219,7 +223,13 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             standing.end = Some(Ended { notice: notice.clone(), at: now });
             let mut batch = WriteBatch::new();
             Self::put_standing(peer, &standing, &mut batch);
-            self.send_boundary_content(rng, peer, Category::EndNotice(Box::new(notice)), agreement.version(), batch)
+            self.send_boundary_content(
+                rng,
+                peer,
+                Category::EndNotice(Box::new(notice)),
+                agreement.version(),
+                batch,
+            )
         })
     }
 
@@ -258,8 +268,14 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         batch: WriteBatch,
     ) -> Result<Vec<u8>> {
         let sessions = self.sessions(peer)?.ok_or(EndpointError::NoSession)?;
-        let content =
-            Content::new(MessageId::random(rng), category, String::new(), self.now(), Lifespan::DEFAULT, version)?;
+        let content = Content::new(
+            MessageId::random(rng),
+            category,
+            String::new(),
+            self.now(),
+            Lifespan::DEFAULT,
+            version,
+        )?;
         self.send_sealed(rng, peer, sessions, &content, true, batch)
     }
 
@@ -286,9 +302,8 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         if standing.end.is_some() && content.category().kind() != CategoryKind::EndNotice {
             return Ok(Received::Refused { id, reason: crate::policy::OutOfScopeReason::AgreementEnded });
         }
-        let for_this = |notice: &Notice| {
-            notice.agreement_version == agreement.version() && notice.ended_by == peer_role
-        };
+        let for_this =
+            |notice: &Notice| notice.agreement_version == agreement.version() && notice.ended_by == peer_role;
         let received = match content.category() {
             Category::EndNotice(notice) => {
                 notice.verify(&terms.clinician, &terms.client)?;
@@ -325,7 +340,11 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                         return Err(AgreementError::NotForThisAgreement.into());
                     }
                     let version = agreement.version();
-                    if !standing.ended_plans.iter().any(|e| e.agreement_version == version && e.number == number) {
+                    if !standing
+                        .ended_plans
+                        .iter()
+                        .any(|e| e.agreement_version == version && e.number == number)
+                    {
                         standing.ended_plans.push(PlanEnded { agreement_version: version, number, at: now });
                     }
                     Received::SupportPlanEnded { id, number, by: peer_role }
@@ -335,7 +354,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         };
         // Kept in the history like agreement messages; the record in `standing` does not depend
         // on it, as it may expire first.
-        if let Arrival::Expired = self.keep_inbound(peer, pending, content, Lifespan::DEFAULT, plaintext, now, batch)? {
+        if let Arrival::Expired =
+            self.keep_inbound(peer, pending, content, Lifespan::DEFAULT, plaintext, now, batch)?
+        {
             return Ok(Received::Expired { id });
         }
         Self::put_standing(peer, standing, batch);
@@ -386,7 +407,8 @@ fn check_plan_fits(agreement: &SignedAgreement, plan: &SupportPlan) -> Result<()
 
 /// A plan received or accepted must fit the agreement in force and be newer than those held.
 fn check_new_plan(agreement: &SignedAgreement, standing: &Standing, plan: &SupportPlan) -> Result<()> {
-    if plan.agreement_version != agreement.version() || plan.number <= standing.last_plan_number(plan.agreement_version)
+    if plan.agreement_version != agreement.version()
+        || plan.number <= standing.last_plan_number(plan.agreement_version)
     {
         return Err(AgreementError::NotForThisAgreement.into());
     }

@@ -13,8 +13,8 @@ use crate::clock::{Clock, Timestamp};
 use crate::content::{Category, Content, Receipt, ReceiptKind};
 use crate::expiry::{Arrival, Lifespan};
 use crate::policy::{
-    auto_reply_text, classify_content_in, counts_against_caps, notification_preview, AutoReplyLimiter, Decision,
-    OutOfScopeReason,
+    auto_reply_text, classify_content_in, counts_against_caps, notification_preview, AutoReplyLimiter,
+    Decision, OutOfScopeReason,
 };
 use crate::session::Session;
 use crate::store::{Direction, PeerId, SessionVersion, Store, StoredAgreement, StoredMessage, WriteBatch};
@@ -169,8 +169,11 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         let (mut sessions, plaintext) = self.decrypt(peer, existing, &mut next.pending, &envelope, batch)?;
         let content = Content::decode(&plaintext)?;
         let now = self.now();
-        let preview =
-            notification_preview(next.agreement.as_ref().map(SignedAgreement::terms), self.peer_role(), &content);
+        let preview = notification_preview(
+            next.agreement.as_ref().map(SignedAgreement::terms),
+            self.peer_role(),
+            &content,
+        );
         let mut replies = Vec::new();
         let ended = next.standing.end.is_some();
         let received = match content.category() {
@@ -185,7 +188,16 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             }
             Category::SupportPlan(_) | Category::EndNotice(_) => {
                 let Conversation { agreement, standing, pending, .. } = &mut next;
-                self.receive_boundary(peer, agreement.as_ref(), standing, pending, &content, plaintext, now, batch)?
+                self.receive_boundary(
+                    peer,
+                    agreement.as_ref(),
+                    standing,
+                    pending,
+                    &content,
+                    plaintext,
+                    now,
+                    batch,
+                )?
             }
             _ => {
                 let arrived = Arrived { content: &content, plaintext, now };
@@ -326,7 +338,8 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             return Ok(Received::Refused { id, reason: OutOfScopeReason::NoAgreement });
         };
         // This device's own clock decides plans and caps, whatever the sender's clock said.
-        let decision = classify_content_in(&agreement, &conversation.standing, self.peer_role(), content, now);
+        let decision =
+            classify_content_in(&agreement, &conversation.standing, self.peer_role(), content, now);
         if let Some(reason) = decision.refusal() {
             return Ok(Received::Refused { id, reason });
         }

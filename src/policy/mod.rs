@@ -185,7 +185,9 @@ pub fn classify_in(
     let plan = standing.active_plan(agreement.version(), now);
     let plan_allows = |kind| plan.is_some_and(|p| p.may_send(sender).contains(&kind));
     match category {
-        CategoryKind::Agreement | CategoryKind::SupportPlan | CategoryKind::EndNotice => return Decision::Allowed,
+        CategoryKind::Agreement | CategoryKind::SupportPlan | CategoryKind::EndNotice => {
+            return Decision::Allowed
+        }
         CategoryKind::Receipt if terms.receipts_enabled => return Decision::Allowed,
         CategoryKind::Receipt => return refuse(OutOfScopeReason::ReceiptsDisabled),
         CategoryKind::AutoReply if sender == Role::Clinician => {
@@ -255,7 +257,8 @@ fn capped_until(agreement: &SignedAgreement, standing: &Standing, now: Timestamp
         let count = standing.count_within(window, now);
         (u32::try_from(count).map_or(true, |n| n >= cap)).then(|| standing.opens_at(cap, window, now))
     };
-    match (over(terms.client_messages_per_day, CAP_DAY_MS), over(terms.client_messages_per_week, CAP_WEEK_MS)) {
+    match (over(terms.client_messages_per_day, CAP_DAY_MS), over(terms.client_messages_per_week, CAP_WEEK_MS))
+    {
         (None, None) => None,
         (a, b) => a.max(b),
     }

@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 use super::Violation;
 use crate::rng::DeterministicRng;
 use confidant::agreement::{
-    AfterEnd, Closure, CrisisSupport, LocalDate, Notice, PlanMessage, ProposedAgreement, Role as AgreementRole,
-    SignedNotice, SignedPlan, Standing, SupportPlan, TermTexts, UnverifiedAgreement,
+    AfterEnd, Closure, CrisisSupport, LocalDate, Notice, PlanMessage, ProposedAgreement,
+    Role as AgreementRole, SignedNotice, SignedPlan, Standing, SupportPlan, TermTexts, UnverifiedAgreement,
 };
 use confidant::consts::CONTENT_BUCKETS;
 use confidant::content::{CategoryKind, Content, MessageId};
@@ -68,7 +68,8 @@ fn agreement_fixture() -> Result<&'static AgreementFixture, Violation> {
                 vec!["Call or text 988".into()],
             );
             // Every boundaries term set, so that the seeds hold each field.
-            let date = |y, m, d| LocalDate::new(y, m, d).map_err(|e| Violation::new(format!("fixture: date: {e}")));
+            let date =
+                |y, m, d| LocalDate::new(y, m, d).map_err(|e| Violation::new(format!("fixture: date: {e}")));
             terms.crisis_support = CrisisSupport::SupportPlanOnly;
             terms.texts = TermTexts {
                 crisis_statement: "I don't monitor messages for emergencies.".into(),
@@ -80,8 +81,11 @@ fn agreement_fixture() -> Result<&'static AgreementFixture, Violation> {
             terms.client_messages_per_day = Some(3);
             terms.client_messages_per_week = Some(10);
             terms.after_end = AfterEnd::RetainFor { ms: 86_400_000 };
-            terms.closures =
-                vec![Closure { first_day: date(2026, 12, 24)?, last_day: date(2026, 12, 27)?, covering: "Dr. Patel".into() }];
+            terms.closures = vec![Closure {
+                first_day: date(2026, 12, 24)?,
+                last_day: date(2026, 12, 27)?,
+                covering: "Dr. Patel".into(),
+            }];
             terms.effective_date = Some(date(2026, 3, 2)?);
             terms.review_date = Some(date(2026, 9, 2)?);
             terms.risk_disclosure = "Messages can be misread.".into();
@@ -114,8 +118,8 @@ fn agreement_fixture() -> Result<&'static AgreementFixture, Violation> {
                 ended_by: AgreementRole::Client,
                 ended_at: Timestamp(2_000),
             };
-            let notice =
-                SignedNotice::sign(notice, &client).map_err(|e| Violation::new(format!("fixture: notice: {e}")))?;
+            let notice = SignedNotice::sign(notice, &client)
+                .map_err(|e| Violation::new(format!("fixture: notice: {e}")))?;
             Ok(AgreementFixture {
                 clinician: clinician.public_key(),
                 client: client.public_key(),
@@ -205,8 +209,8 @@ pub(super) fn content_seeds() -> Result<Vec<Vec<u8>>, Violation> {
     ];
     let mut kinds = kinds.to_vec();
     for bytes in &fixture.plan_messages {
-        let message =
-            PlanMessage::from_bytes(bytes).map_err(|e| Violation::new(format!("fixture: plan message: {e}")))?;
+        let message = PlanMessage::from_bytes(bytes)
+            .map_err(|e| Violation::new(format!("fixture: plan message: {e}")))?;
         if let PlanMessage::End(notice) = &message {
             kinds.push((Category::EndNotice(Box::new(notice.clone())), String::new(), 1));
         }
