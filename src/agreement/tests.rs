@@ -264,7 +264,8 @@ fn every_tampered_plan_field_is_refused() {
     signed.verify(&clinician.public_key(), &client.public_key(), true).unwrap();
     let again = SignedPlan::from_bytes(&signed.to_bytes()).unwrap();
     assert_eq!(again, signed);
-    let edits: Vec<(&str, fn(&mut proto::SupportPlan))> = vec![
+    type PlanTampering = (&'static str, fn(&mut proto::SupportPlan));
+    let edits: Vec<PlanTampering> = vec![
         ("agreement version", |p| p.agreement_version += 1),
         ("number", |p| p.number += 1),
         ("start", |p| p.start_ms -= 1),

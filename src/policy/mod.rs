@@ -293,7 +293,8 @@ pub fn classify_content(
 
 /// Classifies `content` from `sender` at `now` (its send time when sending, this device's
 /// receive time when receiving). Besides the rules of [`classify_in`], a message sent under
-/// another agreement version than `agreement`'s is out of scope, crisis messages included; only
+/// another agreement version than `agreement`'s is out of scope, crisis messages included (this
+/// reason takes the place of any decision but another out-of-scope one); only
 /// agreement messages, which carry the agreement itself, and end notices are exempt.
 #[must_use]
 pub fn classify_content_in(
@@ -306,7 +307,8 @@ pub fn classify_content_in(
     let kind = content.category().kind();
     let decision = classify_in(agreement, standing, sender, kind, content.text_chars(), now);
     let exempt = matches!(kind, CategoryKind::Agreement | CategoryKind::EndNotice);
-    if !exempt && content.agreement_version() != agreement.version() && decision.refusal().is_none() {
+    let judged = !matches!(decision, Decision::OutOfScope { .. });
+    if !exempt && judged && content.agreement_version() != agreement.version() {
         let reason = OutOfScopeReason::WrongAgreementVersion { current: agreement.version() };
         return out_of_scope(agreement, sender, reason);
     }
