@@ -609,3 +609,47 @@ fn notifications_are_neutral_by_default() {
     let sent = pair.clinician.send(&pair.client_id, confirm("hello")).unwrap();
     assert_eq!(pair.deliver_to_client(&sent.envelope.unwrap()).preview, Some("New message"));
 }
+
+// ---- 8. Renegotiating the new terms ----
+
+#[test]
+fn a_changed_boundary_term_applies_only_once_both_signed_the_new_version() {
+    let mut pair = pair_with_terms(70, |t| t.client_messages_per_day = Some(1));
+    let sent = pair.client.send(&pair.clinician_id, confirm("one")).unwrap();
+    pair.deliver_to_clinician(&sent.envelope.unwrap());
+    // The clinician proposes more room and crisis support in office hours; not yet accepted.
+    let mut terms = pair.terms(2);
+    terms.client_messages_per_day = Some(5);
+    terms.crisis_support = CrisisSupport::OfficeHours;
+    let proposal = pair.clinician.propose_agreement(&pair.client_id, terms).unwrap();
+    let Received::AgreementProposed { id, terms } = pair.deliver_to_client(&proposal).received else {
+        panic!()
+    };
+    assert_eq!((terms.client_messages_per_day, terms.crisis_support), (Some(5), CrisisSupport::OfficeHours));
+    let sent = pair.client.send(&pair.clinician_id, confirm("two")).unwrap();
+    assert!(matches!(sent.decision, Decision::Capped { .. }), "version 1 still holds");
+    let sent = pair.client.send(&pair.clinician_id, Draft::new(Category::Crisis, "help")).unwrap();
+    assert!(matches!(sent.decision, Decision::CrisisNotSent { .. }));
+    // Accepted on both devices: the new terms hold on both, and the counts carry over.
+    let acceptance = pair.client.accept_agreement(&pair.clinician_id, id).unwrap();
+    assert!(matches!(
+        pair.deliver_to_clinician(&acceptance).received,
+        Received::AgreementAccepted { version: 2 }
+    ));
+    let sent = pair.client.send(&pair.clinician_id, confirm("two")).unwrap();
+    assert_eq!(sent.decision, Decision::Allowed);
+    assert!(matches!(pair.deliver_to_clinician(&sent.envelope.unwrap()).received, Received::Message(_)));
+    let sent = pair.client.send(&pair.clinician_id, Draft::new(Category::Crisis, "help")).unwrap();
+    assert!(matches!(pair.deliver_to_clinician(&sent.envelope.unwrap()).received, Received::Message(_)));
+    // Three counted of five: two more, then capped on both devices.
+    for _ in 0..2 {
+        let sent = pair.client.send(&pair.clinician_id, confirm("more")).unwrap();
+        pair.deliver_to_clinician(&sent.envelope.unwrap());
+    }
+    assert!(matches!(
+        pair.client.send(&pair.clinician_id, confirm("six")).unwrap().decision,
+        Decision::Capped { .. }
+    ));
+    let envelope = raw(&mut pair, Role::Client, Category::Appointment(AppointmentKind::Confirm), "six", 2);
+    assert_eq!(refused(&pair.deliver_to_clinician(&envelope).received), Some(OutOfScopeReason::OverCap));
+}
