@@ -120,8 +120,7 @@ pub struct AgreementTerms {
     /// At most one auto-reply per conversation per this many milliseconds.
     pub auto_reply_window_ms: u64,
     /// When a client may send a crisis message. By default: never by message (a crisis draft is
-    /// not sent; the app shows the crisis statement and resources).
-    #[uniffi(default = None)]
+    /// not sent; the app shows the crisis statement and resources). [`usual_terms`] sets `None`.
     pub crisis_support: CrisisSupport,
     /// The clinician's crisis statement; empty for the library's default.
     #[uniffi(default = "")]
