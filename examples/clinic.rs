@@ -1,18 +1,24 @@
-//! A clinician and a client, each with their own encrypted store file, from first contact to
-//! expiry: they compare safety numbers, sign a communication agreement, exchange appointment
-//! messages, and the agreement's boundaries, auto-reply, crisis path and expiry play out.
+//! A clinician and a client, each with their own encrypted store file, from first contact to the
+//! end of their work together: they compare safety numbers, sign a communication agreement,
+//! exchange appointment messages, and the agreement's boundaries play out: an auto-reply outside
+//! hours, a crisis draft answered with resources and the clinician's own statement, messages
+//! expiring, a one-week support plan with a crisis message and coping guidance inside it, the plan
+//! lapsing, the daily limit, and the end of the relationship.
 //! Everything the relay carries is printed as it sees it: opaque, padded bytes.
 //!
 //! Run with `cargo run --example clinic`.
 
 use std::path::Path;
 
-use confidant::content::CategoryKind;
+use confidant::agreement::{Closure, LocalDate};
+use confidant::clock::Clock;
+use confidant::content::{CategoryKind, MessageId};
 use confidant::expiry::{ExpiryStart, Lifespan};
+use confidant::policy::OutOfScopeReason;
 use confidant::store::{PeerId, SqliteStore, Store, StoreKeySource};
 use confidant::{
-    AgreementTerms, AppointmentKind, Availability, Category, Decision, Draft, Endpoint, ManualClock,
-    Received, Role, Timestamp, Weekday, Window,
+    AfterEnd, AgreementStatus, AgreementTerms, AppointmentKind, Availability, Category, CrisisSupport,
+    Decision, Draft, Endpoint, ManualClock, PlanRequest, Received, Role, Timestamp, Weekday, Window,
 };
 
 type Device = Endpoint<SqliteStore, ManualClock>;
@@ -32,6 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let clinician = open("clinician.db", Role::Clinician, "dr-lee")?;
     let client = open("client.db", Role::Client, "sam")?;
     let (sam, dr_lee) = (PeerId::new("sam")?, PeerId::new("dr-lee")?);
+    let devices = [&clinician, &client];
 
     section("First appointment: set-up in person");
     let bundle = client.prekey_bundle()?;
@@ -42,9 +49,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("expected the agreement proposal".into());
     };
     say("client", &format!("reads the proposed agreement, version {}:", terms.version));
-    println!("      client may send: {:?}", terms.client_may_send);
-    println!("      office hours: Mon-Fri 9:00-17:00 {}", terms.availability.time_zone_name());
+    println!("      the client may send: {}", plain_list(&terms.client_may_send));
+    println!(
+        "      office hours: Monday to Friday, 9:00 to 17:00, {} time",
+        terms.availability.time_zone_name()
+    );
+    println!("      closed: {}", closures(&terms));
+    println!("      crisis messages: only under a support plan both of us sign");
+    println!("      the clinician's own words: \"{}\"", terms.texts.crisis_statement());
     println!("      in a crisis: {}", terms.crisis_resources.join("; "));
+    println!("      at most {} messages a day from the client", terms.client_messages_per_day.unwrap_or(0));
+    println!("      risk disclosure: \"{}\"", terms.risk_disclosure);
     let on_clinician = clinician.safety_number(&sam)?;
     let on_client = client.safety_number(&dr_lee)?;
     println!("    safety number on the clinician's phone: {}", on_clinician.grouped());
@@ -73,13 +88,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     exchange(&client, &clinician, &dr_lee, &sam, off_topic)?;
 
     section("Monday 19:30: outside office hours");
-    set_time(&[&clinician, &client], Timestamp(MONDAY_10AM_NY.0 + 9 * HOUR + HOUR / 2));
+    set_time(&devices, Timestamp(MONDAY_10AM_NY.0 + 9 * HOUR + HOUR / 2));
     let late =
         Draft::new(Category::Appointment(AppointmentKind::Reschedule), "Could we move Thursday to Friday?");
     exchange(&client, &clinician, &dr_lee, &sam, late)?;
 
-    section("Monday 23:00: a crisis");
-    set_time(&[&clinician, &client], Timestamp(MONDAY_10AM_NY.0 + 13 * HOUR));
+    section("Monday 23:00: a crisis, with no support plan agreed");
+    set_time(&devices, Timestamp(MONDAY_10AM_NY.0 + 13 * HOUR));
     let crisis = Draft::new(Category::Crisis, "I don't feel safe tonight.");
     exchange(&client, &clinician, &dr_lee, &sam, crisis)?;
 
@@ -89,30 +104,102 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (file, peer) in files {
         inspect(&dir.path().join(file), peer, &phrases)?;
     }
-    set_time(&[&clinician, &client], Timestamp(MONDAY_10AM_NY.0 + 3 * DAY));
+    set_time(&devices, Timestamp(MONDAY_10AM_NY.0 + 3 * DAY));
     let purged = (clinician.purge_expired()?, client.purge_expired()?);
     println!("    purged: {} messages on the clinician's device, {} on the client's", purged.0, purged.1);
     for (who, device, peer) in [("clinician", &clinician, &sam), ("client", &client, &dr_lee)] {
-        let left: Vec<String> = device
-            .history(peer)?
-            .iter()
-            .map(|e| match &e.category {
-                Category::Agreement(_) => "an agreement message".to_owned(),
-                other => format!("{:?}: \"{}\"", other.kind(), &e.text[..]),
-            })
-            .collect();
+        let left: Vec<String> =
+            device.history(peer)?.iter().map(|e| history_line(&e.category, &e.text)).collect();
         println!("    {who}'s history now: {left:?}");
     }
     for (file, peer) in files {
         inspect(&dir.path().join(file), peer, &phrases)?;
     }
+
+    section("Thursday's session: a one-week support plan, agreed case by case");
+    let thursday = Timestamp(MONDAY_10AM_NY.0 + 3 * DAY + 5 * HOUR);
+    set_time(&devices, thursday);
+    let plan = PlanRequest {
+        start: thursday,
+        end: Timestamp(thursday.0 + 7 * DAY),
+        response_time: "I read messages twice a day, at 8:00 and 20:00.".into(),
+        clinician_may_send: vec![CategoryKind::CopingGuidance, CategoryKind::CheckIn],
+        client_may_send: vec![CategoryKind::Crisis, CategoryKind::CheckIn],
+        colleague_consulted: "Dr. Okafor, clinical supervisor".into(),
+    };
+    let proposal = clinician.propose_support_plan(&sam, plan)?;
+    relay("clinician -> client", &proposal);
+    let Received::SupportPlanProposed { id, plan } = client.receive(&dr_lee, &proposal)?.received else {
+        return Err("expected the support plan".into());
+    };
+    say("client", "reads the proposed support plan:");
+    println!("      for one week, until {}", local_time(plan.end));
+    println!("      the client may send: {}", plain_list(&plan.client_may_send));
+    println!("      the clinician may send: {}", plain_list(&plan.clinician_may_send));
+    println!("      replies: {}", plan.response_time);
+    println!("      the clinician consulted: {}", plan.colleague_consulted);
+    let signed = client.accept_support_plan(&dr_lee, id)?;
+    relay("client -> clinician", &signed);
+    if let Received::SupportPlanAccepted { .. } = clinician.receive(&sam, &signed)?.received {
+        say("clinician", "the plan is signed by both and runs until next Thursday");
+    }
+
+    section("Saturday 23:00: a crisis inside the plan, and coping guidance in reply");
+    set_time(&devices, Timestamp(MONDAY_10AM_NY.0 + 5 * DAY + 13 * HOUR));
+    let crisis = Draft::new(Category::Crisis, "The panic is back and I can't sleep.");
+    if let Some(id) = exchange(&client, &clinician, &dr_lee, &sam, crisis)? {
+        let guidance =
+            Draft::new(Category::CopingGuidance, "Try step two of your safety plan: the 4-7-8 breathing.")
+                .reply_to(id);
+        exchange(&clinician, &client, &sam, &dr_lee, guidance)?;
+    }
+
+    section("The next Friday: the plan has lapsed on both phones, with no message");
+    set_time(&devices, Timestamp(thursday.0 + 7 * DAY + DAY));
+    for (who, device, peer) in [("clinician", &clinician, &sam), ("client", &client, &dr_lee)] {
+        if let AgreementStatus::InForce { plan: None, .. } = device.agreement_status(peer)? {
+            say(who, "no support plan runs now: back to the base agreement");
+        }
+    }
+    let crisis = Draft::new(Category::Crisis, "Are you there?");
+    exchange(&client, &clinician, &dr_lee, &sam, crisis)?;
+
+    section("The same Friday: the client reaches the agreed number of messages for the day");
+    set_time(&devices, Timestamp(MONDAY_10AM_NY.0 + 11 * DAY + HOUR));
+    for text in ["Can we make it 4pm?", "Or 5pm?", "Actually 4pm is fine.", "One more thing..."] {
+        let draft = Draft::new(Category::Appointment(AppointmentKind::Reschedule), text);
+        exchange(&client, &clinician, &dr_lee, &sam, draft)?;
+    }
+
+    section("Later: the relationship ends");
+    let notice = clinician.end_agreement(&sam)?;
+    relay("clinician -> client", &notice);
+    if let Received::AgreementEnded { .. } = client.receive(&dr_lee, &notice)?.received {
+        say("client", "the clinician has ended our agreement");
+    }
+    let after = Draft::new(Category::Appointment(AppointmentKind::Confirm), "Thank you for everything.");
+    exchange(&client, &clinician, &dr_lee, &sam, after)?;
+    if let AgreementStatus::Ended { purge_at: Some(at), .. } = client.agreement_status(&dr_lee)? {
+        say(
+            "client",
+            &format!("the conversation stays on this phone until {}, then it is deleted", local_time(at)),
+        );
+    }
+    set_time(&devices, Timestamp(clinician.clock().now().0 + 31 * DAY));
+    let purged = (clinician.purge_expired()?, client.purge_expired()?);
+    println!(
+        "    a month later, purged: {} messages on the clinician's device, {} on the client's",
+        purged.0, purged.1
+    );
     records()?;
     Ok(())
 }
 
-/// Office hours Monday to Friday 9-17 in New York; appointment matters both ways; messages live
-/// two days from sending, crisis messages a week.
-fn terms(clinician: &Device, client: &Device) -> Result<AgreementTerms, confidant::Error> {
+/// Office hours Monday to Friday 9-17 in New York, closed over the holidays with a colleague
+/// covering; appointment matters both ways; crisis messages only under a support plan; at most
+/// three client messages a day; messages live two days from sending, crisis messages a week; the
+/// conversation is kept for 30 days after the end.
+fn terms(clinician: &Device, client: &Device) -> Result<AgreementTerms, Box<dyn std::error::Error>> {
     let windows = Weekday::ALL[..5].iter().map(|&day| Window::new(day, (9, 0), (17, 0))).collect();
     let mut terms = AgreementTerms::new(
         1,
@@ -126,17 +213,35 @@ fn terms(clinician: &Device, client: &Device) -> Result<AgreementTerms, confidan
         terms.lifespans.insert(kind, Lifespan::new(2 * DAY, ExpiryStart::FromSend)?);
     }
     terms.lifespans.insert(CategoryKind::Crisis, Lifespan::new(7 * DAY, ExpiryStart::FromSend)?);
+    terms.crisis_support = CrisisSupport::SupportPlanOnly;
+    terms.texts.crisis_statement =
+        "I don't monitor messages for emergencies. Please use the resources below now.".into();
+    terms.texts.auto_reply = "Thank you for your message. I am out of the office.".into();
+    terms.texts.outside_hours_notice = "I will read this when the office opens.".into();
+    terms.texts.capped_notice =
+        "We agreed on three messages a day; let's keep the rest for our session.".into();
+    terms.client_messages_per_day = Some(3);
+    terms.after_end = AfterEnd::RetainFor { ms: 30 * DAY };
+    terms.closures = vec![Closure {
+        first_day: LocalDate::new(2026, 12, 24)?,
+        last_day: LocalDate::new(2027, 1, 1)?,
+        covering: "Dr. Patel, (555) 0100".into(),
+    }];
+    terms.effective_date = Some(LocalDate::new(2026, 3, 2)?);
+    terms.review_date = Some(LocalDate::new(2026, 9, 2)?);
+    terms.risk_disclosure = "Messages can be misread, may be delayed, and are not for emergencies.".into();
     Ok(terms)
 }
 
-/// `from` sends `draft`; the relay carries it; `to` receives; replies travel back.
+/// `from` sends `draft`; the relay carries it; `to` receives; replies travel back. Returns the
+/// id of the message as received, if it was.
 fn exchange(
     from: &Device,
     to: &Device,
     to_peer: &PeerId,
     from_peer: &PeerId,
     draft: Draft,
-) -> Result<(), confidant::Error> {
+) -> Result<Option<MessageId>, confidant::Error> {
     let sender = name(from);
     let text = draft.text().to_owned();
     say(sender, &format!("writes: \"{text}\""));
@@ -144,40 +249,109 @@ fn exchange(
     match &sent.decision {
         Decision::Allowed => {}
         Decision::OutOfScope { reason, allowed_categories, .. } => {
-            say(sender, &format!("NOT SENT: {reason:?}; allowed instead: {allowed_categories:?}"));
+            say(sender, &format!("NOT SENT: {}", plain_reason(*reason)));
+            if !allowed_categories.is_empty() && *reason != OutOfScopeReason::AgreementEnded {
+                say(sender, &format!("allowed instead: {}", plain_list(allowed_categories)));
+            }
         }
-        Decision::OutsideHours { next_available, response_time, crisis_resources } => {
+        Decision::OutsideHours { next_available, response_time, crisis_resources, notice, covering } => {
             say(
                 sender,
-                &format!("sent outside office hours; next available {}", local_time(*next_available)),
+                &format!("sent outside office hours; the office opens {}", local_time(*next_available)),
             );
-            say(sender, &format!("shown: \"{response_time}\" and: {}", crisis_resources.join("; ")));
+            say(
+                sender,
+                &format!(
+                    "shown: \"{notice}\" \"{response_time}\" In a crisis: {}",
+                    crisis_resources.join("; ")
+                ),
+            );
+            if let Some(covering) = covering {
+                say(sender, &format!("covering meanwhile: {covering}"));
+            }
         }
         Decision::Crisis { crisis_resources } => {
             say(sender, &format!("sent; shown at once: {}", crisis_resources.join("; ")));
         }
+        Decision::CrisisNotSent { statement, crisis_resources, .. } => {
+            say(sender, "NOT SENT: this practice does not answer crisis messages now.");
+            say(sender, &format!("shown at once: \"{statement}\" {}", crisis_resources.join("; ")));
+        }
+        Decision::Capped { opens_at, notice, crisis_resources } => {
+            say(sender, &format!("NOT SENT: \"{notice}\" Sending opens again {}.", local_time(*opens_at)));
+            say(sender, &format!("shown at once: {}", crisis_resources.join("; ")));
+        }
+        _ => say(sender, "NOT SENT"),
     }
-    let Some(envelope) = sent.envelope else { return Ok(()) };
+    let Some(envelope) = sent.envelope else { return Ok(None) };
     relay(&format!("{sender} -> {}", name(to)), &envelope);
     let incoming = to.receive(from_peer, &envelope)?;
     if let Some(preview) = incoming.preview {
         say(name(to), &format!("notification: \"{preview}\""));
     }
+    let mut received = None;
     if let Received::Message(message) = &incoming.received {
         let flag = match message.decision {
-            Decision::Crisis { .. } => " [CRISIS]",
+            Decision::Crisis { .. } => " [crisis]",
             Decision::OutsideHours { .. } => " [outside hours]",
             _ => "",
         };
         say(name(to), &format!("reads: \"{}\"{flag}", &message.text[..]));
+        received = Some(message.id);
     }
     for reply in incoming.replies {
         relay(&format!("{} -> {sender}", name(to)), &reply);
         if let Received::Message(message) = from.receive(to_peer, &reply)?.received {
-            say(sender, &format!("reads: \"{}\"", &message.text[..]));
+            say(sender, &format!("reads: \"{}\"", message.text.replace('\n', " / ")));
         }
     }
-    Ok(())
+    Ok(received)
+}
+
+/// A category in plain words.
+fn plain(kind: CategoryKind) -> &'static str {
+    match kind {
+        CategoryKind::AppointmentReminder => "appointment reminders",
+        CategoryKind::AppointmentConfirm => "appointment confirmations",
+        CategoryKind::AppointmentReschedule => "requests to reschedule",
+        CategoryKind::AppointmentCancel => "cancellations",
+        CategoryKind::AppointmentDirections => "directions",
+        CategoryKind::CheckIn => "brief check-ins",
+        CategoryKind::Crisis => "crisis messages",
+        CategoryKind::Administrative => "billing and forms",
+        CategoryKind::CopingGuidance => "coping guidance",
+        _ => "messages the app sends itself",
+    }
+}
+
+fn plain_list(kinds: &[CategoryKind]) -> String {
+    kinds.iter().map(|&k| plain(k)).collect::<Vec<_>>().join(", ")
+}
+
+/// A refusal in plain words.
+fn plain_reason(reason: OutOfScopeReason) -> String {
+    match reason {
+        OutOfScopeReason::CategoryNotAgreed => "the agreement does not cover this kind of message".into(),
+        OutOfScopeReason::TooLong { max_chars } => format!("longer than the agreed {max_chars} characters"),
+        OutOfScopeReason::AgreementEnded => "the agreement has ended".into(),
+        _ => "outside the agreement".into(),
+    }
+}
+
+fn history_line(category: &Category, text: &str) -> String {
+    match category {
+        Category::Agreement(_) => "an agreement message".to_owned(),
+        other => format!("{}: \"{text}\"", plain(other.kind())),
+    }
+}
+
+fn closures(terms: &AgreementTerms) -> String {
+    let list: Vec<String> = terms
+        .closures
+        .iter()
+        .map(|c| format!("{} to {} (covering: {})", c.first_day, c.last_day, c.covering))
+        .collect();
+    list.join("; ")
 }
 
 fn name(device: &Device) -> &'static str {
@@ -193,12 +367,16 @@ fn set_time(devices: &[&Device], at: Timestamp) {
     }
 }
 
-/// A timestamp as New York wall time (UTC-5 in March 2026, before the clocks change).
+/// A timestamp as New York wall time, e.g. "Tue 3 Mar 09:00 New York time".
 fn local_time(at: Timestamp) -> String {
-    let minutes = (at.0 / 60_000) as i64 - 5 * 60;
-    let (days, minute_of_day) = (minutes.div_euclid(24 * 60), minutes.rem_euclid(24 * 60));
-    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
-    format!("{weekday} {:02}:{:02} New York time", minute_of_day / 60, minute_of_day % 60)
+    let zoned = i64::try_from(at.0)
+        .ok()
+        .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+        .and_then(|t| t.in_tz("America/New_York").ok());
+    match zoned {
+        Some(zoned) => format!("{} New York time", zoned.strftime("%a %-d %b %H:%M")),
+        None => "(a time past the calendar)".to_owned(),
+    }
 }
 
 fn section(title: &str) {

@@ -33,8 +33,8 @@ pub enum CategoryKind {
     AppointmentDirections,
     /// A brief check-in between sessions.
     CheckIn,
-    /// A crisis: delivered at any hour, whatever the agreed categories, up to
-    /// [`crate::consts::MAX_CRISIS_CHARS`]; crisis resources are shown at once.
+    /// A crisis, up to [`crate::consts::MAX_CRISIS_CHARS`]: sent only as far as the agreement's
+    /// crisis support term or an active support plan allows; crisis resources are shown at once.
     Crisis,
     /// Billing, forms, and other practice matters.
     Administrative,
@@ -44,6 +44,12 @@ pub enum CategoryKind {
     AutoReply,
     /// A system message acknowledging delivery or reading of messages.
     Receipt,
+    /// Coping guidance from the clinician: only inside an active support plan that lists it.
+    CopingGuidance,
+    /// A system message carrying a proposed, accepted or ended support plan.
+    SupportPlan,
+    /// A system message ending the agreement.
+    EndNotice,
     /// An excerpt of a client conversation that a clinician shares with a colleague.
     Consultation,
     /// A system message telling the client that an excerpt of their conversation was shared.
@@ -52,7 +58,7 @@ pub enum CategoryKind {
 
 impl CategoryKind {
     /// Every kind, in wire-number order.
-    pub const ALL: [CategoryKind; 13] = [
+    pub const ALL: [CategoryKind; 16] = [
         Self::AppointmentReminder,
         Self::AppointmentConfirm,
         Self::AppointmentReschedule,
@@ -64,6 +70,9 @@ impl CategoryKind {
         Self::Agreement,
         Self::AutoReply,
         Self::Receipt,
+        Self::CopingGuidance,
+        Self::SupportPlan,
+        Self::EndNotice,
         Self::Consultation,
         Self::ConsultationNotice,
     ];
@@ -80,7 +89,21 @@ impl CategoryKind {
         Self::Administrative,
     ];
 
-    /// The number that stands for this kind in protobuf encodings (1..=11).
+    /// The kinds a support plan may list for a party: the negotiable ones, crisis, and (for the
+    /// clinician only) coping guidance.
+    pub const PLAN: [CategoryKind; 9] = [
+        Self::AppointmentReminder,
+        Self::AppointmentConfirm,
+        Self::AppointmentReschedule,
+        Self::AppointmentCancel,
+        Self::AppointmentDirections,
+        Self::CheckIn,
+        Self::Crisis,
+        Self::Administrative,
+        Self::CopingGuidance,
+    ];
+
+    /// The number that stands for this kind in protobuf encodings (1..=14, 20, 21).
     #[must_use]
     pub fn to_wire(self) -> i32 {
         match self {
@@ -95,6 +118,9 @@ impl CategoryKind {
             Self::Agreement => 9,
             Self::AutoReply => 10,
             Self::Receipt => 11,
+            Self::CopingGuidance => 12,
+            Self::SupportPlan => 13,
+            Self::EndNotice => 14,
             Self::Consultation => 20,
             Self::ConsultationNotice => 21,
         }
@@ -110,6 +136,16 @@ impl CategoryKind {
     #[must_use]
     pub fn is_negotiable(self) -> bool {
         Self::NEGOTIABLE.contains(&self)
+    }
+
+    /// Whether this kind is a system message, sent by the endpoint itself and never counted
+    /// against the caps on client messages.
+    #[must_use]
+    pub fn is_system(self) -> bool {
+        matches!(
+            self,
+            Self::Agreement | Self::AutoReply | Self::Receipt | Self::SupportPlan | Self::EndNotice
+        )
     }
 }
 
@@ -140,7 +176,7 @@ mod tests {
             assert_eq!(CategoryKind::from_wire(kind.to_wire()), Some(kind));
         }
         assert_eq!(CategoryKind::from_wire(0), None);
-        assert_eq!(CategoryKind::from_wire(12), None);
+        assert_eq!(CategoryKind::from_wire(15), None);
         let mut numbers: Vec<i32> = CategoryKind::ALL.iter().map(|k| k.to_wire()).collect();
         numbers.dedup();
         assert_eq!(numbers.len(), CategoryKind::ALL.len());
@@ -160,6 +196,9 @@ mod tests {
             "AGREEMENT",
             "AUTO_REPLY",
             "RECEIPT",
+            "COPING_GUIDANCE",
+            "SUPPORT_PLAN",
+            "END_NOTICE",
             "CONSULTATION",
             "CONSULTATION_NOTICE",
         ];

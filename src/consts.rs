@@ -118,3 +118,52 @@ pub const MAX_UNREAD_MS: u64 = 30 * 24 * 60 * 60 * 1000;
 pub const AGREEMENT_CLINICIAN_LABEL: &[u8] = b"confidant-v1 agreement clinician";
 /// Domain-separation label the client's countersignature covers, followed by the canonical terms.
 pub const AGREEMENT_CLIENT_LABEL: &[u8] = b"confidant-v1 agreement client";
+
+// ---- Boundaries v2: crisis support, support plans, caps, ending, texts ----
+
+/// Longest text of the terms the library shows on its own (crisis statement, auto-reply text,
+/// outside-hours notice, capped notice) and of the risk disclosure, in UTF-8 bytes.
+pub const MAX_TERM_TEXT_LEN: usize = 1024;
+/// Longest language tag of the terms' texts, in bytes.
+pub const MAX_LANGUAGE_TAG_LEN: usize = 35;
+/// Most dated closures in one agreement.
+pub const MAX_CLOSURES: usize = 64;
+/// Longest name of a covering colleague or service, and of the colleague a plan names, in bytes.
+pub const MAX_CONTACT_LEN: usize = 256;
+/// Largest cap on client messages per day or per week an agreement may set.
+pub const MAX_MESSAGES_CAP: u32 = 500;
+/// Longest retention of a conversation after the agreement ends (365 days).
+pub const MAX_RETENTION_AFTER_END_MS: u64 = 365 * 24 * 60 * 60 * 1000;
+/// Longest support plan, from its start to its end (90 days).
+pub const MAX_PLAN_MS: u64 = 90 * 24 * 60 * 60 * 1000;
+/// Most countersigned support plans a device keeps per conversation; the oldest go first.
+pub const MAX_STORED_PLANS: usize = 16;
+/// Largest encoded support plan, plan message or notice accepted, in bytes.
+pub const MAX_PLAN_LEN: usize = 4096;
+/// Longest auto-reply text, in Unicode scalar values: the agreed auto-reply text and the crisis
+/// resources. An auto-reply is bounded by this, never by the agreement's `max_message_chars`.
+pub const MAX_AUTO_REPLY_CHARS: u32 = 4096;
+/// Rolling window of the daily cap on client messages.
+pub const CAP_DAY_MS: u64 = 24 * 60 * 60 * 1000;
+/// Rolling window of the weekly cap on client messages.
+pub const CAP_WEEK_MS: u64 = 7 * CAP_DAY_MS;
+/// Most send times a device keeps for the caps (the largest weekly count that matters).
+pub const MAX_COUNTED_MESSAGES: usize = 7 * MAX_MESSAGES_CAP as usize;
+
+/// The crisis statement when the terms give none.
+pub const DEFAULT_CRISIS_STATEMENT: &str =
+    "I don't monitor messages for emergencies. If you are in crisis, use the resources below now.";
+/// The auto-reply text when the terms give none; the response time and the crisis resources
+/// follow it, one per line.
+pub const DEFAULT_AUTO_REPLY_TEXT: &str = "Automatic reply: your message arrived outside my working hours.";
+/// The outside-hours notice when the terms give none.
+pub const DEFAULT_OUTSIDE_HOURS_NOTICE: &str = "Your message will be read when the practice is open again.";
+/// The notice for a capped draft when the terms give none.
+pub const DEFAULT_CAPPED_NOTICE: &str = "You have reached the number of messages we agreed on for now.";
+
+/// Domain-separation label of the clinician's signature over a support plan.
+pub const PLAN_CLINICIAN_LABEL: &[u8] = b"confidant-v1 support plan clinician";
+/// Domain-separation label of the client's countersignature over a support plan.
+pub const PLAN_CLIENT_LABEL: &[u8] = b"confidant-v1 support plan client";
+/// Domain-separation label of a signed notice (a plan ended early, or the agreement ended).
+pub const NOTICE_LABEL: &[u8] = b"confidant-v1 notice";

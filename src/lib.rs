@@ -114,12 +114,14 @@ pub mod low_level;
 
 // The public API at the root: the endpoint, the error every endpoint call returns, and what the
 // crate's first example names besides them. Everything else is reached through its layer's module.
-pub use agreement::{AgreementTerms, Availability, Role, Weekday, Window};
+pub use agreement::{
+    AfterEnd, AgreementTerms, Availability, CrisisSupport, Role, SupportPlan, Weekday, Window,
+};
 pub use clock::{ManualClock, Timestamp};
 pub use content::{AppointmentKind, Category};
 pub use endpoint::{
-    Draft, Endpoint, EndpointError, Error, HistoryEntry, Incoming, Outgoing, Received, ReceivedMessage,
-    Result,
+    AgreementStatus, Draft, Endpoint, EndpointError, Error, HistoryEntry, Incoming, Outgoing, PlanRequest,
+    Received, ReceivedMessage, Result,
 };
 pub use policy::Decision;
 

@@ -3,7 +3,9 @@
 //! changed. Each test shows that the device on the receiving end holds to the agreement.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use confidant::agreement::{AgreementError, UnverifiedAgreement};
+use confidant::agreement::{
+    AgreementError, CrisisSupport, Notice, PlanMessage, SignedNotice, UnverifiedAgreement,
+};
 use confidant::clock::Clock;
 use confidant::consts::{
     CONTENT_BUCKETS, DEFAULT_LIFESPAN_MS, MAX_CRISIS_CHARS, MAX_LIFESPAN_MS, MAX_UNREAD_MS,
@@ -16,8 +18,8 @@ use confidant::store::{
     Direction, MemoryStore, PeerId, SqliteStore, Store, StoreError, StoreKeySource, Verification, WriteBatch,
 };
 use confidant::{
-    AppointmentKind, Category, Decision, Draft, Endpoint, EndpointError, Error, ManualClock, Received,
-    ReceivedMessage, Role, Timestamp,
+    AppointmentKind, Category, Decision, Draft, Endpoint, EndpointError, Error, ManualClock, PlanRequest,
+    Received, ReceivedMessage, Role, Timestamp,
 };
 use confidant_support::pair::{
     pair, pair_with, send_raw, Pair, HOUR, MINUTE, MONDAY_10AM_NY, MONDAY_6_30PM_NY,
@@ -28,6 +30,15 @@ use rand_chacha::ChaCha20Rng;
 type Device = Endpoint<MemoryStore, ManualClock>;
 
 const DAY: u64 = 24 * HOUR;
+
+/// A pair whose agreement (version 1) offers crisis support within office hours; Monday 10:00.
+fn crisis_pair(seed: u64) -> Pair<MemoryStore> {
+    let mut pair = pair_with(seed, MemoryStore::new(), MemoryStore::new(), false);
+    let mut terms = pair.terms(1);
+    terms.crisis_support = CrisisSupport::OfficeHours;
+    pair.agree(terms);
+    pair
+}
 
 fn confirm() -> Category {
     Category::Appointment(AppointmentKind::Confirm)
@@ -135,7 +146,7 @@ fn the_receiver_keeps_a_message_for_the_agreed_lifespan_not_the_one_the_sender_w
 
 #[test]
 fn a_crisis_message_is_bounded_in_length_on_both_devices() {
-    let mut pair = pair(401);
+    let mut pair = crisis_pair(401);
     let cap = usize::try_from(MAX_CRISIS_CHARS).unwrap();
     let too_long = MAX_CRISIS_CHARS;
     // The sender's check: up to the cap it goes out, one character more and it does not.
@@ -168,7 +179,7 @@ fn a_crisis_message_is_bounded_in_length_on_both_devices() {
 
 #[test]
 fn a_crisis_message_is_checked_against_the_agreement_version() {
-    let mut pair = pair(402);
+    let mut pair = crisis_pair(402);
     let envelope = from_client(&mut pair, Category::Crisis, "help", Lifespan::DEFAULT, 7);
     let incoming = pair.deliver_to_clinician(&envelope);
     assert!(
@@ -179,8 +190,7 @@ fn a_crisis_message_is_checked_against_the_agreement_version() {
         "{:?}",
         incoming.received
     );
-    // A genuine crisis message still goes through at any hour, with the resources.
-    pair.set_time(MONDAY_6_30PM_NY);
+    // A genuine crisis message within the agreed crisis support goes through, with the resources.
     let sent = pair.client.send(&pair.clinician_id, Draft::new(Category::Crisis, "I need help")).unwrap();
     assert!(
         matches!(&sent.decision, Decision::Crisis { crisis_resources } if crisis_resources[0].contains("988"))
@@ -675,4 +685,113 @@ fn an_agreement_message_with_text_is_refused() {
         1,
     );
     assert_eq!(built.unwrap_err(), ContentError::InvalidField("text"));
+}
+
+// ---- 12. Support plans and end notices from a modified app ----
+
+/// A pair whose agreement offers crisis support only under a plan, with plan 1 signed by both.
+/// Returns the client's copy of its acceptance message (the countersigned plan).
+fn planned_pair(seed: u64) -> (Pair<MemoryStore>, Content) {
+    let mut pair = pair_with(seed, MemoryStore::new(), MemoryStore::new(), false);
+    let mut terms = pair.terms(1);
+    terms.crisis_support = CrisisSupport::SupportPlanOnly;
+    pair.agree(terms);
+    let request = PlanRequest {
+        start: MONDAY_10AM_NY,
+        end: Timestamp(MONDAY_10AM_NY.0 + 7 * DAY),
+        response_time: "Within 4 hours".into(),
+        clinician_may_send: vec![CategoryKind::CopingGuidance],
+        client_may_send: vec![CategoryKind::Crisis],
+        colleague_consulted: String::new(),
+    };
+    let proposal = pair.clinician.propose_support_plan(&pair.client_id, request).unwrap();
+    let Received::SupportPlanProposed { id, .. } = pair.deliver_to_client(&proposal).received else {
+        panic!()
+    };
+    let acceptance = pair.client.accept_support_plan(&pair.clinician_id, id).unwrap();
+    assert!(matches!(pair.deliver_to_clinician(&acceptance).received, Received::SupportPlanAccepted { .. }));
+    let copy = pair
+        .client
+        .store()
+        .messages(&pair.clinician_id)
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.direction == Direction::Outbound)
+        .map(|m| Content::decode(&m.body).unwrap())
+        .find(|c| matches!(c.category(), Category::SupportPlan(_)))
+        .unwrap();
+    (pair, copy)
+}
+
+#[test]
+fn a_replayed_plan_acceptance_is_refused_and_changes_nothing() {
+    let (mut pair, copy) = planned_pair(1201);
+    // A modified client sends the same countersigned plan again, in a new message.
+    let again = Content::new(
+        MessageId::random(&mut pair.rng),
+        copy.category().clone(),
+        String::new(),
+        pair.client.clock().now(),
+        Lifespan::DEFAULT,
+        1,
+    )
+    .unwrap();
+    let envelope = send_raw(&pair.client, &pair.clinician_id, &mut pair.rng, &again.encode_padded());
+    let standing = pair.clinician.store().standing(&pair.client_id).unwrap();
+    let session = pair.clinician.store().session(&pair.client_id).unwrap();
+    let err = pair.clinician.receive(&pair.client_id, &envelope).unwrap_err();
+    assert_eq!(err, Error::Agreement(AgreementError::NotForThisAgreement));
+    assert_eq!(pair.clinician.store().standing(&pair.client_id).unwrap(), standing);
+    assert_eq!(pair.clinician.store().session(&pair.client_id).unwrap(), session);
+}
+
+#[test]
+fn notices_that_do_not_fit_the_agreement_are_refused_and_change_nothing() {
+    let (mut pair, _) = planned_pair(1202);
+    let client_key = pair.client.store().local_identity().unwrap().unwrap();
+    let notice = |plan_number, agreement_version| Notice {
+        agreement_version,
+        plan_number,
+        clinician: pair.clinician.identity_key(),
+        client: pair.client.identity_key(),
+        ended_by: Role::Client,
+        ended_at: MONDAY_10AM_NY,
+    };
+    // The client cannot sign for the clinician.
+    let mut forged = notice(0, 1);
+    forged.ended_by = Role::Clinician;
+    assert_eq!(
+        SignedNotice::sign(forged, &client_key).unwrap_err(),
+        AgreementError::WrongSigner(Role::Clinician)
+    );
+    // Genuinely signed by the client, but for a plan that does not exist, or for another
+    // agreement version: refused, nothing changes, the plan still runs.
+    let wrong = [
+        Category::SupportPlan(Box::new(PlanMessage::End(
+            SignedNotice::sign(notice(9, 1), &client_key).unwrap(),
+        ))),
+        Category::EndNotice(Box::new(SignedNotice::sign(notice(0, 5), &client_key).unwrap())),
+        Category::EndNotice(Box::new(SignedNotice::sign(notice(1, 1), &client_key).unwrap())),
+    ];
+    for category in wrong {
+        let content = Content::new(
+            MessageId::random(&mut pair.rng),
+            category,
+            String::new(),
+            pair.client.clock().now(),
+            Lifespan::DEFAULT,
+            1,
+        )
+        .unwrap();
+        let envelope = send_raw(&pair.client, &pair.clinician_id, &mut pair.rng, &content.encode_padded());
+        let standing = pair.clinician.store().standing(&pair.client_id).unwrap();
+        let err = pair.clinician.receive(&pair.client_id, &envelope).unwrap_err();
+        assert_eq!(err, Error::Agreement(AgreementError::NotForThisAgreement));
+        assert_eq!(pair.clinician.store().standing(&pair.client_id).unwrap(), standing);
+    }
+    let sent = pair.client.send(&pair.clinician_id, Draft::new(Category::Crisis, "still covered")).unwrap();
+    assert!(matches!(
+        delivered(pair.deliver_to_clinician(&sent.envelope.unwrap())).decision,
+        Decision::Crisis { .. }
+    ));
 }

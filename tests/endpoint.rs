@@ -120,15 +120,15 @@ fn client_decisions_allowed_out_of_scope_outside_hours_and_crisis() {
     assert_eq!(reply.category, Category::AutoReply);
     assert!(reply.text.contains("one business day") && reply.text.contains("988"));
 
-    // Crisis: always sent, resources shown at once, whatever the hour.
+    // Crisis: these terms offer no crisis support by message, so the draft is not sent; the
+    // clinician's statement and the resources are shown at once (tests/boundaries.rs has the rest).
     let sent = pair.client.send(&pair.clinician_id, Draft::new(Category::Crisis, "I need help")).unwrap();
-    assert!(
-        matches!(&sent.decision, Decision::Crisis { crisis_resources } if crisis_resources[0].contains("988"))
-    );
-    let incoming = pair.deliver_to_clinician(&sent.envelope.unwrap());
-    assert!(
-        matches!(incoming.received, Received::Message(ref m) if matches!(m.decision, Decision::Crisis { .. }))
-    );
+    assert!(sent.envelope.is_none());
+    assert!(matches!(
+        &sent.decision,
+        Decision::CrisisNotSent { crisis_resources, statement, .. }
+            if crisis_resources[0].contains("988") && !statement.is_empty()
+    ));
 }
 
 #[test]
@@ -251,6 +251,8 @@ fn receipts_when_agreed_and_previews_without_content() {
     let mut pair = pair(8);
     let mut terms = pair.terms(2);
     terms.receipts_enabled = true;
+    // Notifications are neutral ("New message") unless the terms let them say who wrote.
+    terms.named_notifications = true;
     pair.agree(terms);
     let sent = pair.client.send(&pair.clinician_id, confirm("Tuesday 3pm works")).unwrap();
     let incoming = pair.deliver_to_clinician(&sent.envelope.unwrap());

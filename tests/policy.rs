@@ -3,12 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use confidant::agreement::CrisisSupport;
 use confidant::agreement::{ProposedAgreement, SignedAgreement};
-use confidant::consts::MAX_CRISIS_CHARS;
+use confidant::consts::{DEFAULT_CRISIS_STATEMENT, DEFAULT_OUTSIDE_HOURS_NOTICE, MAX_CRISIS_CHARS};
 use confidant::content::{CategoryKind, Content, MessageId, Receipt, ReceiptKind};
 use confidant::expiry::Lifespan;
 use confidant::keys::IdentityKeyPair;
-use confidant::policy::{classify, classify_content, notification_preview, OutOfScopeReason};
+use confidant::policy::{
+    classify, classify_content, notification_preview, OutOfScopeReason, PREVIEW_NEUTRAL,
+};
 use confidant::{
     AgreementTerms, AppointmentKind, Availability, Category, Decision, Role, Timestamp, Weekday, Window,
 };
@@ -77,6 +80,8 @@ fn client_outside_hours_is_delivered_with_expectations_and_resources() {
             next_available: at("2025-06-12T09:00:00-04:00"),
             response_time: RESPONSE_TIME.to_owned(),
             crisis_resources: vec![CRISIS_LINE.to_owned()],
+            notice: DEFAULT_OUTSIDE_HOURS_NOTICE.to_owned(),
+            covering: None,
         }
     );
 }
@@ -118,11 +123,34 @@ fn categories_not_agreed_are_out_of_scope_for_each_role() {
 }
 
 #[test]
-fn crisis_is_allowed_at_any_hour_with_resources_up_to_its_own_length_cap() {
+fn crisis_by_default_is_not_sent_but_answered_with_resources_and_the_statement() {
     let a = agreement();
-    let cap = MAX_CRISIS_CHARS as usize;
     for role in [Role::Clinician, Role::Client] {
         for now in [in_hours(), after_hours()] {
+            assert_eq!(
+                classify(&a, role, CategoryKind::Crisis, 10, now),
+                Decision::CrisisNotSent {
+                    statement: DEFAULT_CRISIS_STATEMENT.to_owned(),
+                    crisis_resources: vec![CRISIS_LINE.to_owned()],
+                    next_available: None,
+                }
+            );
+        }
+    }
+}
+
+#[test]
+fn crisis_in_office_hours_is_allowed_with_resources_up_to_its_own_length_cap() {
+    let a = agreement_with(|t| t.crisis_support = CrisisSupport::OfficeHours);
+    let cap = MAX_CRISIS_CHARS as usize;
+    for role in [Role::Clinician, Role::Client] {
+        let Decision::CrisisNotSent { next_available, .. } =
+            classify(&a, role, CategoryKind::Crisis, 10, after_hours())
+        else {
+            panic!("a crisis outside hours was sent")
+        };
+        assert_eq!(next_available, Some(at("2025-06-12T09:00:00-04:00")));
+        for now in [in_hours()] {
             for len in [1, 1000, cap] {
                 assert_eq!(
                     classify(&a, role, CategoryKind::Crisis, len, now),
@@ -351,14 +379,21 @@ fn preview_carries_no_content() {
         in_hours(),
     )
     .unwrap();
+    let named = agreement_with(|t| t.named_notifications = true);
     for role in [Role::Clinician, Role::Client] {
-        let preview = notification_preview(role, &content).unwrap();
+        // By default, and without an agreement, fully neutral.
+        assert_eq!(notification_preview(Some(a.terms()), role, &content), Some(PREVIEW_NEUTRAL));
+        assert_eq!(notification_preview(None, role, &content), Some(PREVIEW_NEUTRAL));
+        let preview = notification_preview(Some(named.terms()), role, &content).unwrap();
         for word in words.split_whitespace().filter(|w| w.len() > 3) {
             assert!(!preview.to_lowercase().contains(&word.to_lowercase()), "{word}");
         }
         assert!(!preview.to_lowercase().contains("reschedul"));
     }
-    assert_ne!(notification_preview(Role::Clinician, &content), notification_preview(Role::Client, &content));
+    assert_ne!(
+        notification_preview(Some(named.terms()), Role::Clinician, &content),
+        notification_preview(Some(named.terms()), Role::Client, &content)
+    );
     let receipt = Content::new(
         MessageId([0; 16]),
         Category::Receipt(Receipt { kind: ReceiptKind::Read, message_ids: vec![content.id()] }),
@@ -368,5 +403,6 @@ fn preview_carries_no_content() {
         1,
     )
     .unwrap();
-    assert_eq!(notification_preview(Role::Client, &receipt), None);
+    assert_eq!(notification_preview(Some(named.terms()), Role::Client, &receipt), None);
+    assert_eq!(notification_preview(Some(a.terms()), Role::Client, &receipt), None);
 }

@@ -33,7 +33,7 @@ mod types;
 
 pub use endpoint::Endpoint;
 pub use error::ConfidantError;
-pub use terms::{usual_terms, AgreementTerms, CategoryLifespan, Weekday, Window};
+pub use terms::{usual_terms, AgreementTerms, CategoryLifespan, Closure, CrisisSupport, Weekday, Window};
 pub use types::{
     BatchItem, Category, Decision, Direction, Draft, HistoryEntry, Incoming, OutOfScopeReason, Outgoing,
     ReceiptKind, Received, ReceivedMessage, Role, SafetyNumber,

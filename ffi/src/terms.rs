@@ -6,6 +6,9 @@
 
 use std::collections::BTreeMap;
 
+use confidant::agreement::{
+    AfterEnd, Closure as LibClosure, CrisisSupport as LibCrisisSupport, LocalDate, TermTexts,
+};
 use confidant::consts::DEFAULT_AUTO_REPLY_WINDOW_MS;
 use confidant::expiry::{ExpiryStart, Lifespan};
 use confidant::keys::IdentityKey;
@@ -116,6 +119,72 @@ pub struct AgreementTerms {
     pub receipts_enabled: bool,
     /// At most one auto-reply per conversation per this many milliseconds.
     pub auto_reply_window_ms: u64,
+    /// When a client may send a crisis message. By default: never by message (a crisis draft is
+    /// not sent; the app shows the crisis statement and resources). [`usual_terms`] sets `None`.
+    pub crisis_support: CrisisSupport,
+    /// The clinician's crisis statement; empty for the library's default.
+    #[uniffi(default = "")]
+    pub crisis_statement: String,
+    /// The auto-reply text; empty for the library's default.
+    #[uniffi(default = "")]
+    pub auto_reply_text: String,
+    /// The outside-hours notice; empty for the library's default.
+    #[uniffi(default = "")]
+    pub outside_hours_notice: String,
+    /// The notice shown with a capped draft; empty for the library's default.
+    #[uniffi(default = "")]
+    pub capped_notice: String,
+    /// The language of these texts (BCP 47), or empty.
+    #[uniffi(default = "")]
+    pub language: String,
+    /// Most client messages per rolling 24 hours, or none.
+    #[uniffi(default = None)]
+    pub client_messages_per_day: Option<u32>,
+    /// Most client messages per rolling 7 days, or none.
+    #[uniffi(default = None)]
+    pub client_messages_per_week: Option<u32>,
+    /// After the agreement ends, the whole conversation is purged this many milliseconds later;
+    /// none: each message lives until it expires.
+    #[uniffi(default = None)]
+    pub retention_after_end_ms: Option<u64>,
+    /// Dated closures (holidays, leave).
+    #[uniffi(default = [])]
+    pub closures: Vec<Closure>,
+    /// The effective date, `YYYY-MM-DD`, or none.
+    #[uniffi(default = None)]
+    pub effective_date: Option<String>,
+    /// The review date, `YYYY-MM-DD`, or none.
+    #[uniffi(default = None)]
+    pub review_date: Option<String>,
+    /// The risk disclosure the client accepts.
+    #[uniffi(default = "")]
+    pub risk_disclosure: String,
+    /// Whether notifications may say who wrote; by default they say only "New message".
+    #[uniffi(default = false)]
+    pub named_notifications: bool,
+}
+
+/// When a client may send a crisis message.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, uniffi::Enum)]
+pub enum CrisisSupport {
+    /// Never by message.
+    #[default]
+    None,
+    /// Within office hours.
+    OfficeHours,
+    /// Only under an active support plan that lists crisis.
+    SupportPlanOnly,
+}
+
+/// A dated closure: local days `first_day..=last_day` (`YYYY-MM-DD`) in the office hours' zone.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Closure {
+    /// The first closed day.
+    pub first_day: String,
+    /// The last closed day.
+    pub last_day: String,
+    /// The colleague or service covering, or empty.
+    pub covering: String,
 }
 
 /// The usual terms: office hours from `opens_minute` to `closes_minute` (minutes from local
@@ -161,6 +230,20 @@ pub fn usual_terms(
         max_message_chars: USUAL_MAX_MESSAGE_CHARS,
         receipts_enabled: false,
         auto_reply_window_ms: DEFAULT_AUTO_REPLY_WINDOW_MS,
+        crisis_support: CrisisSupport::None,
+        crisis_statement: String::new(),
+        auto_reply_text: String::new(),
+        outside_hours_notice: String::new(),
+        capped_notice: String::new(),
+        language: String::new(),
+        client_messages_per_day: None,
+        client_messages_per_week: None,
+        retention_after_end_ms: None,
+        closures: Vec::new(),
+        effective_date: None,
+        review_date: None,
+        risk_disclosure: String::new(),
+        named_notifications: false,
     }
 }
 
@@ -206,6 +289,40 @@ impl AgreementTerms {
         terms.max_message_chars = self.max_message_chars;
         terms.receipts_enabled = self.receipts_enabled;
         terms.auto_reply_window_ms = self.auto_reply_window_ms;
+        terms.crisis_support = match self.crisis_support {
+            CrisisSupport::None => LibCrisisSupport::None,
+            CrisisSupport::OfficeHours => LibCrisisSupport::OfficeHours,
+            CrisisSupport::SupportPlanOnly => LibCrisisSupport::SupportPlanOnly,
+        };
+        terms.texts = TermTexts {
+            crisis_statement: self.crisis_statement.clone(),
+            auto_reply: self.auto_reply_text.clone(),
+            outside_hours_notice: self.outside_hours_notice.clone(),
+            capped_notice: self.capped_notice.clone(),
+            language: self.language.clone(),
+        };
+        terms.client_messages_per_day = self.client_messages_per_day;
+        terms.client_messages_per_week = self.client_messages_per_week;
+        terms.after_end = match self.retention_after_end_ms {
+            None => AfterEnd::KeepUntilExpiry,
+            Some(ms) => AfterEnd::RetainFor { ms },
+        };
+        terms.closures = self
+            .closures
+            .iter()
+            .map(|c| {
+                Ok(LibClosure {
+                    first_day: LocalDate::parse(&c.first_day, "closure")?,
+                    last_day: LocalDate::parse(&c.last_day, "closure")?,
+                    covering: c.covering.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, confidant::agreement::AgreementError>>()?;
+        let date = |d: &Option<String>, field| d.as_deref().map(|d| LocalDate::parse(d, field)).transpose();
+        terms.effective_date = date(&self.effective_date, "effective date")?;
+        terms.review_date = date(&self.review_date, "review date")?;
+        terms.risk_disclosure = self.risk_disclosure.clone();
+        terms.named_notifications = self.named_notifications;
         Ok(terms)
     }
 
@@ -241,6 +358,35 @@ impl AgreementTerms {
             max_message_chars: terms.max_message_chars,
             receipts_enabled: terms.receipts_enabled,
             auto_reply_window_ms: terms.auto_reply_window_ms,
+            crisis_support: match terms.crisis_support {
+                LibCrisisSupport::OfficeHours => CrisisSupport::OfficeHours,
+                LibCrisisSupport::SupportPlanOnly => CrisisSupport::SupportPlanOnly,
+                _ => CrisisSupport::None,
+            },
+            crisis_statement: terms.texts.crisis_statement.clone(),
+            auto_reply_text: terms.texts.auto_reply.clone(),
+            outside_hours_notice: terms.texts.outside_hours_notice.clone(),
+            capped_notice: terms.texts.capped_notice.clone(),
+            language: terms.texts.language.clone(),
+            client_messages_per_day: terms.client_messages_per_day,
+            client_messages_per_week: terms.client_messages_per_week,
+            retention_after_end_ms: match terms.after_end {
+                AfterEnd::KeepUntilExpiry => None,
+                AfterEnd::RetainFor { ms } => Some(ms),
+            },
+            closures: terms
+                .closures
+                .iter()
+                .map(|c| Closure {
+                    first_day: c.first_day.to_string(),
+                    last_day: c.last_day.to_string(),
+                    covering: c.covering.clone(),
+                })
+                .collect(),
+            effective_date: terms.effective_date.map(|d| d.to_string()),
+            review_date: terms.review_date.map(|d| d.to_string()),
+            risk_disclosure: terms.risk_disclosure.clone(),
+            named_notifications: terms.named_notifications,
         }
     }
 }

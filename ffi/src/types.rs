@@ -48,7 +48,8 @@ pub enum Category {
     AppointmentDirections,
     /// A brief check-in between sessions.
     CheckIn,
-    /// A crisis: delivered at any hour; the crisis resources are shown at once.
+    /// A crisis: sent only as far as the agreement's crisis support term or a support plan
+    /// allows; the crisis resources are shown at once.
     Crisis,
     /// Billing, forms, and other practice matters.
     Administrative,
@@ -58,6 +59,12 @@ pub enum Category {
     AutoReply,
     /// A delivery or read receipt (sent by the library).
     Receipt,
+    /// Coping guidance from the clinician, only inside a support plan that lists it.
+    CopingGuidance,
+    /// A support plan proposed, accepted or ended (sent by the library).
+    SupportPlan,
+    /// The end of the agreement (sent by the library).
+    EndNotice,
     /// An excerpt of a client conversation shared by a colleague (sent by the library).
     Consultation,
     /// The client is told that an excerpt of their conversation was shared (sent by the library).
@@ -66,7 +73,7 @@ pub enum Category {
 
 impl Category {
     /// Every category, in the library's wire order.
-    pub(crate) const ALL: [Category; 13] = [
+    pub(crate) const ALL: [Category; 16] = [
         Self::AppointmentReminder,
         Self::AppointmentConfirm,
         Self::AppointmentReschedule,
@@ -78,6 +85,9 @@ impl Category {
         Self::Agreement,
         Self::AutoReply,
         Self::Receipt,
+        Self::CopingGuidance,
+        Self::SupportPlan,
+        Self::EndNotice,
         Self::Consultation,
         Self::ConsultationNotice,
     ];
@@ -96,6 +106,9 @@ impl Category {
             Self::Agreement => CategoryKind::Agreement,
             Self::AutoReply => CategoryKind::AutoReply,
             Self::Receipt => CategoryKind::Receipt,
+            Self::CopingGuidance => CategoryKind::CopingGuidance,
+            Self::SupportPlan => CategoryKind::SupportPlan,
+            Self::EndNotice => CategoryKind::EndNotice,
             Self::Consultation => CategoryKind::Consultation,
             Self::ConsultationNotice => CategoryKind::ConsultationNotice,
         }
@@ -124,9 +137,12 @@ impl Category {
             Self::CheckIn => LibCategory::CheckIn,
             Self::Crisis => LibCategory::Crisis,
             Self::Administrative => LibCategory::Administrative,
+            Self::CopingGuidance => LibCategory::CopingGuidance,
             Self::Agreement
             | Self::AutoReply
             | Self::Receipt
+            | Self::SupportPlan
+            | Self::EndNotice
             | Self::Consultation
             | Self::ConsultationNotice => LibCategory::AutoReply,
         }
@@ -175,6 +191,12 @@ pub enum OutOfScopeReason {
         /// Version of the agreement in force.
         current: u32,
     },
+    /// A crisis message the terms do not allow now.
+    CrisisNotOffered,
+    /// A client message over the agreed daily or weekly cap.
+    OverCap,
+    /// The agreement has ended.
+    AgreementEnded,
 }
 
 impl TryFrom<LibOutOfScopeReason> for OutOfScopeReason {
@@ -188,6 +210,9 @@ impl TryFrom<LibOutOfScopeReason> for OutOfScopeReason {
             R::ReceiptsDisabled => Self::ReceiptsDisabled,
             R::NoAgreement => Self::NoAgreement,
             R::WrongAgreementVersion { current } => Self::WrongAgreementVersion { current },
+            R::CrisisNotOffered => Self::CrisisNotOffered,
+            R::OverCap => Self::OverCap,
+            R::AgreementEnded => Self::AgreementEnded,
             reason => return Err(ConfidantError::Internal { reason: format!("{reason:?}") }),
         })
     }
@@ -207,6 +232,10 @@ pub enum Decision {
         response_time: String,
         /// The agreed crisis resources.
         crisis_resources: Vec<String>,
+        /// The agreed outside-hours notice, in the clinician's words.
+        notice: String,
+        /// During a dated closure: the colleague or service covering, if named.
+        covering: Option<String>,
     },
     /// Outside the agreement: not sent. Show the reason, what may be sent instead, and the
     /// crisis resources.
@@ -218,8 +247,28 @@ pub enum Decision {
         /// The agreed crisis resources.
         crisis_resources: Vec<String>,
     },
-    /// A crisis message: delivered at any hour; show the crisis resources at once.
+    /// A crisis message the terms allow: delivered; show the crisis resources at once.
     Crisis {
+        /// The agreed crisis resources.
+        crisis_resources: Vec<String>,
+    },
+    /// A crisis draft the terms do not allow now: NOT sent. Show the clinician's statement and
+    /// the crisis resources at once.
+    CrisisNotSent {
+        /// The clinician's statement, e.g. "I don't monitor messages for emergencies".
+        statement: String,
+        /// The agreed crisis resources.
+        crisis_resources: Vec<String>,
+        /// With crisis support in office hours: when they next begin (ms since the Unix epoch).
+        next_available_ms: Option<u64>,
+    },
+    /// A client draft over the agreed daily or weekly cap: NOT sent. Show the notice, when
+    /// sending opens again, and the crisis resources.
+    Capped {
+        /// When the client may send again (ms since the Unix epoch).
+        opens_at_ms: u64,
+        /// The agreed notice, in the clinician's words.
+        notice: String,
         /// The agreed crisis resources.
         crisis_resources: Vec<String>,
     },
@@ -231,19 +280,36 @@ impl TryFrom<LibDecision> for Decision {
     fn try_from(decision: LibDecision) -> Result<Self, ConfidantError> {
         Ok(match decision {
             LibDecision::Allowed => Self::Allowed,
-            LibDecision::OutsideHours { next_available, response_time, crisis_resources } => {
-                Self::OutsideHours {
-                    next_available_ms: next_available.as_millis(),
-                    response_time,
-                    crisis_resources,
-                }
-            }
+            LibDecision::OutsideHours {
+                next_available,
+                response_time,
+                crisis_resources,
+                notice,
+                covering,
+            } => Self::OutsideHours {
+                next_available_ms: next_available.as_millis(),
+                response_time,
+                crisis_resources,
+                notice,
+                covering,
+            },
             LibDecision::OutOfScope { reason, allowed_categories, crisis_resources } => Self::OutOfScope {
                 reason: reason.try_into()?,
                 allowed_categories: allowed_categories.into_iter().filter_map(Category::from_kind).collect(),
                 crisis_resources,
             },
             LibDecision::Crisis { crisis_resources } => Self::Crisis { crisis_resources },
+            LibDecision::CrisisNotSent { statement, crisis_resources, next_available } => {
+                Self::CrisisNotSent {
+                    statement,
+                    crisis_resources,
+                    next_available_ms: next_available.map(|t| t.as_millis()),
+                }
+            }
+            LibDecision::Capped { opens_at, notice, crisis_resources } => {
+                Self::Capped { opens_at_ms: opens_at.as_millis(), notice, crisis_resources }
+            }
+            decision => return Err(ConfidantError::Internal { reason: format!("{decision:?}") }),
         })
     }
 }
@@ -300,6 +366,8 @@ pub enum ReceiptKind {
 }
 
 /// What an envelope from the peer turned out to be.
+// Records cross the bindings by value (UniFFI has no boxed fields): the message variant is large.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum Received {
     /// A message within the agreement: stored; show it.

@@ -61,10 +61,11 @@ def test_a_clinician_and_a_client_from_first_contact_to_reopening_their_stores(t
     assert isinstance(too_long.decision.reason, C.OutOfScopeReason.TOO_LONG)
     assert too_long.decision.reason.max_chars == 1000
 
-    # A crisis is always delivered, with the crisis resources shown at once.
+    # These terms offer no crisis support by message: the draft is not sent, and the crisis
+    # resources are shown at once with the clinician's statement (test_boundaries.py has more).
     crisis = client.send("dr-lee", draft(C.Category.CRISIS, "I am not safe tonight"))
-    assert isinstance(crisis.decision, C.Decision.CRISIS)
-    assert clinician.receive("sam", crisis.envelope).received.message.category == C.Category.CRISIS
+    assert isinstance(crisis.decision, C.Decision.CRISIS_NOT_SENT) and crisis.envelope is None
+    assert crisis.decision.crisis_resources == ["Call or text 988 (Suicide & Crisis Lifeline)"]
 
     # A reply that names the message it answers.
     reply = client.send("dr-lee", draft(C.Category.APPOINTMENT_RESCHEDULE, "Can we move it?", message.id))

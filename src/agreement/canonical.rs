@@ -3,7 +3,9 @@
 //! Terms are encoded as protobuf `confidant.agreement.Terms` the way prost writes them: fields in
 //! field-number order, default values omitted, repeated scalars packed. Category lists and
 //! lifespans are in ascending wire-number order and windows in (day, start, end) order; crisis
-//! resources keep their display order. A decoder re-encodes what it read and refuses the input
+//! resources keep their display order; closures are in ascending date order, dates written
+//! `YYYY-MM-DD`. Absent boundaries fields (13..=26) read as their defaults, so agreements written
+//! before those fields existed decode as terms with the safe defaults. A decoder re-encodes what it read and refuses the input
 //! unless the bytes are identical, so every set of terms has exactly one encoding.
 
 use std::collections::BTreeMap;
@@ -11,7 +13,10 @@ use std::collections::BTreeMap;
 use prost::Message;
 
 use super::records::RecordTerms;
-use super::{AgreementError, AgreementTerms, Availability, Weekday, Window};
+use super::{
+    AfterEnd, AgreementError, AgreementTerms, Availability, Closure, CrisisSupport, LocalDate, TermTexts,
+    Weekday, Window,
+};
 use crate::category::{expiry_start_from_wire, expiry_start_to_wire, CategoryKind};
 use crate::expiry::Lifespan;
 use crate::keys::IdentityKey;
@@ -61,6 +66,31 @@ pub(super) fn encode_terms(terms: &AgreementTerms) -> Vec<u8> {
         receipts_enabled: terms.receipts_enabled,
         auto_reply_window_ms: terms.auto_reply_window_ms,
         records: terms.records.to_wire(),
+        crisis_support: terms.crisis_support.to_wire(),
+        crisis_statement: terms.texts.crisis_statement.clone(),
+        auto_reply_text: terms.texts.auto_reply.clone(),
+        outside_hours_notice: terms.texts.outside_hours_notice.clone(),
+        capped_notice: terms.texts.capped_notice.clone(),
+        language: terms.texts.language.clone(),
+        client_messages_per_day: terms.client_messages_per_day.unwrap_or(0),
+        client_messages_per_week: terms.client_messages_per_week.unwrap_or(0),
+        retention_after_end_ms: match terms.after_end {
+            AfterEnd::KeepUntilExpiry => 0,
+            AfterEnd::RetainFor { ms } => ms,
+        },
+        closures: terms
+            .closures
+            .iter()
+            .map(|c| proto::Closure {
+                first_day: c.first_day.to_string(),
+                last_day: c.last_day.to_string(),
+                covering: c.covering.clone(),
+            })
+            .collect(),
+        effective_date: terms.effective_date.map(|d| d.to_string()).unwrap_or_default(),
+        review_date: terms.review_date.map(|d| d.to_string()).unwrap_or_default(),
+        risk_disclosure: terms.risk_disclosure.clone(),
+        named_notifications: terms.named_notifications,
     };
     message.encode_to_vec()
 }
@@ -105,6 +135,22 @@ pub(super) fn decode_terms(bytes: &[u8]) -> Result<AgreementTerms, AgreementErro
             return Err(AgreementError::InvalidTerms("lifespans"));
         }
     }
+    let date = |text: &str, field| match text {
+        "" => Ok(None),
+        text => LocalDate::parse(text, field).map(Some),
+    };
+    let closures = message
+        .closures
+        .iter()
+        .map(|c| {
+            Ok(Closure {
+                first_day: LocalDate::parse(&c.first_day, "closure")?,
+                last_day: LocalDate::parse(&c.last_day, "closure")?,
+                covering: c.covering.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, AgreementError>>()?;
+    let cap = |n: u32| (n != 0).then_some(n);
     let mut terms = AgreementTerms {
         version: message.version,
         clinician: identity(&message.clinician_identity, "clinician identity")?,
@@ -119,6 +165,26 @@ pub(super) fn decode_terms(bytes: &[u8]) -> Result<AgreementTerms, AgreementErro
         receipts_enabled: message.receipts_enabled,
         auto_reply_window_ms: message.auto_reply_window_ms,
         records: RecordTerms::from_wire(message.records)?,
+        crisis_support: CrisisSupport::from_wire(message.crisis_support)
+            .ok_or(AgreementError::InvalidTerms("crisis support"))?,
+        texts: TermTexts {
+            crisis_statement: message.crisis_statement,
+            auto_reply: message.auto_reply_text,
+            outside_hours_notice: message.outside_hours_notice,
+            capped_notice: message.capped_notice,
+            language: message.language,
+        },
+        client_messages_per_day: cap(message.client_messages_per_day),
+        client_messages_per_week: cap(message.client_messages_per_week),
+        after_end: match message.retention_after_end_ms {
+            0 => AfterEnd::KeepUntilExpiry,
+            ms => AfterEnd::RetainFor { ms },
+        },
+        closures,
+        effective_date: date(&message.effective_date, "effective date")?,
+        review_date: date(&message.review_date, "review date")?,
+        risk_disclosure: message.risk_disclosure,
+        named_notifications: message.named_notifications,
     };
     terms.validate()?;
     if encode_terms(&terms) != bytes {

@@ -9,18 +9,26 @@
 //! both sign again.
 
 mod canonical;
+mod closures;
 mod colleague;
+mod notice;
+mod plan;
 mod records;
 mod schedule;
 mod signed;
+mod standing;
 mod terms;
 
 pub use crate::role::Role;
+pub use closures::{Closure, LocalDate};
 pub use colleague::{ColleagueTerms, SignedColleagueTerms, COLLEAGUE_TERMS_LABEL};
+pub use notice::{Notice, SignedNotice};
+pub use plan::{PlanMessage, SignedPlan, SupportPlan};
 pub use records::{Consultation, RecordTerms, MAX_RECORD_RETENTION_MS};
 pub use schedule::{Availability, Weekday, Window, MINUTES_PER_DAY};
 pub use signed::{ProposedAgreement, SignedAgreement, UnverifiedAgreement};
-pub use terms::AgreementTerms;
+pub use standing::{Ended, PlanEnded, Standing};
+pub use terms::{AfterEnd, AgreementTerms, CrisisSupport, TermTexts};
 
 /// Why an agreement was refused. Nothing was signed or changed.
 #[derive(Debug, thiserror::Error, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +72,10 @@ pub enum AgreementError {
     /// A renegotiated agreement names other parties than the agreement it would replace.
     #[error("renegotiated agreement names other parties")]
     PartiesChanged,
+    /// A support plan or notice is not for the agreement in force (another version, other
+    /// parties), or a plan's number is not greater than that of a plan already held.
+    #[error("support plan or notice does not fit the agreement in force")]
+    NotForThisAgreement,
     /// The version is not greater than that of the agreement in force (or, for a new proposal
     /// from an endpoint, than that of an earlier proposal that has not expired).
     #[error("agreement version {offered} is not newer than version {current}")]

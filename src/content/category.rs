@@ -1,6 +1,6 @@
 //! What a message is about: its category, and the bodies of system messages.
 
-use crate::agreement::UnverifiedAgreement;
+use crate::agreement::{PlanMessage, SignedNotice, UnverifiedAgreement};
 use crate::category::CategoryKind;
 use crate::content::MessageId;
 
@@ -65,6 +65,12 @@ pub enum Category {
     Consultation(Box<super::consultation::Excerpt>),
     /// Tells the client that an excerpt of their conversation was shared with a colleague.
     ConsultationNotice(super::consultation::ConsultationNotice),
+    /// Coping guidance from the clinician, inside a support plan that lists it.
+    CopingGuidance,
+    /// A support plan proposed, accepted or ended early. Verify it before use.
+    SupportPlan(Box<PlanMessage>),
+    /// A party ends the agreement. Verify it before use.
+    EndNotice(Box<SignedNotice>),
 }
 
 impl Category {
@@ -85,6 +91,9 @@ impl Category {
             Self::Receipt(_) => CategoryKind::Receipt,
             Self::Consultation(_) => CategoryKind::Consultation,
             Self::ConsultationNotice(_) => CategoryKind::ConsultationNotice,
+            Self::CopingGuidance => CategoryKind::CopingGuidance,
+            Self::SupportPlan(_) => CategoryKind::SupportPlan,
+            Self::EndNotice(_) => CategoryKind::EndNotice,
         }
     }
 }

@@ -6,7 +6,7 @@ use zeroize::{Zeroize, Zeroizing};
 use super::consultation::{ConsultationNotice, Excerpt};
 use super::padding::{pad, padded_len, unpad};
 use super::{AppointmentKind, Category, Content, ContentError, MessageId, Receipt, ReceiptKind};
-use crate::agreement::UnverifiedAgreement;
+use crate::agreement::{PlanMessage, SignedNotice, UnverifiedAgreement};
 use crate::category::{expiry_start_from_wire, expiry_start_to_wire, CategoryKind};
 use crate::clock::Timestamp;
 use crate::consts::{CONTENT_VERSION, MAX_RECEIPT_IDS};
@@ -43,7 +43,14 @@ fn to_proto(content: &Content) -> proto::Content {
         Category::Withdrawal(proposal) => proposal.0.to_vec(),
         _ => Vec::new(),
     };
+    let (support_plan, end_notice) = match &content.category {
+        Category::SupportPlan(plan) => (plan.to_bytes(), Vec::new()),
+        Category::EndNotice(notice) => (Vec::new(), notice.to_bytes()),
+        _ => (Vec::new(), Vec::new()),
+    };
     proto::Content {
+        support_plan,
+        end_notice,
         id: content.id.0.to_vec(),
         category: content.category.kind().to_wire(),
         text: String::clone(&content.text),
@@ -104,6 +111,12 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Content, ContentError> {
     if kind != CategoryKind::Agreement && !message.withdrawn_proposal.is_empty() {
         return Err(ContentError::InvalidField("withdrawn proposal"));
     }
+    if kind != CategoryKind::SupportPlan && !message.support_plan.is_empty() {
+        return Err(ContentError::InvalidField("support plan"));
+    }
+    if kind != CategoryKind::EndNotice && !message.end_notice.is_empty() {
+        return Err(ContentError::InvalidField("end notice"));
+    }
     if kind != CategoryKind::Receipt && message.receipt.is_some() {
         return Err(ContentError::InvalidField("receipt"));
     }
@@ -123,6 +136,15 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Content, ContentError> {
         CategoryKind::Crisis => Category::Crisis,
         CategoryKind::Administrative => Category::Administrative,
         CategoryKind::AutoReply => Category::AutoReply,
+        CategoryKind::CopingGuidance => Category::CopingGuidance,
+        CategoryKind::SupportPlan => Category::SupportPlan(Box::new(
+            PlanMessage::from_bytes(&message.support_plan)
+                .map_err(|_| ContentError::InvalidField("support plan"))?,
+        )),
+        CategoryKind::EndNotice => Category::EndNotice(Box::new(
+            SignedNotice::from_bytes(&message.end_notice)
+                .map_err(|_| ContentError::InvalidField("end notice"))?,
+        )),
         // An agreement message carries an agreement, or withdraws a proposal: one of the two.
         CategoryKind::Agreement if message.agreement.is_empty() && !message.withdrawn_proposal.is_empty() => {
             Category::Withdrawal(message_id(&message.withdrawn_proposal, "withdrawn proposal")?)

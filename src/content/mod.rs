@@ -161,6 +161,14 @@ impl Content {
             Category::Consultation(excerpt) if self.text.is_empty() => excerpt.validate(MAX_TEXT_BYTES)?,
             Category::Consultation(_) => return Err(ContentError::InvalidField("text")),
             Category::ConsultationNotice(notice) => notice.validate()?,
+            // Plans and notices carry no text either, and exist only under an agreement.
+            Category::SupportPlan(_) | Category::EndNotice(_) if !self.text.is_empty() => {
+                return Err(ContentError::InvalidField("text"))
+            }
+            Category::SupportPlan(_) | Category::EndNotice(_) if self.agreement_version == 0 => {
+                return Err(ContentError::InvalidField("agreement version"))
+            }
+            Category::SupportPlan(_) | Category::EndNotice(_) => {}
             _ if self.text.is_empty() => return Err(ContentError::InvalidField("text")),
             _ if self.agreement_version == 0 => return Err(ContentError::InvalidField("agreement version")),
             _ => {}

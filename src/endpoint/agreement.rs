@@ -20,7 +20,8 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// withdrawn ([`Self::withdraw_proposal`]).
     ///
     /// # Errors
-    /// [`EndpointError::WrongRole`] on a client's device; [`crate::agreement::AgreementError`] if the terms
+    /// [`EndpointError::WrongRole`] on a client's device; [`EndpointError::AgreementEnded`] after
+    /// the agreement ended; [`crate::agreement::AgreementError`] if the terms
     /// are invalid, name other parties, or do not replace the current agreement
     /// ([`AgreementError::Stale`] also if the version is not greater than that of an earlier
     /// proposal that has not expired); [`EndpointError::NoSession`] without a session.
@@ -36,6 +37,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ) -> Result<Vec<u8>> {
         if self.role != Role::Clinician {
             return Err(EndpointError::WrongRole.into());
+        }
+        if self.standing(peer)?.end.is_some() {
+            return Err(EndpointError::AgreementEnded.into());
         }
         let current = self.agreement(peer)?;
         let proposal = ProposedAgreement::propose(terms, &self.identity, current.as_ref())?;
@@ -60,7 +64,8 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// and that no later proposal (one with a greater version) has superseded.
     ///
     /// # Errors
-    /// [`EndpointError::WrongRole`] on a clinician's device; [`EndpointError::NotAProposal`] if
+    /// [`EndpointError::WrongRole`] on a clinician's device; [`EndpointError::AgreementEnded`]
+    /// after the agreement ended; [`EndpointError::NotAProposal`] if
     /// the message is not a proposal received from `peer` and stored;
     /// [`EndpointError::ProposalExpired`], [`EndpointError::ProposalWithdrawn`] or
     /// [`EndpointError::ProposalSuperseded`] if it is no longer open;
@@ -78,6 +83,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ) -> Result<Vec<u8>> {
         if self.role != Role::Client {
             return Err(EndpointError::WrongRole.into());
+        }
+        if self.standing(peer)?.end.is_some() {
+            return Err(EndpointError::AgreementEnded.into());
         }
         let message = self.store.message(&proposal)?.ok_or(EndpointError::NotAProposal)?;
         if &message.peer != peer || message.direction != Direction::Inbound {

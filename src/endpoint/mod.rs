@@ -13,6 +13,7 @@
 
 mod agreement;
 mod audit;
+mod boundaries;
 mod consultation;
 mod error;
 mod export;
@@ -30,6 +31,7 @@ mod sessions;
 mod trust;
 mod types;
 
+pub use boundaries::{AgreementStatus, PlanRequest};
 pub use error::{Error, Result};
 pub use types::{Draft, EndpointError, HistoryEntry, Incoming, Outgoing, Received, ReceivedMessage};
 
@@ -39,7 +41,7 @@ use rand_core::CryptoRng;
 
 use crate::agreement::{Role, SignedAgreement};
 use crate::clock::{Clock, SystemClock, Timestamp};
-use crate::content::{Category, CategoryKind, Content};
+use crate::content::{Category, Content};
 use crate::keys::{IdentityKey, IdentityKeyPair, SafetyNumber};
 use crate::session::Session;
 use crate::store::{Owner, PeerId, SessionVersion, SqliteStore, Store, StoredMessage, WriteBatch};
@@ -58,7 +60,9 @@ use sessions::SessionSet;
 /// Operations on the same peer run one after the other: each operation that loads the
 /// conversation with a peer and saves it again ([`Self::send`], [`Self::receive`],
 /// [`Self::receive_batch`], [`Self::mark_read`], [`Self::propose_agreement`],
-/// [`Self::accept_agreement`], [`Self::start_session`]) holds that peer's lock from the load to
+/// [`Self::accept_agreement`], [`Self::propose_support_plan`], [`Self::accept_support_plan`],
+/// [`Self::end_support_plan`], [`Self::end_agreement`], [`Self::start_session`]) holds that peer's
+/// lock from the load to
 /// the save, so that two of them never seal with the same message key or save over each other's
 /// state. Operations on different peers run side by side. The lock is held while the operation
 /// calls the store and the clock, so a [`Store`] or [`Clock`] implementation must not call back
@@ -263,17 +267,17 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         Ok(entries)
     }
 
-    /// Deletes every message whose time has come, leaving no copy in the store file. Returns how
-    /// many were deleted. On the clinician's device, a message that the agreement's record terms
-    /// keep is first saved as a record copy (PROTOCOL.md, section 15), and record copies whose
-    /// retention ended are deleted.
+    /// Deletes every message whose time has come, leaving no copy in the store file: each
+    /// message past its expiry, and every message of a conversation whose agreement ended longer
+    /// ago than its agreed retention period. Returns how many were deleted.
     ///
     /// # Errors
     /// A store error; then nothing was deleted.
     pub fn purge_expired(&self) -> Result<usize> {
         let now = self.clock.now();
         self.keep_record_copies(now)?;
-        Ok(self.store.purge_expired(now)?)
+        let after_end = self.purge_ended(now)?;
+        Ok(self.store.purge_expired(now)?.saturating_add(after_end))
     }
 
     /// The clinician's and the client's identity keys, given the peer's.
@@ -343,7 +347,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     }
 
     fn is_system(category: &Category) -> bool {
-        matches!(category.kind(), CategoryKind::Agreement | CategoryKind::Receipt | CategoryKind::AutoReply)
+        category.kind().is_system()
     }
 }
 

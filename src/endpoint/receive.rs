@@ -8,11 +8,14 @@ use super::error::Result;
 use super::pending::Pending;
 use super::sessions::SessionSet;
 use super::{Endpoint, EndpointError, Incoming, Received, ReceivedMessage};
-use crate::agreement::{Role, SignedAgreement, UnverifiedAgreement};
+use crate::agreement::{Role, SignedAgreement, Standing, UnverifiedAgreement};
 use crate::clock::{Clock, Timestamp};
 use crate::content::{Category, Content, Receipt, ReceiptKind};
 use crate::expiry::{Arrival, Lifespan};
-use crate::policy::{classify_content, notification_preview, AutoReplyLimiter, Decision, OutOfScopeReason};
+use crate::policy::{
+    auto_reply_text, classify_content_in, counts_against_caps, notification_preview, AutoReplyLimiter,
+    Decision, OutOfScopeReason,
+};
 use crate::session::Session;
 use crate::store::{
     AuditEvent, Direction, PeerId, SessionVersion, Store, StoredAgreement, StoredMessage, WriteBatch,
@@ -26,6 +29,8 @@ struct Conversation {
     /// The version of the stored sessions when they were loaded (`None`: there were none).
     version: Option<SessionVersion>,
     agreement: Option<SignedAgreement>,
+    /// Where the agreement stands: plans, the end, the counts for the caps.
+    standing: Standing,
     /// When the last auto-reply went out (`None` inside: never), once looked up in the store.
     last_auto_reply: Option<Option<Timestamp>>,
     /// What the writes made so far take from the store when they commit.
@@ -134,6 +139,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             version: loaded.as_ref().map(|loaded| loaded.version),
             sessions: loaded.map(|loaded| loaded.sessions),
             agreement: self.agreement(peer)?,
+            standing: self.standing(peer)?,
             last_auto_reply: None,
             pending: Pending::default(),
         })
@@ -165,9 +171,18 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         let (mut sessions, plaintext) = self.decrypt(peer, existing, &mut next.pending, &envelope, batch)?;
         let content = Content::decode(&plaintext)?;
         let now = self.now();
-        let preview = notification_preview(self.peer_role(), &content);
+        let preview = notification_preview(
+            next.agreement.as_ref().map(SignedAgreement::terms),
+            self.peer_role(),
+            &content,
+        );
         let mut replies = Vec::new();
+        let ended = next.standing.end.is_some();
         let received = match content.category() {
+            // After the end, only end notices are accepted (rule 1 of `classify_in`).
+            Category::Agreement(_) | Category::Withdrawal(_) if ended => {
+                Received::Refused { id: content.id(), reason: OutOfScopeReason::AgreementEnded }
+            }
             Category::Agreement(agreement) => self
                 .receive_agreement(peer, &sessions, &mut next, &content, agreement, plaintext, now, batch)?,
             Category::Withdrawal(proposal) => {
@@ -176,6 +191,19 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             Category::Consultation(excerpt) => {
                 let agreed = self.check_excerpt(peer, &sessions.remote_identity(), excerpt)?;
                 self.receive_excerpt(peer, &mut next.pending, &content, agreed, plaintext, now, batch)?
+            }
+            Category::SupportPlan(_) | Category::EndNotice(_) => {
+                let Conversation { agreement, standing, pending, .. } = &mut next;
+                self.receive_boundary(
+                    peer,
+                    agreement.as_ref(),
+                    standing,
+                    pending,
+                    &content,
+                    plaintext,
+                    now,
+                    batch,
+                )?
             }
             _ => {
                 let arrived = Arrived { content: &content, plaintext, now };
@@ -193,7 +221,10 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             Received::Message(_)
             | Received::AgreementProposed { .. }
             | Received::AgreementAccepted { .. }
-            | Received::ProposalWithdrawn { .. } => preview,
+            | Received::ProposalWithdrawn { .. }
+            | Received::SupportPlanProposed { .. }
+            | Received::SupportPlanEnded { .. }
+            | Received::AgreementEnded { .. } => preview,
             _ => None,
         };
         Ok(Incoming { received, replies, preview })
@@ -313,8 +344,10 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         let Some(agreement) = conversation.agreement.clone() else {
             return Ok(Received::Refused { id, reason: OutOfScopeReason::NoAgreement });
         };
-        let decision = classify_content(&agreement, self.peer_role(), content, now);
-        if let Decision::OutOfScope { reason, .. } = decision {
+        // This device's own clock decides plans and caps, whatever the sender's clock said.
+        let decision =
+            classify_content_in(&agreement, &conversation.standing, self.peer_role(), content, now);
+        if let Some(reason) = decision.refusal() {
             return Ok(Received::Refused { id, reason });
         }
         if let Category::Receipt(receipt) = content.category() {
@@ -327,6 +360,10 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         else {
             return Ok(Received::Expired { id });
         };
+        if counts_against_caps(self.peer_role(), content.category().kind()) {
+            conversation.standing.count(now);
+            Self::put_standing(peer, &conversation.standing, batch);
+        }
         if matches!(decision, Decision::OutsideHours { .. }) && self.role == Role::Clinician {
             if let Some(reply) = self.auto_reply(rng, peer, sessions, conversation, &agreement, now, batch)? {
                 replies.push(reply);
@@ -410,15 +447,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             conversation.last_auto_reply = Some(last_sent_at);
             return Ok(None);
         }
-        let terms = agreement.terms();
-        let mut text = format!(
-            "Automatic reply: your message arrived outside my working hours. {}",
-            terms.response_time
-        );
-        if !terms.crisis_resources.is_empty() {
-            text.push_str(" If you are in crisis: ");
-            text.push_str(&terms.crisis_resources.join("; "));
-        }
+        let text = auto_reply_text(agreement.terms());
         let content = Content::compose(rng, agreement, Category::AutoReply, text, now)?;
         conversation.pending.claim_message(&self.store, content.id())?;
         let envelope = self.seal_outbound(rng, peer, sessions.current_mut(), &content, true, batch)?;

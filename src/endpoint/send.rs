@@ -6,17 +6,19 @@ use super::error::Result;
 use super::{Draft, Endpoint, EndpointError, Loaded, Outgoing};
 use crate::clock::Clock;
 use crate::content::{Content, ContentError, MessageId};
-use crate::policy::{classify, Decision};
+use crate::policy::{classify_in, counts_against_caps};
 use crate::store::{PeerId, Store, WriteBatch};
 
 impl<S: Store, C: Clock> Endpoint<S, C> {
     /// Sends `draft` to `peer`, if the agreement allows it.
     ///
-    /// The boundary decision comes first ([`crate::policy::classify`]): a message out of scope is not
-    /// sent ([`Outgoing::envelope`] is `None`, and the decision says why and what is allowed
-    /// instead); a client's message outside the clinician's hours is sent, and the decision
-    /// carries when to expect a reply and the crisis resources to show at once; a crisis message
-    /// is always sent. The session state and a copy of the message are saved in one transaction
+    /// The boundary decision comes first ([`crate::policy::classify_in`], with the support plan
+    /// running and the counts for the caps): a message out of scope, a crisis draft the terms do
+    /// not allow now ([`crate::policy::Decision::CrisisNotSent`]) and a client draft over a cap
+    /// ([`crate::policy::Decision::Capped`]) are not sent ([`Outgoing::envelope`] is `None`, and
+    /// the decision says why, with what to show); a client's message outside the clinician's
+    /// hours is sent, and the decision carries when to expect a reply and the crisis resources to
+    /// show at once. A client message sent is counted against the caps in the same transaction. The session state and a copy of the message are saved in one transaction
     /// before the envelope is returned.
     ///
     /// # Errors
@@ -37,16 +39,22 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         let now = self.now();
         let agreement = self.agreement(peer)?;
         let kind = draft.category.kind();
+        let mut standing = self.standing(peer)?;
         let (decision, lifespan, version) = match &agreement {
             Some(agreement) => (
-                classify(agreement, self.role, kind, draft.text.chars().count(), now),
+                classify_in(agreement, &standing, self.role, kind, draft.text.chars().count(), now),
                 agreement.terms().lifespan_for(kind),
                 agreement.version(),
             ),
             None => return Err(EndpointError::NoAgreement.into()),
         };
-        if let Decision::OutOfScope { .. } = decision {
+        if decision.refusal().is_some() {
             return Ok(Outgoing { decision, envelope: None, message_id: None });
+        }
+        let mut batch = WriteBatch::new();
+        if counts_against_caps(self.role, kind) {
+            standing.count(now);
+            Self::put_standing(peer, &standing, &mut batch);
         }
         let mut content = Content::new(
             MessageId::random(rng),
@@ -59,7 +67,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         if let Some(reply_to) = draft.reply_to {
             content = content.in_reply_to(reply_to);
         }
-        let envelope = self.send_sealed(rng, peer, sessions, &content, true, WriteBatch::new())?;
+        let envelope = self.send_sealed(rng, peer, sessions, &content, true, batch)?;
         Ok(Outgoing { decision, envelope: Some(envelope), message_id: Some(content.id()) })
     }
 

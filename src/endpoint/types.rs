@@ -2,7 +2,7 @@
 
 use zeroize::Zeroizing;
 
-use crate::agreement::AgreementTerms;
+use crate::agreement::{AgreementTerms, Role, SupportPlan};
 use crate::clock::Timestamp;
 use crate::content::{Category, Receipt};
 use crate::policy::{Decision, OutOfScopeReason};
@@ -54,6 +54,12 @@ pub enum EndpointError {
     /// published).
     #[error("the message names an unknown prekey")]
     UnknownPrekey,
+    /// The agreement with this peer has ended: nothing but end notices is sent or accepted.
+    #[error("the agreement has ended")]
+    AgreementEnded,
+    /// No support plan runs now with this peer.
+    #[error("no support plan runs now")]
+    NoActivePlan,
     /// The operating system's random generator failed, so no key, nonce or message id could be
     /// drawn. Nothing was sent or saved; the operation can be tried again.
     #[error("the operating system's random generator failed")]
@@ -162,6 +168,9 @@ impl std::fmt::Debug for ReceivedMessage {
 /// What an envelope from the peer turned out to be.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
+// One value per envelope, returned and matched at once, never held in bulk: a box for the
+// message would cost an allocation per receive and buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Received {
     /// A message within the agreement (possibly outside hours, or a crisis): stored and shown.
     Message(ReceivedMessage),
@@ -199,6 +208,37 @@ pub enum Received {
     },
     /// A delivery or read receipt for messages this device sent.
     Receipt(Receipt),
+    /// The clinician proposed a support plan (client side): show it and call
+    /// [`super::Endpoint::accept_support_plan`] with `id` to accept.
+    SupportPlanProposed {
+        /// The id of the message carrying the proposal.
+        id: MessageId,
+        /// The plan (the clinician's signature was verified).
+        plan: Box<SupportPlan>,
+    },
+    /// The client accepted a support plan (clinician side): it runs between its start and end.
+    SupportPlanAccepted {
+        /// The id of the message carrying the acceptance.
+        id: MessageId,
+        /// The plan (both signatures were verified).
+        plan: Box<SupportPlan>,
+    },
+    /// The peer ended a support plan early: both sides are back to the base terms.
+    SupportPlanEnded {
+        /// The id of the message carrying the notice.
+        id: MessageId,
+        /// The plan's number.
+        number: u32,
+        /// Who ended it.
+        by: Role,
+    },
+    /// The peer ended the agreement: nothing else is sent or accepted from now on.
+    AgreementEnded {
+        /// The id of the message carrying the end notice.
+        id: MessageId,
+        /// Who ended it.
+        by: Role,
+    },
 }
 
 /// The result of [`super::Endpoint::receive`].

@@ -1,6 +1,17 @@
-//! At most one auto-reply per conversation per window.
+//! At most one auto-reply per conversation per window, worded from the terms.
 
+use crate::agreement::AgreementTerms;
 use crate::clock::Timestamp;
+
+/// The auto-reply's text: the agreed auto-reply text (or the library's default), the agreed
+/// response time, and the crisis resources, one per line. Every word comes from the terms or the
+/// library's default constants.
+#[must_use]
+pub fn auto_reply_text(terms: &AgreementTerms) -> String {
+    let mut lines = vec![terms.texts.auto_reply(), terms.response_time.as_str()];
+    lines.extend(terms.crisis_resources.iter().map(String::as_str));
+    lines.join("\n")
+}
 
 /// The auto-reply state of one conversation: plain data, for the store to persist.
 ///

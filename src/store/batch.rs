@@ -28,6 +28,7 @@ pub(crate) enum Op {
     PutPeerIdentity(PeerId, IdentityKey),
     PutAgreement(PeerId, StoredAgreement),
     PutLastAutoReply(PeerId, Timestamp),
+    PutStanding(PeerId, Zeroizing<Vec<u8>>),
     PutPrekey(PrekeyKind, PrekeyId, Zeroizing<Vec<u8>>),
     /// Removes a prekey that must be present.
     ConsumePrekey(PrekeyKind, PrekeyId),
@@ -185,6 +186,13 @@ impl WriteBatch {
     /// ([`super::Store::last_auto_reply`]).
     pub fn put_last_auto_reply(&mut self, peer: &PeerId, at: Timestamp) -> &mut Self {
         self.ops.push(Op::PutLastAutoReply(peer.clone(), at));
+        self
+    }
+
+    /// Saves where the agreement with `peer` stands (the encoded
+    /// [`crate::agreement::Standing`]), replacing the earlier record ([`super::Store::standing`]).
+    pub fn put_standing(&mut self, peer: &PeerId, standing: Zeroizing<Vec<u8>>) -> &mut Self {
+        self.ops.push(Op::PutStanding(peer.clone(), standing));
         self
     }
 

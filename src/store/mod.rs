@@ -229,6 +229,14 @@ pub trait Store: Send + Sync {
     /// or decode; [`StoreError::Database`] if the file cannot be read.
     fn last_auto_reply(&self, peer: &PeerId) -> Result<Option<Timestamp>, StoreError>;
 
+    /// Where the agreement with `peer` stands, as recorded with [`WriteBatch::put_standing`]: the
+    /// encoded [`crate::agreement::Standing`] (support plans, the end, the counts for the caps).
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming `boundaries` if the stored record does not authenticate;
+    /// [`StoreError::Database`] if the file cannot be read.
+    fn standing(&self, peer: &PeerId) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError>;
+
     /// Saves every write of `batch` in one transaction, or none of them.
     ///
     /// The versions named by the batch's session writes are compared with the stored ones inside

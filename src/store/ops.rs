@@ -33,6 +33,7 @@ pub(crate) enum Kv {
     Audit,
     AuditHead,
     Colleague,
+    Boundaries,
 }
 
 impl Kv {
@@ -52,6 +53,7 @@ impl Kv {
             Self::Audit => super::audit::AUDIT,
             Self::AuditHead => "audit_head",
             Self::Colleague => "colleagues",
+            Self::Boundaries => "boundaries",
         }
     }
 
@@ -154,6 +156,7 @@ fn apply_op(t: &mut dyn Tables, op: Op) -> Result<(), StoreError> {
         Op::PutLastAutoReply(peer, at) => {
             t.put(Kv::AutoReply, peer.as_str().as_bytes(), &codec::encode_last_auto_reply(at))
         }
+        Op::PutStanding(peer, bytes) => t.put(Kv::Boundaries, peer.as_str().as_bytes(), &bytes),
         Op::PutPrekey(kind, id, bytes) => t.put(Kv::prekeys(kind), &id.0.to_be_bytes(), &bytes),
         Op::ConsumePrekey(kind, id) => {
             if t.delete(Kv::prekeys(kind), &id.0.to_be_bytes())? {
@@ -322,6 +325,10 @@ pub(crate) fn last_auto_reply(b: &impl Backend, peer: &PeerId) -> Result<Option<
     bytes.map(|v| codec::decode_last_auto_reply(&v, table)).transpose()
 }
 
+pub(crate) fn standing(b: &impl Backend, peer: &PeerId) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+    b.read(|t| t.get(Kv::Boundaries, peer.as_str().as_bytes()))
+}
+
 pub(crate) fn accept_identity(
     b: &impl Backend,
     peer: &PeerId,
@@ -458,6 +465,9 @@ macro_rules! impl_store {
             }
             fn last_auto_reply(&self, peer: &PeerId) -> Result<Option<$crate::clock::Timestamp>, StoreError> {
                 ops::last_auto_reply(self, peer)
+            }
+            fn standing(&self, peer: &PeerId) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError> {
+                ops::standing(self, peer)
             }
             fn apply(&self, batch: WriteBatch) -> Result<(), StoreError> {
                 ops::apply(self, batch)

@@ -6,9 +6,12 @@ use std::sync::OnceLock;
 
 use super::Violation;
 use crate::rng::DeterministicRng;
-use confidant::agreement::{ProposedAgreement, UnverifiedAgreement};
+use confidant::agreement::{
+    AfterEnd, Closure, CrisisSupport, LocalDate, Notice, PlanMessage, ProposedAgreement,
+    Role as AgreementRole, SignedNotice, SignedPlan, Standing, SupportPlan, TermTexts, UnverifiedAgreement,
+};
 use confidant::consts::CONTENT_BUCKETS;
-use confidant::content::{Content, MessageId};
+use confidant::content::{CategoryKind, Content, MessageId};
 use confidant::expiry::Lifespan;
 use confidant::keys::{IdentityKey, IdentityKeyPair};
 use confidant::low_level::RecordSealer;
@@ -31,8 +34,8 @@ pub(super) fn content_decode(data: &[u8]) -> Result<(), Violation> {
         Ok(_) => return Err(Violation::new("content: re-encoding decodes to another value")),
         Err(e) => return Err(Violation::new(format!("content: re-encoding does not decode: {e}"))),
     }
-    let _ = notification_preview(Role::Client, &content);
-    let _ = notification_preview(Role::Clinician, &content);
+    let _ = notification_preview(None, Role::Client, &content);
+    let _ = notification_preview(None, Role::Clinician, &content);
     Ok(())
 }
 
@@ -42,6 +45,8 @@ struct AgreementFixture {
     client: IdentityKey,
     proposal: Vec<u8>,
     signed: Vec<u8>,
+    /// A support plan both signed, and a notice ending it (protobuf `PlanMessage`s).
+    plan_messages: Vec<Vec<u8>>,
 }
 
 fn agreement_fixture() -> Result<&'static AgreementFixture, Violation> {
@@ -54,7 +59,7 @@ fn agreement_fixture() -> Result<&'static AgreementFixture, Violation> {
             let windows = Weekday::ALL[..5].iter().map(|&day| Window::new(day, (9, 0), (17, 0))).collect();
             let availability = Availability::new("America/New_York", windows)
                 .map_err(|e| Violation::new(format!("fixture: availability: {e}")))?;
-            let terms = AgreementTerms::new(
+            let mut terms = AgreementTerms::new(
                 1,
                 clinician.public_key(),
                 client.public_key(),
@@ -62,17 +67,65 @@ fn agreement_fixture() -> Result<&'static AgreementFixture, Violation> {
                 "I reply within one business day.".into(),
                 vec!["Call or text 988".into()],
             );
+            // Every boundaries term set, so that the seeds hold each field.
+            let date =
+                |y, m, d| LocalDate::new(y, m, d).map_err(|e| Violation::new(format!("fixture: date: {e}")));
+            terms.crisis_support = CrisisSupport::SupportPlanOnly;
+            terms.texts = TermTexts {
+                crisis_statement: "I don't monitor messages for emergencies.".into(),
+                auto_reply: "Automatic reply.".into(),
+                outside_hours_notice: "Outside office hours.".into(),
+                capped_notice: "That is today's messages.".into(),
+                language: "en-US".into(),
+            };
+            terms.client_messages_per_day = Some(3);
+            terms.client_messages_per_week = Some(10);
+            terms.after_end = AfterEnd::RetainFor { ms: 86_400_000 };
+            terms.closures = vec![Closure {
+                first_day: date(2026, 12, 24)?,
+                last_day: date(2026, 12, 27)?,
+                covering: "Dr. Patel".into(),
+            }];
+            terms.effective_date = Some(date(2026, 3, 2)?);
+            terms.review_date = Some(date(2026, 9, 2)?);
+            terms.risk_disclosure = "Messages can be misread.".into();
             let proposal = ProposedAgreement::propose(terms, &clinician, None)
                 .map_err(|e| Violation::new(format!("fixture: propose: {e}")))?;
             let proposal_bytes = proposal.to_bytes();
             let signed = proposal
                 .accept(&client, None)
                 .map_err(|e| Violation::new(format!("fixture: accept: {e}")))?;
+            let plan = SupportPlan {
+                agreement_version: 1,
+                number: 1,
+                clinician: clinician.public_key(),
+                client: client.public_key(),
+                start: Timestamp(1_000),
+                end: Timestamp(1_000 + 86_400_000),
+                response_time: "Within 4 hours".into(),
+                clinician_may_send: vec![CategoryKind::CopingGuidance],
+                client_may_send: vec![CategoryKind::Crisis],
+                colleague_consulted: "Dr. Okafor".into(),
+            };
+            let plan = SignedPlan::propose(plan, &clinician)
+                .and_then(|p| p.accept(&client))
+                .map_err(|e| Violation::new(format!("fixture: plan: {e}")))?;
+            let notice = Notice {
+                agreement_version: 1,
+                plan_number: 1,
+                clinician: clinician.public_key(),
+                client: client.public_key(),
+                ended_by: AgreementRole::Client,
+                ended_at: Timestamp(2_000),
+            };
+            let notice = SignedNotice::sign(notice, &client)
+                .map_err(|e| Violation::new(format!("fixture: notice: {e}")))?;
             Ok(AgreementFixture {
                 clinician: clinician.public_key(),
                 client: client.public_key(),
                 proposal: proposal_bytes,
                 signed: signed.to_bytes(),
+                plan_messages: vec![PlanMessage::Plan(plan).to_bytes(), PlanMessage::End(notice).to_bytes()],
             })
         })
         .as_ref()
@@ -84,6 +137,7 @@ fn agreement_fixture() -> Result<&'static AgreementFixture, Violation> {
 /// fixture's parties.
 pub(super) fn agreement_decode(data: &[u8]) -> Result<(), Violation> {
     let fixture = agreement_fixture()?;
+    plan_decode(data)?;
     let Ok(agreement) = UnverifiedAgreement::from_bytes(data) else { return Ok(()) };
     if agreement.to_bytes() != data {
         return Err(Violation::new("agreement: decoded bytes that are not canonical"));
@@ -99,12 +153,45 @@ pub(super) fn agreement_decode(data: &[u8]) -> Result<(), Violation> {
     Ok(())
 }
 
+/// The same bytes as the other signed objects of the agreement layer: a support-plan message,
+/// a notice, a stored standing. No panic; what decodes re-encodes to itself; only the genuine
+/// plan and notice verify.
+fn plan_decode(data: &[u8]) -> Result<(), Violation> {
+    let fixture = agreement_fixture()?;
+    let (clinician, client) = (&fixture.clinician, &fixture.client);
+    if let Ok(message) = PlanMessage::from_bytes(data) {
+        if message.to_bytes() != data {
+            return Err(Violation::new("plan message: decoded bytes that are not canonical"));
+        }
+        let verified = match &message {
+            PlanMessage::Plan(plan) => plan.verify(clinician, client, plan.is_countersigned()).is_ok(),
+            PlanMessage::End(notice) => notice.verify(clinician, client).is_ok(),
+        };
+        if verified && !fixture.plan_messages.iter().any(|genuine| genuine == data) {
+            return Err(Violation::new("plan message: a forged plan or notice verified"));
+        }
+    }
+    if let Ok(notice) = SignedNotice::from_bytes(data) {
+        if notice.to_bytes() != data {
+            return Err(Violation::new("notice: decoded bytes that are not canonical"));
+        }
+    }
+    if let Ok(standing) = Standing::from_bytes(data) {
+        if Standing::from_bytes(&standing.to_bytes()).ok().as_ref() != Some(&standing) {
+            return Err(Violation::new("standing: re-encoding decodes to another value"));
+        }
+    }
+    Ok(())
+}
+
 /// Seeds: the genuine proposal and signed agreement, and message contents of several kinds.
 pub(super) fn agreement_seeds() -> Result<Vec<Vec<u8>>, Violation> {
     let fixture = agreement_fixture()?;
     let mut truncated = fixture.signed.clone();
     truncated.truncate(truncated.len() / 2);
-    Ok(vec![fixture.proposal.clone(), fixture.signed.clone(), truncated, vec![1]])
+    let mut seeds = vec![fixture.proposal.clone(), fixture.signed.clone(), truncated, vec![1]];
+    seeds.extend(fixture.plan_messages.iter().cloned());
+    Ok(seeds)
 }
 
 pub(super) fn content_seeds() -> Result<Vec<Vec<u8>>, Violation> {
@@ -118,7 +205,17 @@ pub(super) fn content_seeds() -> Result<Vec<Vec<u8>>, Violation> {
         (Category::Agreement(Box::new(agreement)), String::new(), 0),
         (Category::CheckIn, "x".repeat(2000), 1),
         (Category::Withdrawal(MessageId([7; 16])), String::new(), 1),
+        (Category::CopingGuidance, "Breathe in for four counts".to_owned(), 1),
     ];
+    let mut kinds = kinds.to_vec();
+    for bytes in &fixture.plan_messages {
+        let message = PlanMessage::from_bytes(bytes)
+            .map_err(|e| Violation::new(format!("fixture: plan message: {e}")))?;
+        if let PlanMessage::End(notice) = &message {
+            kinds.push((Category::EndNotice(Box::new(notice.clone())), String::new(), 1));
+        }
+        kinds.push((Category::SupportPlan(Box::new(message)), String::new(), 1));
+    }
     let mut seeds = Vec::new();
     for (category, text, version) in kinds {
         let content = Content::new(
