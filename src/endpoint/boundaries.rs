@@ -20,7 +20,7 @@ use crate::category::CategoryKind;
 use crate::clock::{Clock, Timestamp};
 use crate::content::{Category, Content, MessageId};
 use crate::expiry::{Arrival, Lifespan};
-use crate::store::{Direction, PeerId, Store, StoreError, WriteBatch};
+use crate::store::{AuditEvent, Direction, PeerId, Store, StoreError, WriteBatch};
 
 /// A support plan as the clinician asks for it; the endpoint fills in the agreement version, the
 /// plan's number and the parties.
@@ -179,6 +179,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             standing.add_plan(accepted.clone());
             let mut batch = WriteBatch::new();
             Self::put_standing(peer, &standing, &mut batch);
+            batch.audit(self.now(), AuditEvent::PlanStarted { peer: peer.clone() })?;
             let category = Category::SupportPlan(Box::new(PlanMessage::Plan(accepted)));
             self.send_boundary_content(rng, peer, category, agreement.version(), batch)
         })
@@ -202,6 +203,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             standing.ended_plans.push(PlanEnded { agreement_version: agreement.version(), number, at: now });
             let mut batch = WriteBatch::new();
             Self::put_standing(peer, &standing, &mut batch);
+            batch.audit(now, AuditEvent::PlanEnded { peer: peer.clone() })?;
             let category = Category::SupportPlan(Box::new(PlanMessage::End(notice)));
             self.send_boundary_content(rng, peer, category, agreement.version(), batch)
         })
@@ -326,6 +328,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                         signed.verify(&terms.clinician, &terms.client, true)?;
                         check_new_plan(agreement, standing, signed.plan())?;
                         standing.add_plan(signed.clone());
+                        batch.audit(now, AuditEvent::PlanStarted { peer: peer.clone() })?;
                         Received::SupportPlanAccepted { id, plan: Box::new(signed.plan().clone()) }
                     }
                     _ => return Err(EndpointError::UnexpectedAgreement.into()),
@@ -346,6 +349,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                         .any(|e| e.agreement_version == version && e.number == number)
                     {
                         standing.ended_plans.push(PlanEnded { agreement_version: version, number, at: now });
+                        batch.audit(now, AuditEvent::PlanEnded { peer: peer.clone() })?;
                     }
                     Received::SupportPlanEnded { id, number, by: peer_role }
                 }
@@ -370,10 +374,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         let mut count = 0usize;
         for record in self.store.peers()? {
             let peer = &record.peer;
-            let Some(ended) = self.standing(peer)?.end else { continue };
-            let Some(agreement) = self.agreement(peer)? else { continue };
-            let due = purge_at(agreement.terms().after_end, ended.at).is_some_and(|at| at <= now);
-            if due {
+            if self.ended_purge_due(peer, now)? {
                 for message in self.store.messages(peer)? {
                     batch.delete_message(message.id);
                     count = count.saturating_add(1);
@@ -381,9 +382,18 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             }
         }
         if count > 0 {
+            batch.audit(now, AuditEvent::Purged { messages: u64::try_from(count).unwrap_or(u64::MAX) })?;
             self.store.apply(batch)?;
         }
         Ok(count)
+    }
+
+    /// Whether the agreement with `peer` has ended and its agreed retention after the end has
+    /// run out by `now`, so that its whole conversation is to be purged.
+    pub(super) fn ended_purge_due(&self, peer: &PeerId, now: Timestamp) -> Result<bool> {
+        let Some(ended) = self.standing(peer)?.end else { return Ok(false) };
+        let Some(agreement) = self.agreement(peer)? else { return Ok(false) };
+        Ok(purge_at(agreement.terms().after_end, ended.at).is_some_and(|at| at <= now))
     }
 }
 

@@ -30,8 +30,11 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             if terms.retention_ms == 0 && !terms.export_required_before_purge {
                 continue;
             }
+            // A conversation purged as a whole after the end of its agreement is due at once.
+            let ended_due = self.ended_purge_due(peer, now)?;
             for message in self.store.messages(peer)? {
-                if message.expires_at.is_none_or(|at| at > now) || !has_text(&message)? {
+                let due = ended_due || message.expires_at.is_some_and(|at| at <= now);
+                if !due || !has_text(&message)? {
                     continue;
                 }
                 let was_exported = if terms.export_required_before_purge {
