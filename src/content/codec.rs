@@ -4,7 +4,9 @@ use prost::Message;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::padding::{pad, padded_len, unpad};
-use super::{AppointmentKind, Category, Content, ContentError, MessageId, NotDeliveredReason, Receipt, ReceiptKind};
+use super::{
+    AppointmentKind, Category, Content, ContentError, MessageId, NotDeliveredReason, Receipt, ReceiptKind,
+};
 use crate::agreement::UnverifiedAgreement;
 use crate::category::{expiry_start_from_wire, expiry_start_to_wire, CategoryKind};
 use crate::clock::Timestamp;

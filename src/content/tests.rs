@@ -280,7 +280,8 @@ fn sequence_acknowledgement_and_correction_round_trip() {
 fn new_fields_are_refused_where_they_do_not_belong() {
     let receipt =
         Category::Receipt(Receipt { kind: ReceiptKind::Acknowledged, message_ids: vec![MessageId([1; 16])] });
-    let system = Content::new(MessageId([7; 16]), receipt, String::new(), Timestamp(1), lifespan(), 3).unwrap();
+    let system =
+        Content::new(MessageId([7; 16]), receipt, String::new(), Timestamp(1), lifespan(), 3).unwrap();
     assert_eq!(system.clone().with_sequence(1), Err(ContentError::InvalidField("sequence")));
     assert_eq!(system.clone().requesting_acknowledgement(), Err(ContentError::InvalidField("ack requested")));
     assert_eq!(system.correcting(MessageId([1; 16])), Err(ContentError::InvalidField("corrects")));
@@ -303,7 +304,8 @@ fn every_receipt_kind_round_trips_and_reasons_only_with_not_delivered() {
     ];
     for kind in kinds {
         let receipt = Category::Receipt(Receipt { kind, message_ids: vec![MessageId([1; 16])] });
-        let content = Content::new(MessageId([7; 16]), receipt, String::new(), Timestamp(1), lifespan(), 3).unwrap();
+        let content =
+            Content::new(MessageId([7; 16]), receipt, String::new(), Timestamp(1), lifespan(), 3).unwrap();
         assert_eq!(Content::decode(&content.encode_padded()).unwrap(), content);
     }
     for code in 1..=6 {

@@ -12,6 +12,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (2, include_str!("../migrations/0002_owner.sql")),
     (3, include_str!("../migrations/0003_auto_replies.sql")),
     (4, include_str!("../migrations/0004_generation.sql")),
+    (5, include_str!("../migrations/0005_message_order.sql")),
 ];
 
 /// The first schema version with a `generation` table.
