@@ -120,6 +120,8 @@ pub use endpoint::{
     Draft, Endpoint, EndpointError, Error, HistoryEntry, Incoming, Outgoing, Received, ReceivedMessage,
     Result,
 };
+// What a conversation's history shows beyond its messages.
+pub use endpoint::{HistoryCursor, HistoryItem, HistoryPage, MessageMarks, RecallState};
 pub use policy::Decision;
 
 /// The README's example, compiled and run as a doctest.

@@ -5,7 +5,9 @@ use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use super::error::Result;
+use super::notices;
 use super::pending::Pending;
+use super::sequence::SequenceState;
 use super::sessions::SessionSet;
 use super::{Endpoint, EndpointError, Incoming, Received, ReceivedMessage};
 use crate::agreement::{Role, SignedAgreement, UnverifiedAgreement};
@@ -28,6 +30,9 @@ struct Conversation {
     last_auto_reply: Option<Option<Timestamp>>,
     /// What the writes made so far take from the store when they commit.
     pending: Pending,
+    /// Sequence numbers received and notices sent ([`super::sequence`]), and as loaded.
+    sequence: SequenceState,
+    loaded_sequence: SequenceState,
 }
 
 impl<S: Store, C: Clock> Endpoint<S, C> {
@@ -128,12 +133,15 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
 
     fn conversation(&self, peer: &PeerId) -> Result<Conversation> {
         let loaded = self.sessions(peer)?;
+        let sequence = self.sequence_state(peer)?;
         Ok(Conversation {
             version: loaded.as_ref().map(|loaded| loaded.version),
             sessions: loaded.map(|loaded| loaded.sessions),
             agreement: self.agreement(peer)?,
             last_auto_reply: None,
             pending: Pending::default(),
+            loaded_sequence: sequence.clone(),
+            sequence,
         })
     }
 
@@ -142,6 +150,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     fn save(&self, peer: &PeerId, conversation: &Conversation, mut batch: WriteBatch) -> Result<()> {
         if let Some(sessions) = &conversation.sessions {
             batch.put_session(peer, conversation.version, &sessions.to_bytes())?;
+        }
+        if conversation.sequence != conversation.loaded_sequence {
+            batch.put_conversation(peer, &conversation.sequence.to_bytes())?;
         }
         self.store.apply(batch)?;
         Ok(())
@@ -159,9 +170,16 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ) -> Result<Incoming> {
         let envelope = Envelope::from_bytes(bytes)?;
         let mut next = conversation.clone();
+        let new_handshake = matches!(&envelope, Envelope::Prekey(first)
+            if next.sessions.as_ref().is_none_or(|sessions| !sessions.has_handshake(&first.base_key())));
         let existing = next.sessions.take();
         let (mut sessions, plaintext) = self.decrypt(peer, existing, &mut next.pending, &envelope, batch)?;
         let content = Content::decode(&plaintext)?;
+        if new_handshake {
+            next.sequence.record_first_of_session(content.sequence())?;
+        } else {
+            next.sequence.record_inbound(content.sequence())?;
+        }
         let now = self.now();
         let preview = notification_preview(self.peer_role(), &content);
         let mut replies = Vec::new();
@@ -171,11 +189,24 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             Category::Withdrawal(proposal) => {
                 self.receive_withdrawal(peer, &mut next.pending, &content, *proposal, plaintext, now, batch)?
             }
+            Category::Receipt(receipt) if notices::is_control(receipt.kind) => {
+                let agreement = next.agreement.as_ref();
+                self.receive_control(rng, peer, &mut sessions, agreement, receipt, &mut replies, batch)?
+            }
             _ => {
                 let arrived = Arrived { content: &content, plaintext, now };
                 self.receive_message(rng, peer, &mut sessions, &mut next, arrived, &mut replies, batch)?
             }
         };
+        if let Received::Message(_) = &received {
+            self.receive_correction(peer, &content, batch)?;
+        }
+        let (state, agreement) = (&mut next.sequence, next.agreement.as_ref());
+        if let Some(notice) =
+            self.notice(rng, peer, &mut sessions, state, agreement, &content, &received, batch)?
+        {
+            replies.push(notice);
+        }
         if matches!(received, Received::Refused { .. } | Received::Expired { .. }) {
             // The message is not kept, so no older session state that could decrypt it again
             // may stay on disk, whatever the store's wipe policy.
@@ -373,7 +404,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                 id: content.id(),
                 peer: peer.clone(),
                 direction: Direction::Inbound,
-                at: now,
+                // Its place in the conversation: the sender's time of sending, never after its
+                // arrival (PROTOCOL.md, section 12, "Order").
+                at: content.sent_at().min(now),
                 expires_at,
                 read_at: None,
                 body,

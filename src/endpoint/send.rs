@@ -5,7 +5,7 @@ use rand_core::CryptoRng;
 use super::error::Result;
 use super::{Draft, Endpoint, EndpointError, Loaded, Outgoing};
 use crate::clock::Clock;
-use crate::content::{Content, ContentError, MessageId};
+use crate::content::{Content, ContentError};
 use crate::policy::{classify, Decision};
 use crate::store::{PeerId, Store, WriteBatch};
 
@@ -48,18 +48,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         if let Decision::OutOfScope { .. } = decision {
             return Ok(Outgoing { decision, envelope: None, message_id: None });
         }
-        let mut content = Content::new(
-            MessageId::random(rng),
-            draft.category,
-            draft.text.to_string(),
-            now,
-            lifespan,
-            version,
-        )?;
-        if let Some(reply_to) = draft.reply_to {
-            content = content.in_reply_to(reply_to);
-        }
-        let envelope = self.send_sealed(rng, peer, sessions, &content, true, WriteBatch::new())?;
+        let mut batch = WriteBatch::new();
+        let content = self.numbered(rng, peer, draft, now, lifespan, version, &mut batch)?;
+        let envelope = self.send_sealed(rng, peer, sessions, &content, true, batch)?;
         Ok(Outgoing { decision, envelope: Some(envelope), message_id: Some(content.id()) })
     }
 
