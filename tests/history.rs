@@ -234,8 +234,8 @@ fn the_order_and_the_gaps_survive_a_restart() {
 fn pages_of_a_sqlite_history_put_together_are_the_whole_history_on_both_devices() {
     let dir = tempfile::tempdir().unwrap();
     let key = || StoreKeySource::key([9; 32]);
-    let clinician_store = SqliteStore::create(&dir.path().join("a.db"), &key()).unwrap();
-    let client_store = SqliteStore::create(&dir.path().join("b.db"), &key()).unwrap();
+    let clinician_store = SqliteStore::create(dir.path().join("a.db"), &key()).unwrap();
+    let client_store = SqliteStore::create(dir.path().join("b.db"), &key()).unwrap();
     let pair = pair_with(13, clinician_store, client_store, true);
     let plan: Vec<(bool, u64)> = (0..25).map(|i| (i % 3 == 0, if i % 4 == 0 { 0 } else { 7 })).collect();
     let sent = send_all(&pair, &plan);

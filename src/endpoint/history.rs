@@ -96,7 +96,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                 )),
             }
         }
-        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        keyed.sort_by_key(|(key, _)| *key);
         let mut items: Vec<HistoryItem> = keyed.into_iter().map(|(_, item)| item).collect();
         let state = self.sequence_state(peer)?;
         let newest = before.is_none();
