@@ -123,6 +123,8 @@ pub use endpoint::{
     AgreementStatus, Draft, Endpoint, EndpointError, Error, HistoryEntry, Incoming, Outgoing, PlanRequest,
     Received, ReceivedMessage, Result,
 };
+// What a conversation's history shows beyond its messages.
+pub use endpoint::{HistoryCursor, HistoryItem, HistoryPage, MessageMarks, RecallState};
 pub use policy::Decision;
 
 /// The README's example, compiled and run as a doctest.

@@ -7,7 +7,7 @@
 use confidant::agreement::{AfterEnd, Closure, CrisisSupport, LocalDate};
 use confidant::clock::Clock;
 use confidant::consts::{CAP_DAY_MS, DEFAULT_CRISIS_STATEMENT};
-use confidant::content::{CategoryKind, Content, MessageId};
+use confidant::content::{CategoryKind, Content, MessageId, NotDeliveredReason, Receipt, ReceiptKind};
 use confidant::expiry::Lifespan;
 use confidant::policy::OutOfScopeReason;
 use confidant::store::{MemoryStore, PeerId, SqliteStore, Store, StoreKeySource};
@@ -111,7 +111,12 @@ fn by_default_a_crisis_draft_is_not_sent_and_the_clinicians_device_refuses_one_a
     let envelope = raw(&mut pair, Role::Client, Category::Crisis, "help", 1);
     let incoming = pair.deliver_to_clinician(&envelope);
     assert_eq!(refused(&incoming.received), Some(OutOfScopeReason::CrisisNotOffered));
-    assert!(incoming.replies.is_empty());
+    let Received::Refused { id, .. } = incoming.received else { panic!("{:?}", incoming.received) };
+    // The only reply is the non-delivery notice: no auto-reply answers a refused crisis message.
+    assert_eq!(incoming.replies.len(), 1);
+    let notice = pair.deliver_to_client(&incoming.replies[0]);
+    let kind = ReceiptKind::NotDelivered(NotDeliveredReason::Refused);
+    assert_eq!(notice.received, Received::Receipt(Receipt { kind, message_ids: vec![id] }));
     assert_eq!(crisis_count(&pair.clinician, &pair.client_id), 0);
 }
 

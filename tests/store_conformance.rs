@@ -5,7 +5,8 @@ use confidant_support::store as store_common;
 
 use confidant::keys::{IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
 use confidant::store::{
-    MemoryStore, MessageId, Owner, PeerRecord, Store, StoreError, StoredAgreement, Verification, WriteBatch,
+    MemoryStore, MessageId, Owner, PageEntry, PeerRecord, Store, StoreError, StoredAgreement, Verification,
+    WriteBatch,
 };
 use confidant::{Role, Timestamp};
 use store_common::{create, db_path, message, peer, rng, session_version};
@@ -26,6 +27,8 @@ const CHECKS: &[(&str, Check)] = &[
     ("sessions_and_agreements", sessions_and_agreements),
     ("session_writes_compare_and_swap", session_writes_compare_and_swap),
     ("bad_input", bad_input),
+    ("pages", pages),
+    ("replace_message_and_conversation", replace_message_and_conversation),
 ];
 
 /// Runs every check against a fresh store from `make`.
@@ -456,4 +459,96 @@ fn bad_input(store: &dyn Store) {
     let id = MessageId([1; 16]);
     assert_eq!(store.mark_read(&id, Timestamp(u64::MAX), None), Err(StoreError::InvalidInput("timestamp")));
     assert_eq!(store.message(&id).unwrap().unwrap().read_at, None);
+}
+
+/// The ids of a page, in the order returned.
+fn page_ids(page: &confidant::store::MessagePage) -> Vec<u8> {
+    page.entries
+        .iter()
+        .map(|entry| match entry {
+            PageEntry::Message(m) => m.id.0[0],
+            PageEntry::Damaged(d) => panic!("no damaged record expected: {d:?}"),
+        })
+        .collect()
+}
+
+fn pages(store: &dyn Store) {
+    let p = peer("paged");
+    let other = peer("other");
+    let mut batch = WriteBatch::new();
+    // Ids 1..=9 at times 10, 20, ...; ids 10 and 11 share time 50 with id 5; one message of
+    // another peer in between.
+    for id in 1..=9u8 {
+        batch.put_message(message(id, &p, u64::from(id) * 10, None, b"m")).unwrap();
+    }
+    batch.put_message(message(10, &p, 50, None, b"m")).unwrap();
+    batch.put_message(message(11, &p, 50, None, b"m")).unwrap();
+    batch.put_message(message(12, &other, 45, None, b"m")).unwrap();
+    store.apply(batch).unwrap();
+
+    // The newest page first, oldest first within it.
+    let first = store.messages_page(&p, None, 3).unwrap();
+    assert_eq!(page_ids(&first), vec![7, 8, 9]);
+    assert_eq!(first.next, Some(Timestamp(70)));
+    // A page never splits a timestamp: asking for 2 before 70 gives all three rows at 50 too.
+    let second = store.messages_page(&p, first.next, 2).unwrap();
+    assert_eq!(page_ids(&second), vec![5, 10, 11, 6]);
+    assert_eq!(second.next, Some(Timestamp(50)));
+    let third = store.messages_page(&p, second.next, 10).unwrap();
+    assert_eq!(page_ids(&third), vec![1, 2, 3, 4]);
+    assert_eq!(third.next, None, "a short page is the last one");
+    // All pages together are the conversation, each message once, and nothing of another peer.
+    let mut all: Vec<u8> = [third, second, first].iter().flat_map(page_ids).collect();
+    all.sort_unstable();
+    assert_eq!(all, (1..=11).collect::<Vec<u8>>());
+    assert_eq!(page_ids(&store.messages_page(&other, None, 5).unwrap()), vec![12]);
+    assert!(store.messages_page(&peer("nobody"), None, 5).unwrap().entries.is_empty());
+    // Limits are checked.
+    let max = confidant::store::consts::MAX_PAGE_LEN;
+    assert!(matches!(store.messages_page(&p, None, 0), Err(StoreError::InvalidInput(_))));
+    assert!(matches!(store.messages_page(&p, None, max + 1), Err(StoreError::InvalidInput(_))));
+    assert!(matches!(
+        store.messages_page(&p, Some(Timestamp(u64::MAX)), 1),
+        Err(StoreError::InvalidInput(_))
+    ));
+    // Purged messages leave the pages.
+    let mut expiring = WriteBatch::new();
+    expiring.put_message(message(13, &p, 95, Some(100), b"m")).unwrap();
+    store.apply(expiring).unwrap();
+    assert_eq!(page_ids(&store.messages_page(&p, None, 1).unwrap()), vec![13]);
+    store.purge_expired(Timestamp(100)).unwrap();
+    assert_eq!(page_ids(&store.messages_page(&p, None, 1).unwrap()), vec![9]);
+}
+
+fn replace_message_and_conversation(store: &dyn Store) {
+    let p = peer("replaced");
+    let mut batch = WriteBatch::new();
+    batch.put_message(message(1, &p, 10, None, b"before")).unwrap();
+    store.apply(batch).unwrap();
+    let mut replace = WriteBatch::new();
+    replace
+        .replace_message(message(1, &p, 20, Some(30), b"after"))
+        .unwrap()
+        .put_conversation(&p, b"state")
+        .unwrap();
+    store.apply(replace).unwrap();
+    let stored = store.message(&MessageId([1; 16])).unwrap().unwrap();
+    assert_eq!((&stored.body[..], stored.at), (&b"after"[..], Timestamp(20)));
+    assert_eq!(store.conversation(&p).unwrap().as_deref().map(|v| v.as_slice()), Some(&b"state"[..]));
+    assert_eq!(page_ids(&store.messages_page(&p, None, 5).unwrap()), vec![1]);
+    // Replacing a message that is not stored, or under another peer, fails and writes nothing.
+    let mut missing = WriteBatch::new();
+    missing
+        .put_conversation(&p, b"other state")
+        .unwrap()
+        .replace_message(message(2, &p, 1, None, b"x"))
+        .unwrap();
+    assert_eq!(store.apply(missing), Err(StoreError::UnknownMessage));
+    let mut moved = WriteBatch::new();
+    moved.replace_message(message(1, &peer("someone else"), 1, None, b"x")).unwrap();
+    assert_eq!(store.apply(moved), Err(StoreError::UnknownMessage));
+    assert_eq!(store.conversation(&p).unwrap().as_deref().map(|v| v.as_slice()), Some(&b"state"[..]));
+    assert_eq!(store.conversation(&peer("nobody")).unwrap(), None);
+    let too_long = vec![0u8; confidant::store::consts::MAX_CONVERSATION_LEN + 1];
+    assert!(matches!(WriteBatch::new().put_conversation(&p, &too_long), Err(StoreError::InvalidInput(_))));
 }

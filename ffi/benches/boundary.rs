@@ -54,6 +54,8 @@ fn main() {
             category: confidant_ffi::Category::AppointmentConfirm,
             text: TEXT.into(),
             reply_to: None,
+            request_acknowledgement: false,
+            corrects: None,
         };
         let envelope = client.send("dr-lee".into(), draft).unwrap().envelope.unwrap();
         black_box(clinician.receive("sam".into(), envelope).unwrap());

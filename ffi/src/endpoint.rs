@@ -9,7 +9,7 @@ use zeroize::Zeroize;
 use crate::error::ConfidantError;
 use crate::terms::AgreementTerms;
 use crate::types::{
-    message_id, peer_id, BatchItem, Draft, HistoryEntry, Incoming, Outgoing, Role, SafetyNumber,
+    message_id, peer_id, BatchItem, Draft, HistoryEntry, HistoryPage, Incoming, Outgoing, Role, SafetyNumber,
 };
 
 /// One device's end of its conversations, over its encrypted store file.
@@ -140,6 +140,12 @@ impl Endpoint {
         if let Some(reply_to) = draft.reply_to {
             library_draft = library_draft.reply_to(message_id(&reply_to)?);
         }
+        if draft.request_acknowledgement {
+            library_draft = library_draft.request_acknowledgement();
+        }
+        if let Some(original) = draft.corrects {
+            library_draft = library_draft.correcting(message_id(&original)?);
+        }
         let sent = self.inner.send(&peer, library_draft)?;
         Ok(Outgoing {
             decision: sent.decision.try_into()?,
@@ -200,6 +206,45 @@ impl Endpoint {
     /// [`ConfidantError::Store`] if the store cannot be read.
     pub fn history(&self, peer: String) -> Result<Vec<HistoryEntry>, ConfidantError> {
         self.inner.history(&peer_id(peer)?)?.into_iter().map(HistoryEntry::try_from).collect()
+    }
+
+    /// One page of the conversation with `peer`, oldest first, in the senders' order, with gaps
+    /// and damaged records in their place: the newest page for `before_ms` = `None`, else the
+    /// page before the one whose `before_ms` this is.
+    ///
+    /// # Errors
+    /// [`ConfidantError::InvalidInput`] if `limit` is 0 or too large; [`ConfidantError::Store`]
+    /// if the store cannot be read.
+    pub fn history_page(
+        &self,
+        peer: String,
+        before_ms: Option<u64>,
+        limit: u32,
+    ) -> Result<HistoryPage, ConfidantError> {
+        let before = before_ms.map(confidant::HistoryCursor::from_millis);
+        let limit =
+            usize::try_from(limit).map_err(|_| ConfidantError::InvalidInput { reason: "limit".into() })?;
+        self.inner.history_page(&peer_id(peer)?, before, limit)?.try_into()
+    }
+
+    /// Confirms to `peer` that the user read and understood message `message_id`, which asked
+    /// for it. Returns the envelope to send (sent whatever the agreement says about receipts).
+    ///
+    /// # Errors
+    /// [`ConfidantError::InvalidInput`] if the message did not ask, was acknowledged already or
+    /// is not the peer's.
+    pub fn acknowledge(&self, peer: String, message_id: Vec<u8>) -> Result<Vec<u8>, ConfidantError> {
+        Ok(self.inner.acknowledge(&peer_id(peer)?, crate::types::message_id(&message_id)?)?)
+    }
+
+    /// Recalls message `message_id`, sent by this device to `peer`. Returns the envelope to send;
+    /// the peer's answer marks the message in the history.
+    ///
+    /// # Errors
+    /// [`ConfidantError::InvalidInput`] if it is not a message this device sent to `peer`, or
+    /// was recalled already.
+    pub fn recall(&self, peer: String, message_id: Vec<u8>) -> Result<Vec<u8>, ConfidantError> {
+        Ok(self.inner.recall(&peer_id(peer)?, crate::types::message_id(&message_id)?)?)
     }
 
     /// The safety number to compare with `peer` in person.

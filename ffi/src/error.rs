@@ -184,6 +184,8 @@ impl From<EndpointError> for ConfidantError {
             | E::ProposalSuperseded
             | E::NoOpenProposal => Self::ProposalNotOpen { reason: error.to_string() },
             E::UnexpectedAgreement => Self::AgreementRefused { reason: error.to_string() },
+            E::InvalidReference => Self::InvalidInput { reason: error.to_string() },
+            E::BadSequence => Self::Malformed { reason: error.to_string() },
             error => Self::Internal { reason: error.to_string() },
         }
     }

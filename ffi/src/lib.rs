@@ -35,8 +35,8 @@ pub use endpoint::Endpoint;
 pub use error::ConfidantError;
 pub use terms::{usual_terms, AgreementTerms, CategoryLifespan, Closure, CrisisSupport, Weekday, Window};
 pub use types::{
-    BatchItem, Category, Decision, Direction, Draft, HistoryEntry, Incoming, OutOfScopeReason, Outgoing,
-    ReceiptKind, Received, ReceivedMessage, Role, SafetyNumber,
+    BatchItem, Category, Decision, Direction, Draft, HistoryEntry, HistoryItem, HistoryPage, Incoming,
+    OutOfScopeReason, Outgoing, ReceiptKind, Received, ReceivedMessage, Role, SafetyNumber,
 };
 
 uniffi::setup_scaffolding!("confidant");

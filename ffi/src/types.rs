@@ -160,6 +160,12 @@ pub struct Draft {
     /// The 16-byte id of the message this one answers, if any.
     #[uniffi(default = None)]
     pub reply_to: Option<Vec<u8>>,
+    /// Ask the recipient to confirm it read and understood the message.
+    #[uniffi(default = false)]
+    pub request_acknowledgement: bool,
+    /// The 16-byte id of this device's earlier message to the same peer that this one corrects.
+    #[uniffi(default = None)]
+    pub corrects: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Draft {
@@ -168,6 +174,8 @@ impl std::fmt::Debug for Draft {
             .field("category", &self.category)
             .field("text_len", &self.text.len())
             .field("reply_to", &self.reply_to)
+            .field("request_acknowledgement", &self.request_acknowledgement)
+            .field("corrects", &self.corrects)
             .finish()
     }
 }
@@ -356,13 +364,51 @@ impl std::fmt::Debug for ReceivedMessage {
     }
 }
 
-/// Delivered or read.
+/// What a receipt says about the messages it names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum ReceiptKind {
     /// The messages arrived on the peer's device.
     Delivered,
     /// The peer opened the messages.
     Read,
+    /// The peer confirmed it read and understood the messages, which asked for it.
+    Acknowledged,
+    /// The peer's device refused or dropped the messages (the receipt's `reason` says why).
+    NotDelivered,
+    /// The peer recalled its messages.
+    Recall,
+    /// Answer to a recall: deleted before they were read.
+    RecalledUnread,
+    /// Answer to a recall: they had been read, and are kept marked as recalled.
+    RecalledAfterRead,
+}
+
+/// The kind and, for a non-delivery notice, the reason of a library receipt kind.
+fn receipt_kind(kind: LibReceiptKind) -> Result<(ReceiptKind, Option<String>), ConfidantError> {
+    Ok(match kind {
+        LibReceiptKind::Delivered => (ReceiptKind::Delivered, None),
+        LibReceiptKind::Read => (ReceiptKind::Read, None),
+        LibReceiptKind::Acknowledged => (ReceiptKind::Acknowledged, None),
+        LibReceiptKind::NotDelivered(reason) => (ReceiptKind::NotDelivered, Some(reason_name(reason))),
+        LibReceiptKind::Recall => (ReceiptKind::Recall, None),
+        LibReceiptKind::RecalledUnread => (ReceiptKind::RecalledUnread, None),
+        LibReceiptKind::RecalledAfterRead => (ReceiptKind::RecalledAfterRead, None),
+        other => return Err(ConfidantError::Internal { reason: format!("{other:?}") }),
+    })
+}
+
+/// A non-delivery reason as a stable snake-case name.
+fn reason_name(reason: confidant::content::NotDeliveredReason) -> String {
+    use confidant::content::NotDeliveredReason as R;
+    match reason {
+        R::CategoryNotAgreed => "category_not_agreed",
+        R::TooLong => "too_long",
+        R::NoAgreement => "no_agreement",
+        R::WrongAgreementVersion => "wrong_agreement_version",
+        R::Expired => "expired",
+        _ => "refused",
+    }
+    .to_owned()
 }
 
 /// What an envelope from the peer turned out to be.
@@ -409,8 +455,10 @@ pub enum Received {
     },
     /// A delivery or read receipt for messages this device sent.
     Receipt {
-        /// Delivered or read.
+        /// What it says.
         kind: ReceiptKind,
+        /// For a non-delivery notice: why (for example `wrong_agreement_version`).
+        reason: Option<String>,
         /// The ids of the messages it acknowledges.
         message_ids: Vec<Vec<u8>>,
     },
@@ -444,13 +492,14 @@ impl TryFrom<confidant::Received> for Received {
                 Self::ProposalWithdrawn { id: id_bytes(id), proposal: id_bytes(proposal) }
             }
             R::AgreementAccepted { version } => Self::AgreementAccepted { version },
-            R::Receipt(receipt) => Self::Receipt {
-                kind: match receipt.kind {
-                    LibReceiptKind::Delivered => ReceiptKind::Delivered,
-                    LibReceiptKind::Read => ReceiptKind::Read,
-                },
-                message_ids: receipt.message_ids.into_iter().map(id_bytes).collect(),
-            },
+            R::Receipt(receipt) => {
+                let (kind, reason) = receipt_kind(receipt.kind)?;
+                Self::Receipt {
+                    kind,
+                    reason,
+                    message_ids: receipt.message_ids.into_iter().map(id_bytes).collect(),
+                }
+            }
             received => return Err(ConfidantError::Internal { reason: format!("{received:?}") }),
         })
     }
@@ -523,6 +572,22 @@ pub struct HistoryEntry {
     pub expires_at_ms: Option<u64>,
     /// When the user read it, for received messages.
     pub read_at_ms: Option<u64>,
+    /// When the sender says it sent it (the sender's clock).
+    pub sent_at_ms: u64,
+    /// Its number in its sender's direction of the conversation (0: a system message).
+    pub sequence: u64,
+    /// Whether the sender asked for an acknowledgement.
+    pub ack_requested: bool,
+    /// When it was acknowledged, if it was.
+    pub acknowledged_at_ms: Option<u64>,
+    /// On the sender's device: why the peer's device did not deliver it, if it did not.
+    pub not_delivered: Option<String>,
+    /// The 16-byte id of the later message that corrects it, if any.
+    pub corrected_by: Option<Vec<u8>>,
+    /// The 16-byte id of the earlier message it corrects, if any.
+    pub corrects: Option<Vec<u8>>,
+    /// What came of a recall: `recalled`, `deleted_unread` or `recalled_after_read`.
+    pub recall: Option<String>,
 }
 
 impl std::fmt::Debug for HistoryEntry {
@@ -550,6 +615,91 @@ impl TryFrom<confidant::HistoryEntry> for HistoryEntry {
             at_ms: entry.at.as_millis(),
             expires_at_ms: entry.expires_at.map(Timestamp::as_millis),
             read_at_ms: entry.read_at.map(Timestamp::as_millis),
+            sent_at_ms: entry.sent_at.as_millis(),
+            sequence: entry.sequence,
+            ack_requested: entry.ack_requested,
+            acknowledged_at_ms: entry.marks.acknowledged_at.map(Timestamp::as_millis),
+            not_delivered: entry.marks.not_delivered.map(reason_name),
+            corrected_by: entry.marks.corrected_by.map(id_bytes),
+            corrects: entry.corrects.map(id_bytes),
+            recall: entry.marks.recall.map(|state| {
+                match state {
+                    confidant::RecallState::Recalled => "recalled",
+                    confidant::RecallState::DeletedUnread => "deleted_unread",
+                    _ => "recalled_after_read",
+                }
+                .to_owned()
+            }),
+        })
+    }
+}
+
+/// One item of a history page.
+// Values cross the boundary serialized, so the size of the Rust value does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum HistoryItem {
+    /// A message.
+    Message {
+        /// The message.
+        entry: HistoryEntry,
+    },
+    /// The peer's messages numbered `first..=last` have not arrived yet.
+    Gap {
+        /// The first missing number.
+        first: u64,
+        /// The last missing number.
+        last: u64,
+    },
+    /// The peer's messages numbered `first..=last` are known lost.
+    Lost {
+        /// The first lost number.
+        first: u64,
+        /// The last lost number.
+        last: u64,
+    },
+    /// A stored message that cannot be read.
+    Damaged {
+        /// The message's 16-byte id, when known.
+        id: Option<Vec<u8>>,
+        /// Its place in the conversation (ms since the Unix epoch), when known.
+        at_ms: Option<u64>,
+    },
+}
+
+impl TryFrom<confidant::HistoryItem> for HistoryItem {
+    type Error = ConfidantError;
+
+    fn try_from(item: confidant::HistoryItem) -> Result<Self, ConfidantError> {
+        use confidant::HistoryItem as I;
+        Ok(match item {
+            I::Message(entry) => Self::Message { entry: entry.try_into()? },
+            I::Gap { first, last } => Self::Gap { first, last },
+            I::Lost { first, last } => Self::Lost { first, last },
+            I::Damaged { id, at, .. } => {
+                Self::Damaged { id: id.map(id_bytes), at_ms: at.map(Timestamp::as_millis) }
+            }
+            other => return Err(ConfidantError::Internal { reason: format!("{other:?}") }),
+        })
+    }
+}
+
+/// One page of a conversation's history, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HistoryPage {
+    /// The items, oldest first.
+    pub items: Vec<HistoryItem>,
+    /// Pass as `before_ms` for the page before this one; `None` on the oldest page.
+    pub before_ms: Option<u64>,
+}
+
+impl TryFrom<confidant::HistoryPage> for HistoryPage {
+    type Error = ConfidantError;
+
+    fn try_from(page: confidant::HistoryPage) -> Result<Self, ConfidantError> {
+        Ok(Self {
+            items: page.items.into_iter().map(HistoryItem::try_from).collect::<Result<_, _>>()?,
+            before_ms: page.before.map(confidant::HistoryCursor::as_millis),
         })
     }
 }

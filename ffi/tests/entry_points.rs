@@ -58,7 +58,13 @@ fn pair() -> Pair {
 }
 
 fn draft(text: &str) -> Draft {
-    Draft { category: Category::CheckIn, text: text.into(), reply_to: None }
+    Draft {
+        category: Category::CheckIn,
+        text: text.into(),
+        reply_to: None,
+        request_acknowledgement: false,
+        corrects: None,
+    }
 }
 
 /// A typed error that input can cause (not a bindings bug).
@@ -125,8 +131,13 @@ fn arbitrary_input_at_every_entry_point_is_a_typed_error_and_changes_nothing() {
             typed(client.verify_peer(peer.clone(), envelope));
             typed(client.safety_number(peer.clone()));
             typed(client.history(peer.clone()));
-            let reply =
-                Draft { category: Category::AppointmentConfirm, text: peer.clone(), reply_to: Some(short) };
+            let reply = Draft {
+                category: Category::AppointmentConfirm,
+                text: peer.clone(),
+                reply_to: Some(short),
+                request_acknowledgement: false,
+                corrects: None,
+            };
             typed(client.send("dr-lee".into(), reply));
             typed(client.send(peer, draft("to whoever")));
             Ok(())

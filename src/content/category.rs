@@ -21,12 +21,75 @@ pub enum AppointmentKind {
 }
 
 /// What a receipt acknowledges.
+///
+/// `Delivered` and `Read` follow the agreement's receipt setting. The others are sent whatever
+/// that setting, because the sender asked for them or must not lose a message silently
+/// (PROTOCOL.md, section 12, "Acknowledgements, corrections, recalls and notices").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub enum ReceiptKind {
     /// The messages arrived on the recipient's device.
     Delivered,
     /// The recipient opened the messages.
     Read,
+    /// The recipient confirms it read and understood the messages, which asked for it.
+    Acknowledged,
+    /// The recipient's device refused or dropped the messages: they were not delivered.
+    NotDelivered(NotDeliveredReason),
+    /// The sender recalls its messages.
+    Recall,
+    /// Answer to a recall: the messages were deleted before they were read.
+    RecalledUnread,
+    /// Answer to a recall: the messages had been read; they are kept, marked as recalled.
+    RecalledAfterRead,
+}
+
+/// Why a receiving device did not deliver a message (a non-delivery notice's reason code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub enum NotDeliveredReason {
+    /// The agreement does not let the sender send this category.
+    CategoryNotAgreed,
+    /// The text is longer than the agreement allows.
+    TooLong,
+    /// No agreement was in force on the receiving device.
+    NoAgreement,
+    /// The message was sent under another agreement version than the one in force there.
+    WrongAgreementVersion,
+    /// The message had expired when it arrived.
+    Expired,
+    /// The receiving device's rules refused it for another reason (for example, a limit).
+    Refused,
+}
+
+impl NotDeliveredReason {
+    /// The reason's wire code (`Receipt.reason`), never 0.
+    #[must_use]
+    pub fn code(self) -> u32 {
+        match self {
+            Self::CategoryNotAgreed => 1,
+            Self::TooLong => 2,
+            Self::NoAgreement => 3,
+            Self::WrongAgreementVersion => 4,
+            Self::Expired => 5,
+            Self::Refused => 6,
+        }
+    }
+
+    /// The reason a wire code stands for: an unknown non-zero code reads as
+    /// [`NotDeliveredReason::Refused`]; 0 is no reason (`None`).
+    #[must_use]
+    pub fn from_code(code: u32) -> Option<Self> {
+        Some(match code {
+            0 => return None,
+            1 => Self::CategoryNotAgreed,
+            2 => Self::TooLong,
+            3 => Self::NoAgreement,
+            4 => Self::WrongAgreementVersion,
+            5 => Self::Expired,
+            _ => Self::Refused,
+        })
+    }
 }
 
 /// A receipt: which messages arrived or were read. Holds 1..=[`crate::consts::MAX_RECEIPT_IDS`] ids.

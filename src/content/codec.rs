@@ -5,7 +5,9 @@ use zeroize::{Zeroize, Zeroizing};
 
 use super::consultation::{ConsultationNotice, Excerpt};
 use super::padding::{pad, padded_len, unpad};
-use super::{AppointmentKind, Category, Content, ContentError, MessageId, Receipt, ReceiptKind};
+use super::{
+    AppointmentKind, Category, Content, ContentError, MessageId, NotDeliveredReason, Receipt, ReceiptKind,
+};
 use crate::agreement::{PlanMessage, SignedNotice, UnverifiedAgreement};
 use crate::category::{expiry_start_from_wire, expiry_start_to_wire, CategoryKind};
 use crate::clock::Timestamp;
@@ -20,11 +22,36 @@ pub(super) mod proto {
 /// The shared enums, where the generated code above looks for them (`super::common`).
 use crate::category::proto as common;
 
-fn receipt_kind_to_wire(kind: ReceiptKind) -> i32 {
+/// A receipt kind's wire number and reason code.
+fn receipt_kind_to_wire(kind: ReceiptKind) -> (i32, u32) {
     match kind {
-        ReceiptKind::Delivered => 1,
-        ReceiptKind::Read => 2,
+        ReceiptKind::Delivered => (1, 0),
+        ReceiptKind::Read => (2, 0),
+        ReceiptKind::Acknowledged => (16, 0),
+        ReceiptKind::NotDelivered(reason) => (17, reason.code()),
+        ReceiptKind::Recall => (18, 0),
+        ReceiptKind::RecalledUnread => (19, 0),
+        ReceiptKind::RecalledAfterRead => (20, 0),
     }
+}
+
+/// The receipt kind of a wire number and reason code: a reason only with `NOT_DELIVERED`.
+fn receipt_kind_from_wire(kind: i32, reason: u32) -> Result<ReceiptKind, ContentError> {
+    let invalid = ContentError::InvalidField("receipt");
+    let kind = match kind {
+        1 => ReceiptKind::Delivered,
+        2 => ReceiptKind::Read,
+        16 => ReceiptKind::Acknowledged,
+        17 => return NotDeliveredReason::from_code(reason).map(ReceiptKind::NotDelivered).ok_or(invalid),
+        18 => ReceiptKind::Recall,
+        19 => ReceiptKind::RecalledUnread,
+        20 => ReceiptKind::RecalledAfterRead,
+        _ => return Err(invalid),
+    };
+    if reason != 0 {
+        return Err(invalid);
+    }
+    Ok(kind)
 }
 
 fn to_proto(content: &Content) -> proto::Content {
@@ -33,8 +60,9 @@ fn to_proto(content: &Content) -> proto::Content {
         Category::Receipt(receipt) => (
             Vec::new(),
             Some(proto::Receipt {
-                kind: receipt_kind_to_wire(receipt.kind),
+                kind: receipt_kind_to_wire(receipt.kind).0,
                 message_ids: receipt.message_ids.iter().map(|id| id.0.to_vec()).collect(),
+                reason: receipt_kind_to_wire(receipt.kind).1,
             }),
         ),
         _ => (Vec::new(), None),
@@ -70,6 +98,9 @@ fn to_proto(content: &Content) -> proto::Content {
             Category::ConsultationNotice(notice) => Some(notice.to_proto()),
             _ => None,
         },
+        sequence: content.sequence,
+        ack_requested: content.ack_requested,
+        corrects: content.corrects.map(|id| id.0.to_vec()).unwrap_or_default(),
     }
 }
 
@@ -158,11 +189,7 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Content, ContentError> {
         )),
         CategoryKind::Receipt => {
             let receipt = message.receipt.take().ok_or(ContentError::InvalidField("receipt"))?;
-            let kind = match receipt.kind {
-                1 => ReceiptKind::Delivered,
-                2 => ReceiptKind::Read,
-                _ => return Err(ContentError::InvalidField("receipt")),
-            };
+            let kind = receipt_kind_from_wire(receipt.kind, receipt.reason)?;
             if receipt.message_ids.len() > MAX_RECEIPT_IDS {
                 return Err(ContentError::InvalidField("receipt"));
             }
@@ -201,6 +228,12 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Content, ContentError> {
         lifespan,
         reply_to,
         agreement_version: message.agreement_version,
+        sequence: message.sequence,
+        ack_requested: message.ack_requested,
+        corrects: match message.corrects.as_slice() {
+            [] => None,
+            raw => Some(message_id(raw, "corrects")?),
+        },
     };
     content.validate()?;
     Ok(content)
@@ -217,6 +250,12 @@ pub(super) struct ContentData {
     lifespan: Lifespan,
     reply_to: Option<MessageId>,
     agreement_version: u32,
+    #[serde(default)]
+    sequence: u64,
+    #[serde(default)]
+    ack_requested: bool,
+    #[serde(default)]
+    corrects: Option<MessageId>,
 }
 
 impl TryFrom<ContentData> for Content {
@@ -225,10 +264,15 @@ impl TryFrom<ContentData> for Content {
         let text = std::mem::take(&mut *data.text);
         let content =
             Content::new(data.id, data.category, text, data.sent_at, data.lifespan, data.agreement_version)?;
-        Ok(match data.reply_to {
+        let mut content = match data.reply_to {
             Some(id) => content.in_reply_to(id),
             None => content,
-        })
+        };
+        content.sequence = data.sequence;
+        content.ack_requested = data.ack_requested;
+        content.corrects = data.corrects;
+        content.validate()?;
+        Ok(content)
     }
 }
 
@@ -242,6 +286,9 @@ impl From<Content> for ContentData {
             lifespan: content.lifespan,
             reply_to: content.reply_to,
             agreement_version: content.agreement_version,
+            sequence: content.sequence,
+            ack_requested: content.ack_requested,
+            corrects: content.corrects,
         }
     }
 }

@@ -13,7 +13,7 @@ mod padding;
 use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
-pub use category::{AppointmentKind, Category, Receipt, ReceiptKind};
+pub use category::{AppointmentKind, Category, NotDeliveredReason, Receipt, ReceiptKind};
 pub use consultation::{ConsultationNotice, Excerpt, ExcerptMessage, MAX_EXCERPT_MESSAGES};
 // Defined below content and agreements, which both use it.
 pub use crate::category::CategoryKind;
@@ -21,6 +21,9 @@ pub use crate::category::CategoryKind;
 use crate::agreement::SignedAgreement;
 use crate::clock::Timestamp;
 use crate::consts::{MAX_RECEIPT_IDS, MAX_TEXT_BYTES};
+
+/// The largest sequence number a message may carry (2^53 - 1, exact in every JSON number).
+pub const MAX_SEQUENCE: u64 = (1 << 53) - 1;
 use crate::expiry::Lifespan;
 
 /// A message's random 16-byte identifier.
@@ -77,6 +80,10 @@ pub struct Content {
     lifespan: Lifespan,
     reply_to: Option<MessageId>,
     agreement_version: u32,
+    /// Per conversation and sender, from 1; 0: none.
+    sequence: u64,
+    ack_requested: bool,
+    corrects: Option<MessageId>,
 }
 
 impl Content {
@@ -106,6 +113,9 @@ impl Content {
             lifespan,
             reply_to: None,
             agreement_version,
+            sequence: 0,
+            ack_requested: false,
+            corrects: None,
         };
         content.validate()?;
         Ok(content)
@@ -133,6 +143,38 @@ impl Content {
         self
     }
 
+    /// The same message with sequence number `sequence` (PROTOCOL.md, section 12, "Order").
+    ///
+    /// # Errors
+    /// [`ContentError::InvalidField`] naming `sequence` for a system message (agreements and
+    /// receipts carry none), or if `sequence` is above [`MAX_SEQUENCE`].
+    pub fn with_sequence(mut self, sequence: u64) -> Result<Self, ContentError> {
+        self.sequence = sequence;
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// The same message, asking the recipient to confirm it read and understood it.
+    ///
+    /// # Errors
+    /// [`ContentError::InvalidField`] naming `ack requested` for a system message.
+    pub fn requesting_acknowledgement(mut self) -> Result<Self, ContentError> {
+        self.ack_requested = true;
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// The same message, as a correction of the sender's earlier message `original`.
+    ///
+    /// # Errors
+    /// [`ContentError::InvalidField`] naming `corrects` for a system message or a message that
+    /// corrects itself.
+    pub fn correcting(mut self, original: MessageId) -> Result<Self, ContentError> {
+        self.corrects = Some(original);
+        self.validate()?;
+        Ok(self)
+    }
+
     /// The same message with `lifespan`: what a receiver stores once it applied the agreed
     /// lifespan ([`Lifespan::within`]).
     pub(crate) fn with_lifespan(mut self, lifespan: Lifespan) -> Self {
@@ -143,6 +185,19 @@ impl Content {
     fn validate(&self) -> Result<(), ContentError> {
         if self.text.len() > MAX_TEXT_BYTES {
             return Err(ContentError::TextTooLong);
+        }
+        let system = matches!(
+            self.category.kind(),
+            CategoryKind::Agreement | CategoryKind::Receipt | CategoryKind::AutoReply
+        );
+        if self.sequence > MAX_SEQUENCE || (system && self.sequence != 0) {
+            return Err(ContentError::InvalidField("sequence"));
+        }
+        if system && self.ack_requested {
+            return Err(ContentError::InvalidField("ack requested"));
+        }
+        if self.corrects.is_some_and(|original| system || original == self.id) {
+            return Err(ContentError::InvalidField("corrects"));
         }
         match &self.category {
             Category::Receipt(receipt) => {
@@ -224,6 +279,25 @@ impl Content {
         self.agreement_version
     }
 
+    /// The message's sequence number in its sender's direction of the conversation, from 1;
+    /// 0 for system messages and for senders that number none.
+    #[must_use]
+    pub fn sequence(&self) -> u64 {
+        self.sequence
+    }
+
+    /// Whether the sender asks the recipient to acknowledge the message.
+    #[must_use]
+    pub fn ack_requested(&self) -> bool {
+        self.ack_requested
+    }
+
+    /// The sender's earlier message that this one corrects, if any.
+    #[must_use]
+    pub fn corrects(&self) -> Option<MessageId> {
+        self.corrects
+    }
+
     /// The encoding, padded to the smallest bucket of [`crate::consts::CONTENT_BUCKETS`] that holds
     /// it. Zeroized when dropped.
     #[must_use]
@@ -252,6 +326,9 @@ impl std::fmt::Debug for Content {
             .field("lifespan", &self.lifespan)
             .field("reply_to", &self.reply_to)
             .field("agreement_version", &self.agreement_version)
+            .field("sequence", &self.sequence)
+            .field("ack_requested", &self.ack_requested)
+            .field("corrects", &self.corrects)
             .finish()
     }
 }

@@ -256,3 +256,61 @@ fn a_withdrawal_names_one_proposal_and_nothing_else() {
         Err(ContentError::InvalidField("agreement"))
     );
 }
+
+#[test]
+fn sequence_acknowledgement_and_correction_round_trip() {
+    let content = message(Category::CheckIn, "corrected text")
+        .with_sequence(42)
+        .unwrap()
+        .requesting_acknowledgement()
+        .unwrap()
+        .correcting(MessageId([9; 16]))
+        .unwrap();
+    let decoded = Content::decode(&content.encode_padded()).unwrap();
+    assert_eq!(decoded, content);
+    assert_eq!(decoded.sequence(), 42);
+    assert!(decoded.ack_requested());
+    assert_eq!(decoded.corrects(), Some(MessageId([9; 16])));
+    // Content without the new fields decodes as unnumbered, asking nothing, correcting nothing.
+    let plain = Content::decode(&message(Category::CheckIn, "hello").encode_padded()).unwrap();
+    assert_eq!((plain.sequence(), plain.ack_requested(), plain.corrects()), (0, false, None));
+}
+
+#[test]
+fn new_fields_are_refused_where_they_do_not_belong() {
+    let receipt =
+        Category::Receipt(Receipt { kind: ReceiptKind::Acknowledged, message_ids: vec![MessageId([1; 16])] });
+    let system =
+        Content::new(MessageId([7; 16]), receipt, String::new(), Timestamp(1), lifespan(), 3).unwrap();
+    assert_eq!(system.clone().with_sequence(1), Err(ContentError::InvalidField("sequence")));
+    assert_eq!(system.clone().requesting_acknowledgement(), Err(ContentError::InvalidField("ack requested")));
+    assert_eq!(system.correcting(MessageId([1; 16])), Err(ContentError::InvalidField("corrects")));
+    let text = message(Category::CheckIn, "hi");
+    assert_eq!(text.clone().correcting(text.id()), Err(ContentError::InvalidField("corrects")));
+    assert_eq!(text.with_sequence(MAX_SEQUENCE + 1), Err(ContentError::InvalidField("sequence")));
+}
+
+#[test]
+fn every_receipt_kind_round_trips_and_reasons_only_with_not_delivered() {
+    let kinds = [
+        ReceiptKind::Delivered,
+        ReceiptKind::Read,
+        ReceiptKind::Acknowledged,
+        ReceiptKind::NotDelivered(NotDeliveredReason::WrongAgreementVersion),
+        ReceiptKind::NotDelivered(NotDeliveredReason::Expired),
+        ReceiptKind::Recall,
+        ReceiptKind::RecalledUnread,
+        ReceiptKind::RecalledAfterRead,
+    ];
+    for kind in kinds {
+        let receipt = Category::Receipt(Receipt { kind, message_ids: vec![MessageId([1; 16])] });
+        let content =
+            Content::new(MessageId([7; 16]), receipt, String::new(), Timestamp(1), lifespan(), 3).unwrap();
+        assert_eq!(Content::decode(&content.encode_padded()).unwrap(), content);
+    }
+    for code in 1..=6 {
+        assert_eq!(NotDeliveredReason::from_code(code).map(NotDeliveredReason::code), Some(code));
+    }
+    assert_eq!(NotDeliveredReason::from_code(0), None);
+    assert_eq!(NotDeliveredReason::from_code(99), Some(NotDeliveredReason::Refused));
+}

@@ -161,7 +161,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             if &message.peer != peer || message.direction != Direction::Inbound {
                 return Err(EndpointError::NotAProposal.into());
             }
-            let content = Content::decode(&message.body)?;
+            let content = super::record::open(&message.body)?.0;
             let Category::SupportPlan(body) = content.category() else {
                 return Err(EndpointError::NotAProposal.into());
             };
@@ -199,7 +199,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                 .active_plan(agreement.version(), now)
                 .map(|p| p.number)
                 .ok_or(EndpointError::NoActivePlan)?;
-            let notice = self.notice(&agreement, number, now)?;
+            let notice = self.end_notice(&agreement, number, now)?;
             standing.ended_plans.push(PlanEnded { agreement_version: agreement.version(), number, at: now });
             let mut batch = WriteBatch::new();
             Self::put_standing(peer, &standing, &mut batch);
@@ -221,7 +221,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         self.with_peer(peer, |rng| {
             let (agreement, mut standing) = self.in_force(peer)?;
             let now = self.now();
-            let notice = self.notice(&agreement, 0, now)?;
+            let notice = self.end_notice(&agreement, 0, now)?;
             standing.end = Some(Ended { notice: notice.clone(), at: now });
             let mut batch = WriteBatch::new();
             Self::put_standing(peer, &standing, &mut batch);
@@ -246,7 +246,12 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     }
 
     /// This device's signed notice ending plan `plan_number` (0: the agreement).
-    fn notice(&self, agreement: &SignedAgreement, plan_number: u32, now: Timestamp) -> Result<SignedNotice> {
+    fn end_notice(
+        &self,
+        agreement: &SignedAgreement,
+        plan_number: u32,
+        now: Timestamp,
+    ) -> Result<SignedNotice> {
         let terms = agreement.terms();
         let notice = Notice {
             agreement_version: agreement.version(),

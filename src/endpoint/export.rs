@@ -7,7 +7,6 @@ use super::error::Result;
 use super::Endpoint;
 use crate::category::CategoryKind;
 use crate::clock::Clock;
-use crate::content::Content;
 use crate::records::fhir;
 use crate::records::transcript::{transcript, TranscriptFormat};
 use crate::records::{Party, RecordMessage, Selection};
@@ -104,13 +103,20 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             if !wanted {
                 continue;
             }
-            let content = Content::decode(&message.body)?;
+            let (content, marks) = super::record::open(&message.body)?;
             let kind = content.category().kind();
-            if matches!(kind, CategoryKind::Agreement | CategoryKind::Receipt | CategoryKind::Consultation) {
+            // Agreement, plan and end-notice messages, receipts and excerpts carry no text of
+            // the conversation.
+            if matches!(kind, CategoryKind::Agreement | CategoryKind::Receipt | CategoryKind::Consultation)
+                || content.text().is_empty()
+            {
                 continue;
             }
             let (sender, recipient, sent_at, received_at) = match message.direction {
-                Direction::Inbound => (remote.clone(), local.clone(), content.sent_at(), Some(message.at)),
+                Direction::Inbound => {
+                    let received = marks.received_at.unwrap_or(message.at);
+                    (remote.clone(), local.clone(), content.sent_at(), Some(received))
+                }
                 Direction::Outbound => (local.clone(), remote.clone(), message.at, None),
             };
             out.push(RecordMessage {
@@ -123,8 +129,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                 text: Zeroizing::new(content.text().to_owned()),
                 agreement_version: content.agreement_version(),
                 reply_to: content.reply_to(),
-                // Content of this version carries no corrections.
-                corrects: None,
+                corrects: content.corrects(),
             });
         }
         if let Selection::Messages(ids) = selection {

@@ -18,22 +18,29 @@ mod consultation;
 mod error;
 mod export;
 mod generator;
+mod history;
 mod locks;
+mod notices;
 mod open;
 mod pending;
 mod prekeys;
 mod proposals;
 mod read;
 mod receive;
+mod record;
 mod retention;
 mod send;
+mod sequence;
 mod sessions;
 mod trust;
 mod types;
 
 pub use boundaries::{AgreementStatus, PlanRequest};
 pub use error::{Error, Result};
-pub use types::{Draft, EndpointError, HistoryEntry, Incoming, Outgoing, Received, ReceivedMessage};
+pub use types::{
+    Draft, EndpointError, HistoryCursor, HistoryEntry, HistoryItem, HistoryPage, Incoming, MessageMarks,
+    Outgoing, RecallState, Received, ReceivedMessage,
+};
 
 use std::sync::Mutex;
 
@@ -241,30 +248,23 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         Ok(Some(agreement))
     }
 
-    /// The conversation with `peer`, oldest first. Messages past their expiry are left out even
-    /// before [`Self::purge_expired`] deletes them.
+    /// The messages of the conversation with `peer`, in the senders' order
+    /// ([`Self::history_page`]), all pages. Messages past their expiry are left out even before
+    /// [`Self::purge_expired`] deletes them, and so are stored records that cannot be read:
+    /// [`Self::history_items`] reports those, and the gaps, in their place.
     ///
     /// # Errors
-    /// A store error, or [`crate::content::ContentError`] if a stored message does not decode.
+    /// A store error, or [`crate::session::DecodeError`] if the conversation's stored state does
+    /// not decode.
     pub fn history(&self, peer: &PeerId) -> Result<Vec<HistoryEntry>> {
-        let now = self.clock.now();
-        let mut entries = Vec::new();
-        for message in self.store.messages(peer)? {
-            if message.expires_at.is_some_and(|at| at <= now) {
-                continue;
-            }
-            let content = Content::decode(&message.body)?;
-            entries.push(HistoryEntry {
-                id: message.id,
-                direction: message.direction,
-                category: content.category().clone(),
-                text: zeroize::Zeroizing::new(content.text().to_owned()),
-                at: message.at,
-                expires_at: message.expires_at,
-                read_at: message.read_at,
-            });
-        }
-        Ok(entries)
+        Ok(self
+            .history_items(peer)?
+            .into_iter()
+            .filter_map(|item| match item {
+                HistoryItem::Message(entry) => Some(entry),
+                _ => None,
+            })
+            .collect())
     }
 
     /// Deletes every message whose time has come, leaving no copy in the store file: each
@@ -321,7 +321,8 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                 id: content.id(),
                 peer: peer.clone(),
                 direction: crate::store::Direction::Outbound,
-                at: now,
+                // Its place in the conversation: its time of sending, which never goes back.
+                at: content.sent_at(),
                 // The sender's copy lives as long as the message, counted from sending.
                 expires_at: Some(content.lifespan().expires_at_sender(now)),
                 read_at: None,

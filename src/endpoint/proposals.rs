@@ -41,7 +41,7 @@ pub(super) struct StoredProposal {
 impl StoredProposal {
     /// The proposal `message` carries, if it carries one.
     pub(super) fn from_message(message: &StoredMessage) -> Result<Option<Self>> {
-        let content = Content::decode(&message.body)?;
+        let content = super::record::open(&message.body)?.0;
         let Category::Agreement(agreement) = content.category() else { return Ok(None) };
         if agreement.is_countersigned() {
             return Ok(None);
@@ -105,7 +105,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             if message.direction != direction {
                 continue;
             }
-            if let Category::Withdrawal(proposal) = Content::decode(&message.body)?.category() {
+            if let Category::Withdrawal(proposal) = super::record::open(&message.body)?.0.category() {
                 found.withdrawn.push(*proposal);
             } else if let Some(proposal) = StoredProposal::from_message(&message)? {
                 let terms = proposal.agreement.terms();

@@ -42,7 +42,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         if message.read_at.is_some() {
             return Ok(None);
         }
-        let content = Content::decode(&message.body)?;
+        let (content, _) = super::record::open(&message.body)?;
         let expires_at = content.lifespan().on_first_read(message.expires_at, now);
         let receipt = match self.agreement(peer)? {
             Some(agreement) if agreement.terms().receipts_enabled => {

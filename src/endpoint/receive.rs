@@ -5,10 +5,13 @@ use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use super::error::Result;
+use super::notices;
 use super::pending::Pending;
+use super::sequence::SequenceState;
 use super::sessions::SessionSet;
 use super::{Endpoint, EndpointError, Incoming, Received, ReceivedMessage};
 use crate::agreement::{Role, SignedAgreement, Standing, UnverifiedAgreement};
+use crate::category::CategoryKind;
 use crate::clock::{Clock, Timestamp};
 use crate::content::{Category, Content, Receipt, ReceiptKind};
 use crate::expiry::{Arrival, Lifespan};
@@ -35,6 +38,9 @@ struct Conversation {
     last_auto_reply: Option<Option<Timestamp>>,
     /// What the writes made so far take from the store when they commit.
     pending: Pending,
+    /// Sequence numbers received and notices sent ([`super::sequence`]), and as loaded.
+    sequence: SequenceState,
+    loaded_sequence: SequenceState,
 }
 
 impl<S: Store, C: Clock> Endpoint<S, C> {
@@ -135,6 +141,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
 
     fn conversation(&self, peer: &PeerId) -> Result<Conversation> {
         let loaded = self.sessions(peer)?;
+        let sequence = self.sequence_state(peer)?;
         Ok(Conversation {
             version: loaded.as_ref().map(|loaded| loaded.version),
             sessions: loaded.map(|loaded| loaded.sessions),
@@ -142,6 +149,8 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             standing: self.standing(peer)?,
             last_auto_reply: None,
             pending: Pending::default(),
+            loaded_sequence: sequence.clone(),
+            sequence,
         })
     }
 
@@ -150,6 +159,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     fn save(&self, peer: &PeerId, conversation: &Conversation, mut batch: WriteBatch) -> Result<()> {
         if let Some(sessions) = &conversation.sessions {
             batch.put_session(peer, conversation.version, &sessions.to_bytes())?;
+        }
+        if conversation.sequence != conversation.loaded_sequence {
+            batch.put_conversation(peer, &conversation.sequence.to_bytes())?;
         }
         self.store.apply(batch)?;
         Ok(())
@@ -167,9 +179,16 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ) -> Result<Incoming> {
         let envelope = Envelope::from_bytes(bytes)?;
         let mut next = conversation.clone();
+        let new_handshake = matches!(&envelope, Envelope::Prekey(first)
+            if next.sessions.as_ref().is_none_or(|sessions| !sessions.has_handshake(&first.base_key())));
         let existing = next.sessions.take();
         let (mut sessions, plaintext) = self.decrypt(peer, existing, &mut next.pending, &envelope, batch)?;
         let content = Content::decode(&plaintext)?;
+        if new_handshake {
+            next.sequence.record_first_of_session(content.sequence())?;
+        } else {
+            next.sequence.record_inbound(content.sequence())?;
+        }
         let now = self.now();
         let preview = notification_preview(
             next.agreement.as_ref().map(SignedAgreement::terms),
@@ -205,11 +224,24 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                     batch,
                 )?
             }
+            Category::Receipt(receipt) if notices::is_control(receipt.kind) => {
+                let agreement = next.agreement.as_ref();
+                self.receive_control(rng, peer, &mut sessions, agreement, receipt, &mut replies, batch)?
+            }
             _ => {
                 let arrived = Arrived { content: &content, plaintext, now };
                 self.receive_message(rng, peer, &mut sessions, &mut next, arrived, &mut replies, batch)?
             }
         };
+        if let Received::Message(_) = &received {
+            self.receive_correction(peer, &content, batch)?;
+        }
+        let (state, agreement) = (&mut next.sequence, next.agreement.as_ref());
+        if let Some(notice) =
+            self.notice(rng, peer, &mut sessions, state, agreement, &content, &received, batch)?
+        {
+            replies.push(notice);
+        }
         if matches!(received, Received::Refused { .. } | Received::Expired { .. }) {
             // The message is not kept, so no older session state that could decrypt it again
             // may stay on disk, whatever the store's wipe policy.
@@ -408,7 +440,17 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         let arrival = lifespan.on_arrival(content.sent_at(), now);
         if let Arrival::Keep { expires_at } = arrival {
             pending.claim_message(&self.store, content.id())?;
-            let body = if lifespan == content.lifespan() {
+            // A message a person wrote keeps its arrival time when that is later than its place
+            // in the conversation (the clinical record shows both); system messages never do.
+            let place = content.sent_at().min(now);
+            let kind = content.category().kind();
+            let written = !kind.is_system()
+                && !matches!(kind, CategoryKind::Consultation | CategoryKind::ConsultationNotice);
+            let body = if place < now && written {
+                let stored = content.clone().with_lifespan(lifespan);
+                let marks = super::types::MessageMarks { received_at: Some(now), ..Default::default() };
+                super::record::seal(&stored, &marks)
+            } else if lifespan == content.lifespan() {
                 plaintext
             } else {
                 content.clone().with_lifespan(lifespan).encode_padded()
@@ -417,7 +459,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                 id: content.id(),
                 peer: peer.clone(),
                 direction: Direction::Inbound,
-                at: now,
+                // Its place in the conversation: the sender's time of sending, never after its
+                // arrival (PROTOCOL.md, section 12, "Order").
+                at: place,
                 expires_at,
                 read_at: None,
                 body,

@@ -10,7 +10,7 @@ use super::Endpoint;
 use crate::agreement::RecordTerms;
 use crate::category::CategoryKind;
 use crate::clock::{Clock, Timestamp};
-use crate::content::{Content, MessageId};
+use crate::content::MessageId;
 use crate::role::Role;
 use crate::store::{AuditEvent, ExportKind, PeerId, RecordCopy, Store, StoredMessage, WriteBatch};
 
@@ -104,6 +104,8 @@ fn retention_end(message: &StoredMessage, terms: &RecordTerms) -> Option<Timesta
 
 /// Whether the message is one a record keeps: not an agreement message or a receipt.
 fn has_text(message: &StoredMessage) -> Result<bool> {
-    let kind = Content::decode(&message.body)?.category().kind();
-    Ok(!matches!(kind, CategoryKind::Agreement | CategoryKind::Receipt | CategoryKind::Consultation))
+    let (content, _) = super::record::open(&message.body)?;
+    let kind = content.category().kind();
+    Ok(!matches!(kind, CategoryKind::Agreement | CategoryKind::Receipt | CategoryKind::Consultation)
+        && !content.text().is_empty())
 }

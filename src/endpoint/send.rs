@@ -5,7 +5,7 @@ use rand_core::CryptoRng;
 use super::error::Result;
 use super::{Draft, Endpoint, EndpointError, Loaded, Outgoing};
 use crate::clock::Clock;
-use crate::content::{Content, ContentError, MessageId};
+use crate::content::{Content, ContentError};
 use crate::policy::{classify_in, counts_against_caps};
 use crate::store::{PeerId, Store, WriteBatch};
 
@@ -18,7 +18,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// ([`crate::policy::Decision::Capped`]) are not sent ([`Outgoing::envelope`] is `None`, and
     /// the decision says why, with what to show); a client's message outside the clinician's
     /// hours is sent, and the decision carries when to expect a reply and the crisis resources to
-    /// show at once. A client message sent is counted against the caps in the same transaction. The session state and a copy of the message are saved in one transaction
+    /// show at once. A client message sent is counted against the caps, and numbered in its
+    /// conversation, in the same transaction. The session state and a copy of the message are
+    /// saved in one transaction
     /// before the envelope is returned.
     ///
     /// # Errors
@@ -56,17 +58,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             standing.count(now);
             Self::put_standing(peer, &standing, &mut batch);
         }
-        let mut content = Content::new(
-            MessageId::random(rng),
-            draft.category,
-            draft.text.to_string(),
-            now,
-            lifespan,
-            version,
-        )?;
-        if let Some(reply_to) = draft.reply_to {
-            content = content.in_reply_to(reply_to);
-        }
+        let content = self.numbered(rng, peer, draft, now, lifespan, version, &mut batch)?;
         let envelope = self.send_sealed(rng, peer, sessions, &content, true, batch)?;
         Ok(Outgoing { decision, envelope: Some(envelope), message_id: Some(content.id()) })
     }

@@ -4,9 +4,9 @@ use zeroize::Zeroizing;
 
 use crate::agreement::{AgreementTerms, Role, SupportPlan};
 use crate::clock::Timestamp;
-use crate::content::{Category, Receipt};
+use crate::content::{Category, NotDeliveredReason, Receipt};
 use crate::policy::{Decision, OutOfScopeReason};
-use crate::store::{Direction, MessageId};
+use crate::store::{Direction, MessageId, RecordRef};
 
 /// Why the endpoint refused an operation.
 #[derive(Debug, thiserror::Error, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +71,16 @@ pub enum EndpointError {
     /// de-identified), or a received excerpt does not prove that they do.
     #[error("the client's terms do not permit this consultation")]
     ConsultationNotPermitted,
+    /// The peer's message carries a sequence number already received (or known lost), or one
+    /// too far above the highest received ([`crate::consts::MAX_SKIP`]): a modified sender.
+    /// Nothing changed.
+    #[error("the message's sequence number is a duplicate or out of range")]
+    BadSequence,
+    /// A correction, recall or acknowledgement names a message it may not: one that is not
+    /// stored, belongs to the other party, is a system message, or (for an acknowledgement) did
+    /// not ask for one or was acknowledged already. Nothing changed.
+    #[error("the message named cannot be corrected, recalled or acknowledged here")]
+    InvalidReference,
 }
 
 /// A message to send: its category and text, and optionally the message it answers.
@@ -79,13 +89,39 @@ pub struct Draft {
     pub(crate) category: Category,
     pub(crate) text: Zeroizing<String>,
     pub(crate) reply_to: Option<MessageId>,
+    pub(crate) ack_requested: bool,
+    pub(crate) corrects: Option<MessageId>,
 }
 
 impl Draft {
     /// A message of `category` with `text`.
     #[must_use]
     pub fn new(category: Category, text: impl Into<String>) -> Self {
-        Self { category, text: Zeroizing::new(text.into()), reply_to: None }
+        Self {
+            category,
+            text: Zeroizing::new(text.into()),
+            reply_to: None,
+            ack_requested: false,
+            corrects: None,
+        }
+    }
+
+    /// The same message, asking the recipient to confirm that it read and understood it
+    /// (`Endpoint::acknowledge` on the recipient's device). The acknowledgement comes back
+    /// whatever the agreement says about receipts.
+    #[must_use]
+    pub fn request_acknowledgement(mut self) -> Self {
+        self.ack_requested = true;
+        self
+    }
+
+    /// The same message, as a correction of `original`, a message this device sent to the same
+    /// peer. Both stay in the history on both devices: the original marked as corrected, the
+    /// correction linked to it.
+    #[must_use]
+    pub fn correcting(mut self, original: MessageId) -> Self {
+        self.corrects = Some(original);
+        self
     }
 
     /// The same message, as a reply to `message`.
@@ -114,6 +150,8 @@ impl std::fmt::Debug for Draft {
             .field("category", &self.category.kind())
             .field("text_len", &self.text.len())
             .field("reply_to", &self.reply_to)
+            .field("ack_requested", &self.ack_requested)
+            .field("corrects", &self.corrects)
             .finish()
     }
 }
@@ -269,6 +307,106 @@ pub struct HistoryEntry {
     pub expires_at: Option<Timestamp>,
     /// When the user read it, for received messages.
     pub read_at: Option<Timestamp>,
+    /// When the sender says it sent it (the sender's clock).
+    pub sent_at: Timestamp,
+    /// Its sequence number in its sender's direction (0: unnumbered, as system messages).
+    pub sequence: u64,
+    /// Whether the sender asked for an acknowledgement.
+    pub ack_requested: bool,
+    /// What happened to it since: acknowledged, not delivered, corrected, recalled.
+    pub marks: MessageMarks,
+    /// The earlier message of the same sender that this one corrects, if any.
+    pub corrects: Option<MessageId>,
+}
+
+/// What happened to a message after it was sent or received.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MessageMarks {
+    /// When it was acknowledged: on the sender's device, when the acknowledgement arrived; on the
+    /// recipient's, when the user acknowledged it.
+    pub acknowledged_at: Option<Timestamp>,
+    /// On the sender's device: the recipient's device did not deliver it, and why.
+    pub not_delivered: Option<NotDeliveredReason>,
+    /// A later message of the same sender corrects it.
+    pub corrected_by: Option<MessageId>,
+    /// It was recalled, and what came of it.
+    pub recall: Option<RecallState>,
+    /// On the recipient's device: when it arrived, if that was later than its place in the
+    /// conversation (the sender's time of sending); `None` when it arrived at that time.
+    pub received_at: Option<Timestamp>,
+}
+
+/// What came of a recall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RecallState {
+    /// On the sender's device: recalled, no answer yet.
+    Recalled,
+    /// On the sender's device: the recipient's device deleted it before it was read.
+    DeletedUnread,
+    /// On both devices: it had been read when the recall arrived, so it was kept and marked.
+    RecalledAfterRead,
+}
+
+/// One item of a conversation's history, in the order of [`super::Endpoint::history_page`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HistoryItem {
+    /// A message.
+    Message(HistoryEntry),
+    /// Messages of the peer numbered `first..=last` have not arrived yet: they were sent before
+    /// the message that follows this item. Shown until they arrive or are known lost.
+    Gap {
+        /// The first missing sequence number.
+        first: u64,
+        /// The last missing sequence number.
+        last: u64,
+    },
+    /// Messages of the peer numbered `first..=last` are known lost: they will not be accepted
+    /// any more (PROTOCOL.md, section 12, "Order").
+    Lost {
+        /// The first lost sequence number.
+        first: u64,
+        /// The last lost sequence number.
+        last: u64,
+    },
+    /// A stored message that cannot be read: its record does not authenticate or decode.
+    Damaged {
+        /// The record, as the store names it.
+        record: Option<RecordRef>,
+        /// The message's id, when the record opened but its content did not decode.
+        id: Option<MessageId>,
+        /// Its place in the conversation, if known.
+        at: Option<Timestamp>,
+    },
+}
+
+/// Where a history page ends: pass it to [`super::Endpoint::history_page`] for the page before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HistoryCursor(pub(crate) Timestamp);
+
+impl HistoryCursor {
+    /// The cursor's place in the conversation (milliseconds since the epoch): for bindings that
+    /// pass it through as a number.
+    #[must_use]
+    pub fn as_millis(self) -> u64 {
+        self.0 .0
+    }
+
+    /// A cursor from [`Self::as_millis`].
+    #[must_use]
+    pub fn from_millis(millis: u64) -> Self {
+        Self(Timestamp(millis))
+    }
+}
+
+/// One page of a conversation's history.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HistoryPage {
+    /// The items, oldest first.
+    pub items: Vec<HistoryItem>,
+    /// The cursor of the page before this one; `None` if this is the oldest.
+    pub before: Option<HistoryCursor>,
 }
 
 impl std::fmt::Debug for HistoryEntry {

@@ -3,7 +3,7 @@
 use zeroize::Zeroizing;
 
 use super::audit::{self, AuditEvent};
-use super::consts::MAX_SESSION_LEN;
+use super::consts::{MAX_CONVERSATION_LEN, MAX_SESSION_LEN};
 use super::records::RecordCopy;
 use super::types::{MessageId, PeerId, SessionVersion, StoredAgreement, StoredMessage};
 use super::StoreError;
@@ -24,7 +24,10 @@ pub(crate) enum Op {
     PutSession(PeerId, Option<SessionVersion>, Zeroizing<Vec<u8>>),
     DeleteSession(PeerId),
     PutMessage(StoredMessage),
+    /// Replaces a message that must be stored.
+    ReplaceMessage(StoredMessage),
     DeleteMessage(MessageId),
+    PutConversation(PeerId, Zeroizing<Vec<u8>>),
     PutPeerIdentity(PeerId, IdentityKey),
     PutAgreement(PeerId, StoredAgreement),
     PutLastAutoReply(PeerId, Timestamp),
@@ -149,6 +152,31 @@ impl WriteBatch {
     pub fn put_message(&mut self, message: StoredMessage) -> Result<&mut Self, StoreError> {
         message.check()?;
         self.ops.push(Op::PutMessage(message));
+        Ok(self)
+    }
+
+    /// Replaces a stored message (same id) with `message`: its state changed (for example, it
+    /// was acknowledged). Applying fails with [`StoreError::UnknownMessage`] if it is not stored.
+    ///
+    /// # Errors
+    /// As [`Self::put_message`].
+    pub fn replace_message(&mut self, message: StoredMessage) -> Result<&mut Self, StoreError> {
+        message.check()?;
+        self.ops.push(Op::ReplaceMessage(message));
+        Ok(self)
+    }
+
+    /// Saves `state` as the state of the conversation with `peer` (opaque to the store; see
+    /// [`super::Store::conversation`]).
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] if `state` is longer than
+    /// [`MAX_CONVERSATION_LEN`](super::consts::MAX_CONVERSATION_LEN).
+    pub fn put_conversation(&mut self, peer: &PeerId, state: &[u8]) -> Result<&mut Self, StoreError> {
+        if state.len() > MAX_CONVERSATION_LEN {
+            return Err(StoreError::InvalidInput("conversation"));
+        }
+        self.ops.push(Op::PutConversation(peer.clone(), Zeroizing::new(state.to_vec())));
         Ok(self)
     }
 

@@ -8,7 +8,7 @@
 pub const STORE_FORMAT_VERSION: u32 = 1;
 
 /// Highest schema version (numbered migration) this code knows.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// Version byte that starts every sealed record.
 pub const RECORD_VERSION: u8 = 1;
@@ -78,3 +78,9 @@ pub const MAX_PASSPHRASE_LEN: usize = 4096;
 /// Sealed message plaintexts are padded with zeros to a multiple of this many bytes, so that a
 /// file holder sees body sizes only to this granularity.
 pub const MESSAGE_PADDING: usize = 64;
+
+/// Most rows one page of a conversation asks for ([`super::Store::messages_page`]).
+pub const MAX_PAGE_LEN: usize = 1000;
+
+/// Longest conversation state record ([`super::WriteBatch::put_conversation`]), in bytes.
+pub const MAX_CONVERSATION_LEN: usize = 64 * 1024;

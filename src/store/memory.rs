@@ -13,7 +13,9 @@ use zeroize::Zeroizing;
 
 use super::batch::WriteBatch;
 use super::ops::{self, impl_store, Backend, Kv, Tables, Versioned};
-use super::types::{MessageId, PeerId, PeerRecord, SessionVersion, StoredAgreement, StoredMessage};
+use super::types::{
+    MessageId, PageEntry, PeerId, PeerRecord, SessionVersion, StoredAgreement, StoredMessage,
+};
 use super::StoreError;
 use crate::clock::Timestamp;
 
@@ -186,6 +188,26 @@ impl Tables for Tablesets {
             self.audit_key = Some(key);
         }
         self.audit_key.clone().ok_or(StoreError::Random)
+    }
+
+    fn messages_page(
+        &mut self,
+        peer: &PeerId,
+        before: Option<Timestamp>,
+        limit: usize,
+    ) -> Result<Vec<(Option<Timestamp>, PageEntry)>, StoreError> {
+        let mut older: Vec<&StoredMessage> = self
+            .messages
+            .values()
+            .filter(|m| &m.peer == peer && before.is_none_or(|before| m.at < before))
+            .collect();
+        older.sort_by_key(|m| std::cmp::Reverse((m.at, m.id)));
+        let oldest = older.get(limit.saturating_sub(1)).or(older.last()).map(|m| m.at);
+        Ok(older
+            .into_iter()
+            .filter(|m| oldest.is_some_and(|oldest| m.at >= oldest))
+            .map(|m| (Some(m.at), PageEntry::Message(m.clone())))
+            .collect())
     }
 
     fn purge(&mut self, now: Timestamp) -> Result<usize, StoreError> {

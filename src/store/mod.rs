@@ -109,8 +109,8 @@ pub use records::RecordCopy;
 pub use rollback::{CounterError, NoRollbackCounter, RollbackCounter};
 pub use sqlite::{SqliteOptions, SqliteStore, WipePolicy};
 pub use types::{
-    Direction, MessageId, Owner, PeerId, PeerRecord, SessionVersion, StoredAgreement, StoredMessage,
-    StoredSession, Verification,
+    DamagedRecord, Direction, MessageId, MessagePage, Owner, PageEntry, PeerId, PeerRecord, RecordRef,
+    SessionVersion, StoredAgreement, StoredMessage, StoredSession, Verification,
 };
 
 use crate::clock::Timestamp;
@@ -213,6 +213,32 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// [`StoreError::Corrupt`] if a stored record does not authenticate or decode.
     fn messages(&self, peer: &PeerId) -> Result<Vec<StoredMessage>, StoreError>;
+
+    /// A page of the conversation with `peer`: of the messages whose [`StoredMessage::at`] is
+    /// before `before` (all of them for `None`), the newest `limit`, and with them every other
+    /// message of the same `at` as the oldest of those (a page never splits a millisecond, so
+    /// that the endpoint can order each millisecond's messages itself). Oldest first; ties in an
+    /// order of the store's choosing, the same on every call. A record that does not
+    /// authenticate or decode is reported as [`PageEntry::Damaged`] in its place, and the others
+    /// are returned. One indexed query ([`SqliteStore`]: `messages_by_peer_order`).
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] if `limit` is 0 or above
+    /// [`consts::MAX_PAGE_LEN`]; [`StoreError::Database`] if the file cannot be read.
+    fn messages_page(
+        &self,
+        peer: &PeerId,
+        before: Option<Timestamp>,
+        limit: usize,
+    ) -> Result<MessagePage, StoreError>;
+
+    /// The state of the conversation with `peer`, as last saved with
+    /// [`WriteBatch::put_conversation`]: opaque to the store.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming `conversations` if the stored record does not authenticate;
+    /// [`StoreError::Database`] if the file cannot be read.
+    fn conversation(&self, peer: &PeerId) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError>;
 
     /// The agreement with `peer`.
     ///

@@ -6,11 +6,12 @@ use zeroize::Zeroizing;
 use super::audit;
 use super::batch::{Op, PrekeyKind, WriteBatch};
 use super::codec;
+use super::consts::MAX_PAGE_LEN;
 use super::generation;
 use super::trust;
 use super::types::{
-    check_timestamp, MessageId, Owner, PeerId, PeerRecord, SessionVersion, StoredAgreement, StoredMessage,
-    StoredSession,
+    check_timestamp, MessageId, MessagePage, Owner, PageEntry, PeerId, PeerRecord, SessionVersion,
+    StoredAgreement, StoredMessage, StoredSession,
 };
 use super::StoreError;
 use crate::clock::Timestamp;
@@ -34,6 +35,7 @@ pub(crate) enum Kv {
     AuditHead,
     Colleague,
     Boundaries,
+    Conversation,
 }
 
 impl Kv {
@@ -54,6 +56,7 @@ impl Kv {
             Self::AuditHead => "audit_head",
             Self::Colleague => "colleagues",
             Self::Boundaries => "boundaries",
+            Self::Conversation => "conversations",
         }
     }
 
@@ -97,6 +100,15 @@ pub(crate) trait Tables {
     fn delete_message(&mut self, id: &MessageId) -> Result<bool, StoreError>;
     /// The messages with `peer`, in any order.
     fn messages(&mut self, peer: &PeerId) -> Result<Vec<StoredMessage>, StoreError>;
+    /// A page of the messages with `peer` as [`super::Store::messages_page`] describes, in any
+    /// order, each with its row's order column (`None`: a row written before the store had one,
+    /// which comes before all others); the limit is checked.
+    fn messages_page(
+        &mut self,
+        peer: &PeerId,
+        before: Option<Timestamp>,
+        limit: usize,
+    ) -> Result<Vec<(Option<Timestamp>, PageEntry)>, StoreError>;
     /// Deletes the messages with `expires_at <= now`; how many.
     fn purge(&mut self, now: Timestamp) -> Result<usize, StoreError>;
     /// Asks for the superseded copies of replaced values to be wiped when the transaction
@@ -142,6 +154,11 @@ fn apply_op(t: &mut dyn Tables, op: Op) -> Result<(), StoreError> {
         Op::PutSession(peer, _, state) => t.put(Kv::Session, peer.as_str().as_bytes(), &state),
         Op::DeleteSession(peer) => t.delete(Kv::Session, peer.as_str().as_bytes()).map(drop),
         Op::PutMessage(message) => t.insert_message(&message),
+        Op::ReplaceMessage(message) => match t.message(&message.id)? {
+            Some(stored) if stored.peer == message.peer => t.put_message(&message),
+            _ => Err(StoreError::UnknownMessage),
+        },
+        Op::PutConversation(peer, state) => t.put(Kv::Conversation, peer.as_str().as_bytes(), &state),
         Op::DeleteMessage(id) => t.delete_message(&id).map(drop),
         Op::PutPeerIdentity(peer, identity) => {
             let existing = peer_record(t, &peer)?;
@@ -313,6 +330,44 @@ pub(crate) fn messages(b: &impl Backend, peer: &PeerId) -> Result<Vec<StoredMess
     Ok(all)
 }
 
+pub(crate) fn messages_page(
+    b: &impl Backend,
+    peer: &PeerId,
+    before: Option<Timestamp>,
+    limit: usize,
+) -> Result<MessagePage, StoreError> {
+    if limit == 0 || limit > MAX_PAGE_LEN {
+        return Err(StoreError::InvalidInput("page limit"));
+    }
+    before.map_or(Ok(()), check_timestamp)?;
+    let mut rows = b.read(|t| t.messages_page(peer, before, limit))?;
+    rows.sort_by(|(a_order, a), (b_order, b)| {
+        let tie = |entry: &PageEntry| match entry {
+            PageEntry::Message(message) => message.id.0,
+            PageEntry::Damaged(damaged) => {
+                let mut bytes = [0u8; 16];
+                bytes.copy_from_slice(&damaged.record.0[..16]);
+                bytes
+            }
+        };
+        (a_order, a.at(), tie(a)).cmp(&(b_order, b.at(), tie(b)))
+    });
+    // A full page may have older rows behind it; a short one has none, and nothing comes
+    // before the rows without an order column.
+    let next = match rows.first() {
+        Some((Some(oldest), _)) if rows.len() >= limit => Some(*oldest),
+        _ => None,
+    };
+    Ok(MessagePage { entries: rows.into_iter().map(|(_, entry)| entry).collect(), next })
+}
+
+pub(crate) fn conversation(
+    b: &impl Backend,
+    peer: &PeerId,
+) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+    b.read(|t| t.get(Kv::Conversation, peer.as_str().as_bytes()))
+}
+
 pub(crate) fn agreement(b: &impl Backend, peer: &PeerId) -> Result<Option<StoredAgreement>, StoreError> {
     let table = Kv::Agreement.table();
     let bytes = b.read(|t| t.get(Kv::Agreement, peer.as_str().as_bytes()))?;
@@ -459,6 +514,17 @@ macro_rules! impl_store {
             }
             fn messages(&self, peer: &PeerId) -> Result<Vec<StoredMessage>, StoreError> {
                 ops::messages(self, peer)
+            }
+            fn messages_page(
+                &self,
+                peer: &PeerId,
+                before: Option<$crate::clock::Timestamp>,
+                limit: usize,
+            ) -> Result<$crate::store::MessagePage, StoreError> {
+                ops::messages_page(self, peer, before, limit)
+            }
+            fn conversation(&self, peer: &PeerId) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError> {
+                ops::conversation(self, peer)
             }
             fn agreement(&self, peer: &PeerId) -> Result<Option<StoredAgreement>, StoreError> {
                 ops::agreement(self, peer)

@@ -108,7 +108,9 @@ pub struct StoredMessage {
     pub peer: PeerId,
     /// Which way it went.
     pub direction: Direction,
-    /// When it was sent or received.
+    /// Its place in the conversation: when it was sent or received (the endpoint stores the
+    /// sender's time of sending, never later than the arrival). Pages of a conversation
+    /// ([`super::Store::messages_page`]) are ordered by it.
     pub at: Timestamp,
     /// When it is to be deleted, if ever ([`super::Store::purge_expired`]).
     pub expires_at: Option<Timestamp>,
@@ -140,6 +142,66 @@ impl std::fmt::Debug for StoredMessage {
             .field("body_len", &self.body.len())
             .finish_non_exhaustive()
     }
+}
+
+/// Where a stored record sits in its table, for reporting a record that cannot be opened.
+///
+/// Opaque: in [`super::SqliteStore`] the row's lookup key (a keyed hash, which tells nothing
+/// without the store key), in [`super::MemoryStore`] the message id.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RecordRef(pub(crate) [u8; 32]);
+
+impl RecordRef {
+    /// The reference's bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for RecordRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RecordRef({})", crate::codec::hex_prefix(&self.0))
+    }
+}
+
+/// A stored message record that does not authenticate or decode: reported, not returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DamagedRecord {
+    /// Which record.
+    pub record: RecordRef,
+    /// Its place in the conversation ([`StoredMessage::at`], from the row's clear column), if the
+    /// row has one.
+    pub at: Option<Timestamp>,
+}
+
+/// One row of a [`MessagePage`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageEntry {
+    /// A message.
+    Message(StoredMessage),
+    /// A record that could not be opened; the other rows are returned all the same.
+    Damaged(DamagedRecord),
+}
+
+impl PageEntry {
+    /// The entry's place in the conversation, if known.
+    #[must_use]
+    pub fn at(&self) -> Option<Timestamp> {
+        match self {
+            Self::Message(message) => Some(message.at),
+            Self::Damaged(damaged) => damaged.at,
+        }
+    }
+}
+
+/// A page of a conversation ([`super::Store::messages_page`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MessagePage {
+    /// The rows, oldest first.
+    pub entries: Vec<PageEntry>,
+    /// Pass as `before` for the next older page; `None` when no older row exists.
+    pub next: Option<Timestamp>,
 }
 
 /// Timestamps are kept as SQLite integers, so they must fit in an `i64`.

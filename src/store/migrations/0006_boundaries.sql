@@ -1,4 +1,4 @@
--- Schema version 5 of the confidant store: where each agreement stands on this device.
+-- Schema version 6 of the confidant store: where each agreement stands on this device.
 --
 -- One row per peer: `key` is the lookup key of the peer id and `value` seals the protobuf
 -- `confidant.agreement.Standing` (PROTOCOL.md, section 10.5): the support plans both parties

@@ -14,6 +14,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (4, include_str!("../migrations/0004_generation.sql")),
     (5, include_str!("../migrations/0005_audit.sql")),
     (6, include_str!("../migrations/0006_boundaries.sql")),
+    (7, include_str!("../migrations/0007_message_order.sql")),
 ];
 
 /// The first schema version with the `audit` and `audit_head` tables.

@@ -8,7 +8,9 @@ use crate::clock::Timestamp;
 use crate::store::codec;
 use crate::store::ops::{Kv, Tables, Versioned, MESSAGES};
 use crate::store::seal::RecordKeys;
-use crate::store::types::{MessageId, PeerId, SessionVersion, StoredMessage};
+use crate::store::types::{
+    DamagedRecord, MessageId, PageEntry, PeerId, RecordRef, SessionVersion, StoredMessage,
+};
 use crate::store::StoreError;
 
 /// Lookup-key domain of the `messages.peer` column (distinct from the `peers` table's, so the
@@ -44,8 +46,26 @@ struct MessageRow {
     key: [u8; 32],
     peer: [u8; 32],
     expires_at: Option<i64>,
+    sort_at: i64,
     sealed: Vec<u8>,
 }
+
+/// `sort_at` of a row written before schema version 7 had the column.
+const NO_ORDER: i64 = -1;
+
+/// The clear columns of a row, as bound into its associated data: `key`, `peer`, the expiry
+/// column, and, for a row with an order column, `sort_at` as a big-endian `i64` (a row without
+/// one keeps the associated data it was sealed with before the column existed).
+fn message_aad(key: &[u8], peer: &[u8], expires_at: Option<i64>, sort_at: i64) -> Vec<Vec<u8>> {
+    let mut parts = vec![key.to_vec(), peer.to_vec(), expiry_column(expires_at)];
+    if sort_at != NO_ORDER {
+        parts.push(sort_at.to_be_bytes().to_vec());
+    }
+    parts
+}
+
+/// The columns a message query selects, in the order [`SqlTables::message_rows`] reads them.
+const MESSAGE_COLUMNS: &str = "key, peer, expires_at, value, sort_at";
 
 /// The `expires_at` column as bound into a message's associated data: `0x00` or `0x01 ‖ u64`.
 pub(super) fn expiry_column(expires_at: Option<i64>) -> Vec<u8> {
@@ -87,19 +107,16 @@ impl SqlTables<'_> {
     }
 
     /// Opens one message row and checks that its plaintext agrees with its clear columns.
-    fn open_message(
-        &self,
-        key: &[u8],
-        peer: &[u8],
-        expires_at: Option<i64>,
-        value: &[u8],
-    ) -> Result<StoredMessage, StoreError> {
+    fn open_message(&self, row: &RawRow) -> Result<StoredMessage, StoreError> {
         let corrupt = StoreError::Corrupt { table: MESSAGES };
-        let plain = self.keys.open(MESSAGES, &[key, peer, &expiry_column(expires_at)], value)?;
+        let aad = message_aad(&row.key, &row.peer, row.expires_at, row.sort_at);
+        let parts: Vec<&[u8]> = aad.iter().map(Vec::as_slice).collect();
+        let plain = self.keys.open(MESSAGES, &parts, &row.value)?;
         let message = codec::decode_message(&plain, MESSAGES)?;
-        let agrees = self.keys.lookup(MESSAGES, &message.id.0) == key
-            && self.keys.lookup(MESSAGES_PEER, message.peer.as_str().as_bytes()) == peer
-            && message.expires_at.map(sql_time).transpose()? == expires_at;
+        let agrees = self.keys.lookup(MESSAGES, &message.id.0)[..] == row.key[..]
+            && self.keys.lookup(MESSAGES_PEER, message.peer.as_str().as_bytes())[..] == row.peer[..]
+            && message.expires_at.map(sql_time).transpose()? == row.expires_at
+            && (row.sort_at == NO_ORDER || sql_time(message.at)? == row.sort_at);
         if agrees {
             Ok(message)
         } else {
@@ -112,27 +129,56 @@ impl SqlTables<'_> {
         let key = self.keys.lookup(MESSAGES, &m.id.0);
         let peer = self.keys.lookup(MESSAGES_PEER, m.peer.as_str().as_bytes());
         let expires_at = m.expires_at.map(sql_time).transpose()?;
+        let sort_at = sql_time(m.at)?;
         let plain = codec::encode_message(m);
-        let sealed = self.keys.seal(MESSAGES, &[&key, &peer, &expiry_column(expires_at)], &plain)?;
-        Ok(MessageRow { key, peer, expires_at, sealed })
+        let aad = message_aad(&key, &peer, expires_at, sort_at);
+        let parts: Vec<&[u8]> = aad.iter().map(Vec::as_slice).collect();
+        let sealed = self.keys.seal(MESSAGES, &parts, &plain)?;
+        Ok(MessageRow { key, peer, expires_at, sort_at, sealed })
+    }
+
+    /// The rows a query selecting [`MESSAGE_COLUMNS`] returns, unopened.
+    fn raw_rows(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<RawRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(args, |r| {
+            Ok(RawRow {
+                key: r.get(0)?,
+                peer: r.get(1)?,
+                expires_at: r.get(2)?,
+                value: r.get(3)?,
+                sort_at: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn message_rows(&self, sql: &str, arg: &[u8]) -> Result<Vec<StoredMessage>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(sql)?;
-        let rows = stmt.query_map([arg], |r| {
-            Ok((
-                r.get::<_, Vec<u8>>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, Option<i64>>(2)?,
-                r.get::<_, Vec<u8>>(3)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (key, peer, expires_at, value) = row?;
-            out.push(self.open_message(&key, &peer, expires_at, &value)?);
+        self.raw_rows(sql, [arg])?.iter().map(|row| self.open_message(row)).collect()
+    }
+}
+
+/// One `messages` row as read, before it is opened.
+struct RawRow {
+    key: Vec<u8>,
+    peer: Vec<u8>,
+    expires_at: Option<i64>,
+    value: Vec<u8>,
+    sort_at: i64,
+}
+
+impl RawRow {
+    /// The row as a page entry: its message, or, if it does not open, a damaged record.
+    fn entry(self, tables: &SqlTables<'_>) -> (Option<Timestamp>, PageEntry) {
+        let order = u64::try_from(self.sort_at).ok().map(Timestamp);
+        match tables.open_message(&self) {
+            Ok(message) => (order, PageEntry::Message(message)),
+            Err(_) => {
+                let mut record = [0u8; 32];
+                let len = self.key.len().min(32);
+                record[..len].copy_from_slice(&self.key[..len]);
+                (order, PageEntry::Damaged(DamagedRecord { record: RecordRef(record), at: order }))
+            }
         }
-        Ok(out)
     }
 }
 
@@ -204,17 +250,17 @@ impl Tables for SqlTables<'_> {
 
     fn message(&mut self, id: &MessageId) -> Result<Option<StoredMessage>, StoreError> {
         let key = self.keys.lookup(MESSAGES, &id.0);
-        let sql = "SELECT key, peer, expires_at, value FROM messages WHERE key = ?1";
+        let sql = "SELECT key, peer, expires_at, value, sort_at FROM messages WHERE key = ?1";
         Ok(self.message_rows(sql, &key)?.pop())
     }
 
     fn insert_message(&mut self, m: &StoredMessage) -> Result<(), StoreError> {
         let row = self.seal_message(m)?;
-        let mut insert = self
-            .conn
-            .prepare_cached("INSERT INTO messages (key, peer, expires_at, value) VALUES (?1, ?2, ?3, ?4)")?;
+        let mut insert = self.conn.prepare_cached(
+            "INSERT INTO messages (key, peer, expires_at, value, sort_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
         // One statement: the primary key refuses a taken id (and the statement alone is undone).
-        match insert.execute(params![&row.key[..], &row.peer[..], row.expires_at, row.sealed]) {
+        match insert.execute(params![&row.key[..], &row.peer[..], row.expires_at, row.sealed, row.sort_at]) {
             Err(rusqlite::Error::SqliteFailure(e, _))
                 if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
                     || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
@@ -227,16 +273,17 @@ impl Tables for SqlTables<'_> {
 
     fn put_message(&mut self, m: &StoredMessage) -> Result<(), StoreError> {
         let row = self.seal_message(m)?;
-        let mut update = self
-            .conn
-            .prepare_cached("UPDATE messages SET peer = ?2, expires_at = ?3, value = ?4 WHERE key = ?1")?;
-        if update.execute(params![&row.key[..], &row.peer[..], row.expires_at, row.sealed])? > 0 {
+        let mut update = self.conn.prepare_cached(
+            "UPDATE messages SET peer = ?2, expires_at = ?3, value = ?4, sort_at = ?5 WHERE key = ?1",
+        )?;
+        if update.execute(params![&row.key[..], &row.peer[..], row.expires_at, row.sealed, row.sort_at])? > 0
+        {
             self.wipe.replaced = true;
         } else {
             let mut insert = self.conn.prepare_cached(
-                "INSERT INTO messages (key, peer, expires_at, value) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO messages (key, peer, expires_at, value, sort_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            insert.execute(params![&row.key[..], &row.peer[..], row.expires_at, row.sealed])?;
+            insert.execute(params![&row.key[..], &row.peer[..], row.expires_at, row.sealed, row.sort_at])?;
         }
         Ok(())
     }
@@ -251,8 +298,34 @@ impl Tables for SqlTables<'_> {
 
     fn messages(&mut self, peer: &PeerId) -> Result<Vec<StoredMessage>, StoreError> {
         let peer_key = self.keys.lookup(MESSAGES_PEER, peer.as_str().as_bytes());
-        let sql = "SELECT key, peer, expires_at, value FROM messages WHERE peer = ?1";
+        let sql = "SELECT key, peer, expires_at, value, sort_at FROM messages WHERE peer = ?1";
         self.message_rows(sql, &peer_key)
+    }
+
+    fn messages_page(
+        &mut self,
+        peer: &PeerId,
+        before: Option<Timestamp>,
+        limit: usize,
+    ) -> Result<Vec<(Option<Timestamp>, PageEntry)>, StoreError> {
+        let peer_key = self.keys.lookup(MESSAGES_PEER, peer.as_str().as_bytes());
+        let before = before.map_or(Ok(i64::MAX), sql_time)?;
+        let limit = i64::try_from(limit).map_err(|_| StoreError::InvalidInput("page limit"))?;
+        // The order column of the oldest of the newest `limit` rows before `before`, then every
+        // row from it on: a page never splits one value of the column.
+        let oldest: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT min(sort_at) FROM (SELECT sort_at FROM messages WHERE peer = ?1 AND sort_at < ?2 \
+                 ORDER BY sort_at DESC LIMIT ?3)",
+            )?
+            .query_row(params![&peer_key[..], before, limit], |r| r.get(0))?;
+        let Some(oldest) = oldest else { return Ok(Vec::new()) };
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE peer = ?1 AND sort_at >= ?2 AND sort_at < ?3"
+        );
+        let rows = self.raw_rows(&sql, params![&peer_key[..], oldest, before])?;
+        Ok(rows.into_iter().map(|row| row.entry(self)).collect())
     }
 
     fn purge(&mut self, now: Timestamp) -> Result<usize, StoreError> {

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use confidant::content::CategoryKind;
 use confidant::session::SessionError;
 use confidant::store::MemoryStore;
-use confidant::{AppointmentKind, Category, Draft, Error, Received};
+use confidant::{AppointmentKind, Category, Draft, Error, HistoryItem, Received};
 
 use super::Violation;
 use crate::pair::{pair, Pair};
@@ -89,6 +89,25 @@ pub(super) fn endpoint_batch(data: &[u8]) -> Result<(), Violation> {
     reported.sort();
     if stored != reported {
         return Err(Violation::new("endpoint: what the batch reported differs from what it stored"));
+    }
+    // Message i carries sequence number i + 1: the history shows a gap exactly where a number
+    // below the highest received is missing.
+    let numbers: Vec<u64> = (0..SENT)
+        .filter(|i| received.contains(&format!("message {i}")))
+        .map(|i| u64::try_from(i).unwrap_or(u64::MAX) + 1)
+        .collect();
+    let highest = numbers.iter().max().copied().unwrap_or(0);
+    let missing: Vec<u64> = (1..highest).filter(|n| !numbers.contains(n)).collect();
+    let items = super::setup("history_items", pair.clinician.history_items(&pair.client_id))?;
+    let gaps: Vec<u64> = items
+        .iter()
+        .flat_map(|item| match item {
+            HistoryItem::Gap { first, last } => (*first..=*last).collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    if gaps != missing {
+        return Err(Violation::new(format!("endpoint: gaps {gaps:?}, missing {missing:?}")));
     }
     for (i, envelope) in envelopes.iter().enumerate() {
         let was_received = received.contains(&format!("message {i}"));

@@ -11,7 +11,7 @@ use confidant::agreement::{
     Role as AgreementRole, SignedNotice, SignedPlan, Standing, SupportPlan, TermTexts, UnverifiedAgreement,
 };
 use confidant::consts::CONTENT_BUCKETS;
-use confidant::content::{CategoryKind, Content, MessageId};
+use confidant::content::{CategoryKind, Content, MessageId, NotDeliveredReason, Receipt, ReceiptKind};
 use confidant::expiry::Lifespan;
 use confidant::keys::{IdentityKey, IdentityKeyPair};
 use confidant::low_level::RecordSealer;
@@ -227,6 +227,40 @@ pub(super) fn content_seeds() -> Result<Vec<Vec<u8>>, Violation> {
             version,
         )
         .map_err(|e| Violation::new(format!("fixture: content: {e}")))?;
+        seeds.push(content.encode_padded().to_vec());
+    }
+    // A numbered correction asking for an acknowledgement, and the receipts and notices.
+    let invalid = |e: confidant::content::ContentError| Violation::new(format!("fixture: content: {e}"));
+    let numbered = Content::new(
+        MessageId::random(&mut rng),
+        Category::CheckIn,
+        "corrected".to_owned(),
+        Timestamp(2_000),
+        Lifespan::DEFAULT,
+        1,
+    )
+    .and_then(|c| c.with_sequence(42))
+    .and_then(Content::requesting_acknowledgement)
+    .and_then(|c| c.correcting(MessageId([3; 16])))
+    .map_err(invalid)?;
+    seeds.push(numbered.encode_padded().to_vec());
+    for kind in [
+        ReceiptKind::Acknowledged,
+        ReceiptKind::NotDelivered(NotDeliveredReason::WrongAgreementVersion),
+        ReceiptKind::Recall,
+        ReceiptKind::RecalledUnread,
+        ReceiptKind::RecalledAfterRead,
+    ] {
+        let receipt = Category::Receipt(Receipt { kind, message_ids: vec![MessageId([5; 16])] });
+        let content = Content::new(
+            MessageId::random(&mut rng),
+            receipt,
+            String::new(),
+            Timestamp(3_000),
+            Lifespan::DEFAULT,
+            1,
+        )
+        .map_err(invalid)?;
         seeds.push(content.encode_padded().to_vec());
     }
     seeds.push(vec![1; 256]);
