@@ -10,7 +10,7 @@ use confidant::consts::{CAP_DAY_MS, DEFAULT_CRISIS_STATEMENT};
 use confidant::content::{CategoryKind, Content, MessageId, NotDeliveredReason, Receipt, ReceiptKind};
 use confidant::expiry::Lifespan;
 use confidant::policy::OutOfScopeReason;
-use confidant::store::{MemoryStore, PeerId, SqliteStore, Store, StoreKeySource};
+use confidant::store::{AuditEvent, MemoryStore, PeerId, SqliteStore, Store, StoreKeySource};
 use confidant::{
     AgreementStatus, AgreementTerms, AppointmentKind, Category, Decision, Draft, Endpoint, EndpointError,
     Error, ManualClock, PlanRequest, Received, Role, Timestamp,
@@ -657,4 +657,43 @@ fn a_changed_boundary_term_applies_only_once_both_signed_the_new_version() {
     ));
     let envelope = raw(&mut pair, Role::Client, Category::Appointment(AppointmentKind::Confirm), "six", 2);
     assert_eq!(refused(&pair.deliver_to_clinician(&envelope).received), Some(OutOfScopeReason::OverCap));
+}
+
+#[test]
+fn the_audit_trail_of_each_device_records_a_plan_signed_and_ended_early_and_the_purge_after_the_end() {
+    let mut pair = pair_with_terms(31, |t| {
+        t.crisis_support = CrisisSupport::SupportPlanOnly;
+        t.after_end = AfterEnd::RetainFor { ms: DAY };
+        t.records.retention_ms = 30 * DAY;
+    });
+    let plans = |device: &Endpoint<MemoryStore, ManualClock>| -> (usize, usize, usize) {
+        let log = device.audit_log().unwrap();
+        let count = |f: &dyn Fn(&AuditEvent) -> bool| log.iter().filter(|e| f(&e.event)).count();
+        (
+            count(&|e| matches!(e, AuditEvent::PlanStarted { .. })),
+            count(&|e| matches!(e, AuditEvent::PlanEnded { .. })),
+            count(&|e| matches!(e, AuditEvent::Purged { .. })),
+        )
+    };
+    assert_eq!((plans(&pair.clinician), plans(&pair.client)), ((0, 0, 0), (0, 0, 0)));
+    let now = pair.clinician.clock().now();
+    sign_plan(&mut pair, week_plan(now));
+    assert_eq!((plans(&pair.clinician), plans(&pair.client)), ((1, 0, 0), (1, 0, 0)));
+    let sent = pair.client.send(&pair.clinician_id, Draft::new(Category::CheckIn, "Checking in")).unwrap();
+    let checked_in = sent.message_id.unwrap();
+    pair.deliver_to_clinician(&sent.envelope.unwrap());
+    let notice = pair.client.end_support_plan(&pair.clinician_id).unwrap();
+    pair.deliver_to_clinician(&notice);
+    assert_eq!((plans(&pair.clinician), plans(&pair.client)), ((1, 1, 0), (1, 1, 0)));
+    let end = pair.clinician.end_agreement(&pair.client_id).unwrap();
+    pair.deliver_to_client(&end);
+    pair.advance(DAY + HOUR);
+    assert!(pair.clinician.purge_expired().unwrap() > 0);
+    assert!(pair.client.purge_expired().unwrap() > 0);
+    assert_eq!((plans(&pair.clinician), plans(&pair.client)), ((1, 1, 1), (1, 1, 1)));
+    // The clinician's device kept the check-in as a record copy under the record terms before
+    // the conversation was purged; the client's device keeps none.
+    let copies = pair.clinician.store().record_copies(&pair.client_id).unwrap();
+    assert_eq!(copies.iter().map(|c| c.message.id).collect::<Vec<_>>(), vec![checked_in]);
+    assert!(pair.client.store().record_copies(&pair.clinician_id).unwrap().is_empty());
 }

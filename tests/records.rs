@@ -301,3 +301,35 @@ mod retention {
         let _: &SqliteStore = pair.clinician.store();
     }
 }
+
+#[test]
+fn a_correction_is_exported_with_a_link_to_the_message_it_corrects_on_both_devices() {
+    let mut pair = pair(17);
+    let [_, answer, _] = conversation(&mut pair);
+    let fix = Draft::new(Category::Administrative, "Thanks for telling me, Sam.").correcting(answer);
+    let sent = pair.clinician.send(&pair.client_id, fix).unwrap();
+    let correction = sent.message_id.unwrap();
+    pair.advance(60_000);
+    pair.deliver_to_client(&sent.envelope.unwrap());
+    let clinician = pair.clinician.export_record(&pair.client_id, &Selection::All).unwrap();
+    let client = pair.client.export_record(&pair.clinician_id, &Selection::All).unwrap();
+    for bundle in [clinician, client] {
+        let entries = entries(&bundle);
+        let resource = entries
+            .iter()
+            .map(|e| &e["resource"])
+            .find(|r| r["id"] == hex(&correction).as_str())
+            .expect("the correction is exported");
+        let link = resource["extension"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["url"] == "urn:confidant:fhir:corrects")
+            .expect("a correction links to its original");
+        // The original stays in the record, unchanged (never a silent edit), and the link
+        // points to its entry.
+        let original = entries.iter().find(|e| e["resource"]["id"] == hex(&answer).as_str()).unwrap();
+        assert_eq!(original["resource"]["payload"][0]["contentString"], "Thanks for telling me.");
+        assert_eq!(link["valueReference"]["reference"], original["fullUrl"], "{link}");
+    }
+}
