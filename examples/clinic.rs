@@ -2,7 +2,8 @@
 //! end of their work together: they compare safety numbers, sign a communication agreement,
 //! exchange appointment messages, and the agreement's boundaries play out: an auto-reply outside
 //! hours, a crisis draft answered with resources and the clinician's own statement, messages
-//! expiring, a one-week support plan with a crisis message and coping guidance inside it, the plan
+//! expiring, a confirmation asked for and given, a correction, a recall and messages arriving out
+//! of order, a one-week support plan with a crisis message and coping guidance inside it, the plan
 //! lapsing, the daily limit, and the end of the relationship.
 //! Everything the relay carries is printed as it sees it: opaque, padded bytes.
 //!
@@ -18,7 +19,8 @@ use confidant::policy::OutOfScopeReason;
 use confidant::store::{PeerId, SqliteStore, Store, StoreKeySource};
 use confidant::{
     AfterEnd, AgreementStatus, AgreementTerms, AppointmentKind, Availability, Category, CrisisSupport,
-    Decision, Draft, Endpoint, ManualClock, PlanRequest, Received, Role, Timestamp, Weekday, Window,
+    Decision, Draft, Endpoint, HistoryItem, ManualClock, PlanRequest, RecallState, Received, Role, Timestamp,
+    Weekday, Window,
 };
 
 type Device = Endpoint<SqliteStore, ManualClock>;
@@ -97,6 +99,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     set_time(&devices, Timestamp(MONDAY_10AM_NY.0 + 13 * HOUR));
     let crisis = Draft::new(Category::Crisis, "I don't feel safe tonight.");
     exchange(&client, &clinician, &dr_lee, &sam, crisis)?;
+
+    section("Tuesday 11:00: nothing left open to misreading");
+    set_time(&devices, Timestamp(MONDAY_10AM_NY.0 + DAY + HOUR));
+    misreading(&clinician, &client, &sam, &dr_lee)?;
 
     section("Three days later: messages expire");
     let phrases = ["Thursday 3pm", "Friday", "safe tonight", "what happened at work"];
@@ -235,6 +241,117 @@ fn terms(clinician: &Device, client: &Device) -> Result<AgreementTerms, Box<dyn 
 
 /// `from` sends `draft`; the relay carries it; `to` receives; replies travel back. Returns the
 /// id of the message as received, if it was.
+/// A confirmation asked for and given, a correction, a recall before reading, and two messages
+/// arriving in the wrong order: what each phone shows.
+fn misreading(
+    clinician: &Device,
+    client: &Device,
+    sam: &PeerId,
+    dr_lee: &PeerId,
+) -> Result<(), Box<dyn std::error::Error>> {
+    // A message that must not be missed asks to be confirmed.
+    let text = "Thursday's session moves to Friday 2pm.";
+    let draft =
+        Draft::new(Category::Appointment(AppointmentKind::Reschedule), text).request_acknowledgement();
+    say(
+        "clinician",
+        &format!("writes, asking the client to confirm they read and understood it: \"{text}\""),
+    );
+    let sent = clinician.send(sam, draft)?;
+    let (Some(id), Some(envelope)) = (sent.message_id, sent.envelope) else {
+        return Err("the change of time was not sent".into());
+    };
+    relay("clinician -> client", &envelope);
+    client.receive(dr_lee, &envelope)?;
+    say("client", "reads it, and confirms: read and understood");
+    let confirmation = client.acknowledge(dr_lee, id)?;
+    relay("client -> clinician", &confirmation);
+    clinician.receive(sam, &confirmation)?;
+    if let Some(at) = entry(clinician, sam, id)?.and_then(|e| e.marks.acknowledged_at) {
+        say("clinician", &format!("history shows: confirmed by the client, {}", local_time(at)));
+    }
+
+    // A mistake is corrected in the open, never edited away.
+    let wrong = Draft::new(Category::Appointment(AppointmentKind::Directions), "We meet in room 204.");
+    if let Some(original) = exchange(clinician, client, sam, dr_lee, wrong)? {
+        let fix = Draft::new(Category::Appointment(AppointmentKind::Directions), "Sorry: room 402, not 204.")
+            .correcting(original);
+        exchange(clinician, client, sam, dr_lee, fix)?;
+        for item in client.history_items(dr_lee)? {
+            let HistoryItem::Message(e) = item else { continue };
+            if e.marks.corrected_by.is_some() {
+                say(
+                    "client",
+                    &format!("history shows \"{}\" marked: corrected by a later message", &e.text[..]),
+                );
+            } else if e.corrects.is_some() {
+                say("client", &format!("history shows \"{}\" marked: a correction", &e.text[..]));
+            }
+        }
+    }
+
+    // A message sent to the wrong person is recalled before it is read.
+    let text = "Your invoice for March is attached.";
+    say("clinician", &format!("writes: \"{text}\", then sees it went to the wrong client"));
+    let sent = clinician.send(sam, Draft::new(Category::Administrative, text))?;
+    let (Some(id), Some(envelope)) = (sent.message_id, sent.envelope) else {
+        return Err("the invoice message was not sent".into());
+    };
+    relay("clinician -> client", &envelope);
+    client.receive(dr_lee, &envelope)?;
+    let recall = clinician.recall(sam, id)?;
+    relay("clinician -> client", &recall);
+    for answer in client.receive(dr_lee, &recall)?.replies {
+        relay("client -> clinician", &answer);
+        clinician.receive(sam, &answer)?;
+    }
+    let unread = entry(clinician, sam, id)?.and_then(|e| e.marks.recall) == Some(RecallState::DeletedUnread);
+    let gone = entry(client, dr_lee, id)?.is_none();
+    if unread && gone {
+        say("clinician", "history shows: recalled; the client's phone deleted it before it was read");
+    }
+
+    // Two messages arrive in the wrong order: the history keeps the client's order, and says
+    // that an earlier message is missing until it arrives.
+    let mut envelopes = Vec::new();
+    for text in ["Friday 2pm works for me.", "I'll bring the form you asked for."] {
+        say("client", &format!("writes: \"{text}\""));
+        let sent = client.send(dr_lee, Draft::new(Category::Appointment(AppointmentKind::Confirm), text))?;
+        envelopes.extend(sent.envelope);
+    }
+    let [first, second] = envelopes.as_slice() else { return Err("expected two envelopes".into()) };
+    relay("client -> clinician (arrives first)", second);
+    clinician.receive(sam, second)?;
+    let waiting = clinician.history_items(sam)?.iter().any(|i| matches!(i, HistoryItem::Gap { .. }));
+    if waiting {
+        say("clinician", "history shows: \"an earlier message has not arrived yet\"");
+    }
+    relay("client -> clinician (arrives second)", first);
+    clinician.receive(sam, first)?;
+    let last_two: Vec<String> = clinician
+        .history_items(sam)?
+        .into_iter()
+        .filter_map(|i| match i {
+            HistoryItem::Message(e) => Some(format!("\"{}\"", &e.text[..])),
+            _ => None,
+        })
+        .rev()
+        .take(2)
+        .collect();
+    let in_order: Vec<&str> = last_two.iter().rev().map(String::as_str).collect();
+    say("clinician", &format!("history shows, in the client's order: {}", in_order.join(", then ")));
+    Ok(())
+}
+
+/// The history entry of message `id` on `device`, if it is there.
+fn entry(
+    device: &Device,
+    peer: &PeerId,
+    id: MessageId,
+) -> Result<Option<confidant::HistoryEntry>, confidant::Error> {
+    Ok(device.history(peer)?.into_iter().find(|e| e.id == id))
+}
+
 fn exchange(
     from: &Device,
     to: &Device,
