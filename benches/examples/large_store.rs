@@ -23,7 +23,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use confidant::store::{
-    Direction, MemoryStore, MessageId, PeerId, SqliteOptions, SqliteStore, Store, StoreKeySource,
+    Direction, MemoryStore, MessageId, PageEntry, PeerId, SqliteOptions, SqliteStore, Store, StoreKeySource,
     StoredAgreement, StoredMessage, WipePolicy, WriteBatch,
 };
 use confidant::Timestamp;
@@ -39,10 +39,18 @@ fn key() -> StoreKeySource {
     StoreKeySource::key([7; 32])
 }
 
-/// The newest `PAGE` messages with `peer`, newest first. (A paged history call replaces the
-/// body of this function.)
+/// The newest page of `PAGE` messages with `peer`, newest first: one indexed query
+/// (`Store::messages_page`), as `Endpoint::history_page` makes it.
 fn newest_page(store: &SqliteStore, peer: &PeerId) -> Vec<StoredMessage> {
-    store.messages(peer).unwrap().into_iter().rev().take(PAGE).collect()
+    let page = store.messages_page(peer, None, PAGE).unwrap();
+    page.entries
+        .into_iter()
+        .rev()
+        .filter_map(|entry| match entry {
+            PageEntry::Message(message) => Some(message),
+            PageEntry::Damaged(_) => None,
+        })
+        .collect()
 }
 
 fn status(field: &str) -> u64 {
