@@ -118,3 +118,16 @@ pub const MAX_UNREAD_MS: u64 = 30 * 24 * 60 * 60 * 1000;
 pub const AGREEMENT_CLINICIAN_LABEL: &[u8] = b"confidant-v1 agreement clinician";
 /// Domain-separation label the client's countersignature covers, followed by the canonical terms.
 pub const AGREEMENT_CLIENT_LABEL: &[u8] = b"confidant-v1 agreement client";
+
+/// How long a last-resort prekey pair (a signed X25519 prekey and a signed ML-KEM-768 prekey)
+/// stays current: `Endpoint::rotate_prekeys` replaces it once it is this old (7 days).
+pub const LAST_RESORT_PREKEY_LIFETIME_MS: u64 = 7 * 24 * 60 * 60 * 1000;
+/// How long a replaced last-resort prekey pair is still accepted, for handshakes made from the
+/// bundle before it was replaced; its private keys are deleted by the first rotation after that
+/// (30 days after it was replaced).
+pub const RETIRED_PREKEY_GRACE_MS: u64 = 30 * 24 * 60 * 60 * 1000;
+/// Most replaced last-resort prekey pairs kept at once; beyond it the oldest are deleted even
+/// inside their grace period.
+pub const MAX_RETIRED_PREKEYS: usize = 8;
+/// Version byte of the stored last-resort schedule.
+pub const PREKEY_SCHEDULE_VERSION: u8 = 1;

@@ -118,8 +118,8 @@ pub use agreement::{AgreementTerms, Availability, Role, Weekday, Window};
 pub use clock::{ManualClock, Timestamp};
 pub use content::{AppointmentKind, Category};
 pub use endpoint::{
-    Draft, Endpoint, EndpointError, Error, HistoryEntry, Incoming, Outgoing, Received, ReceivedMessage,
-    Result,
+    Draft, Endpoint, EndpointError, Error, HistoryEntry, Incoming, Outgoing, PrekeyRotation, Received,
+    ReceivedMessage, Result,
 };
 pub use policy::Decision;
 

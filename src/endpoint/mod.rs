@@ -17,6 +17,7 @@ mod consultation;
 mod error;
 mod export;
 mod generator;
+mod last_resort;
 mod locks;
 mod open;
 mod pending;
@@ -31,6 +32,7 @@ mod trust;
 mod types;
 
 pub use error::{Error, Result};
+pub use last_resort::PrekeyRotation;
 pub use types::{Draft, EndpointError, HistoryEntry, Incoming, Outgoing, Received, ReceivedMessage};
 
 use std::sync::Mutex;
@@ -77,6 +79,8 @@ pub struct Endpoint<S: Store = SqliteStore, C: Clock = SystemClock> {
     verified: Mutex<Option<VerifiedAgreement>>,
     /// One lock per peer, held by every operation from loading the conversation to saving it.
     peers: PeerLocks,
+    /// Held while the last-resort prekey schedule is read and saved again.
+    prekey_schedule_lock: Mutex<()>,
 }
 
 /// The sessions with a peer as loaded, and their version in the store, which the write saving
@@ -156,6 +160,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             local_id,
             verified: Mutex::new(None),
             peers: PeerLocks::default(),
+            prekey_schedule_lock: Mutex::new(()),
         })
     }
 

@@ -15,7 +15,9 @@ use super::types::{
 use super::StoreError;
 use crate::clock::Timestamp;
 use crate::error::DecodeError;
-use crate::keys::{IdentityKey, IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
+use crate::keys::{
+    DhPublicKey, IdentityKey, IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey,
+};
 
 /// The key-value tables of the store. Messages have a table of their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -33,6 +35,8 @@ pub(crate) enum Kv {
     Audit,
     AuditHead,
     Colleague,
+    PrekeySchedule,
+    LastResortHandshake,
 }
 
 impl Kv {
@@ -52,6 +56,8 @@ impl Kv {
             Self::Audit => super::audit::AUDIT,
             Self::AuditHead => "audit_head",
             Self::Colleague => "colleagues",
+            Self::PrekeySchedule => "prekey_schedule",
+            Self::LastResortHandshake => "last_resort_handshakes",
         }
     }
 
@@ -166,6 +172,20 @@ fn apply_op(t: &mut dyn Tables, op: Op) -> Result<(), StoreError> {
         Op::Audit(at, event) => audit::append(t, at, &event),
         Op::PutRecordCopy(copy) => t.put_record_copy(&copy),
         Op::PutColleague(peer, terms) => t.put(Kv::Colleague, peer.as_str().as_bytes(), &terms),
+        Op::PutPrekeySchedule(bytes) => t.put(Kv::PrekeySchedule, LOCAL, &bytes),
+        Op::MarkLastResortHandshake(id, base_key) => {
+            let key = base_key.to_bytes();
+            if t.get(Kv::LastResortHandshake, &key)?.is_some() {
+                return Err(StoreError::UnknownPrekey);
+            }
+            let mut value = Vec::with_capacity(4 + 32);
+            value.extend_from_slice(&id.0.to_be_bytes());
+            value.extend_from_slice(&key);
+            t.put(Kv::LastResortHandshake, &key, &value)
+        }
+        Op::ForgetLastResortHandshake(base_key) => {
+            t.delete(Kv::LastResortHandshake, &base_key.to_bytes()).map(drop)
+        }
     }
 }
 
@@ -397,6 +417,31 @@ pub(crate) fn colleague(b: &impl Backend, peer: &PeerId) -> Result<Option<Zeroiz
     b.read(|t| t.get(Kv::Colleague, peer.as_str().as_bytes()))
 }
 
+pub(crate) fn prekey_schedule(b: &impl Backend) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+    b.read(|t| t.get(Kv::PrekeySchedule, LOCAL))
+}
+
+fn decode_last_resort_handshake(bytes: &[u8]) -> Result<(PrekeyId, DhPublicKey), StoreError> {
+    let corrupt = || StoreError::Corrupt { table: Kv::LastResortHandshake.table() };
+    let (id, key) = bytes.split_first_chunk::<4>().ok_or_else(corrupt)?;
+    let key = DhPublicKey::from_slice(key).map_err(|_| corrupt())?;
+    Ok((PrekeyId(u32::from_be_bytes(*id)), key))
+}
+
+pub(crate) fn last_resort_handshake(
+    b: &impl Backend,
+    base_key: &DhPublicKey,
+) -> Result<Option<PrekeyId>, StoreError> {
+    b.read(|t| {
+        let Some(bytes) = t.get(Kv::LastResortHandshake, &base_key.to_bytes())? else { return Ok(None) };
+        decode_last_resort_handshake(&bytes).map(|(id, _)| Some(id))
+    })
+}
+
+pub(crate) fn last_resort_handshakes(b: &impl Backend) -> Result<Vec<(PrekeyId, DhPublicKey)>, StoreError> {
+    b.read(|t| t.all(Kv::LastResortHandshake)?.iter().map(|v| decode_last_resort_handshake(v)).collect())
+}
+
 pub(crate) fn audit_log(b: &impl Backend) -> Result<Vec<audit::AuditEntry>, StoreError> {
     b.read(audit::verify)
 }
@@ -496,6 +541,20 @@ macro_rules! impl_store {
             }
             fn colleague(&self, peer: &PeerId) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError> {
                 ops::colleague(self, peer)
+            }
+            fn prekey_schedule(&self) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError> {
+                ops::prekey_schedule(self)
+            }
+            fn last_resort_handshake(
+                &self,
+                base_key: &$crate::keys::DhPublicKey,
+            ) -> Result<Option<$crate::keys::PrekeyId>, StoreError> {
+                ops::last_resort_handshake(self, base_key)
+            }
+            fn last_resort_handshakes(
+                &self,
+            ) -> Result<Vec<($crate::keys::PrekeyId, $crate::keys::DhPublicKey)>, StoreError> {
+                ops::last_resort_handshakes(self)
             }
         }
     };

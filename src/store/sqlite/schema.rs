@@ -13,6 +13,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (3, include_str!("../migrations/0003_auto_replies.sql")),
     (4, include_str!("../migrations/0004_generation.sql")),
     (5, include_str!("../migrations/0005_audit.sql")),
+    (6, include_str!("../migrations/0006_prekey_lifecycle.sql")),
 ];
 
 /// The first schema version with the `audit` and `audit_head` tables.
