@@ -194,12 +194,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// [`crate::store::StoreError::UnknownPeer`] if there is no session with `peer` yet.
     pub fn safety_number(&self, peer: &PeerId) -> Result<SafetyNumber> {
         let record = self.store.peer(peer)?.ok_or(crate::store::StoreError::UnknownPeer)?;
-        Ok(SafetyNumber::new(
-            &self.identity.public_key(),
-            self.local_id.as_bytes(),
-            &record.identity,
-            peer.as_str().as_bytes(),
-        ))
+        Ok(self.safety_number_with(peer, &record.identity))
     }
 
     /// Compares `scanned` (the peer's QR code) with the safety number, and records the peer as

@@ -40,6 +40,8 @@ pub(crate) enum Op {
     /// Saves the signed terms of a colleague relation.
     PutColleague(PeerId, Zeroizing<Vec<u8>>),
     PutPrekeySchedule(Zeroizing<Vec<u8>>),
+    /// The user accepted a new identity for the peer (as [`super::Store::accept_identity`]).
+    AcceptIdentity(PeerId, IdentityKey),
     /// Records a last-resort handshake; fails if its base key is recorded.
     MarkLastResortHandshake(PrekeyId, DhPublicKey),
     ForgetLastResortHandshake(DhPublicKey),
@@ -265,6 +267,13 @@ impl WriteBatch {
         }
         self.ops.push(Op::PutColleague(peer.clone(), Zeroizing::new(terms.to_vec())));
         Ok(self)
+    }
+
+    /// Trusts `identity` for `peer` after the user accepted it, as
+    /// [`super::Store::accept_identity`] does, in this batch's transaction.
+    pub fn accept_identity(&mut self, peer: &PeerId, identity: &IdentityKey) -> &mut Self {
+        self.ops.push(Op::AcceptIdentity(peer.clone(), *identity));
+        self
     }
 
     /// Saves the device's last-resort prekey schedule (opaque to the store), replacing the old one.

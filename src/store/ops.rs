@@ -172,6 +172,7 @@ fn apply_op(t: &mut dyn Tables, op: Op) -> Result<(), StoreError> {
         Op::Audit(at, event) => audit::append(t, at, &event),
         Op::PutRecordCopy(copy) => t.put_record_copy(&copy),
         Op::PutColleague(peer, terms) => t.put(Kv::Colleague, peer.as_str().as_bytes(), &terms),
+        Op::AcceptIdentity(peer, identity) => accept_identity_in(t, &peer, &identity),
         Op::PutPrekeySchedule(bytes) => t.put(Kv::PrekeySchedule, LOCAL, &bytes),
         Op::MarkLastResortHandshake(id, base_key) => {
             let key = base_key.to_bytes();
@@ -347,18 +348,20 @@ pub(crate) fn accept_identity(
     peer: &PeerId,
     identity: &IdentityKey,
 ) -> Result<(), StoreError> {
-    b.write(|t| {
-        let existing = peer_record(t, peer)?;
-        let changed = existing.as_ref().is_some_and(|record| !record.identity.ct_eq(identity));
-        if let Some(record) = trust::accept(existing, peer, identity) {
-            put_peer(t, &record)?;
-        }
-        if changed {
-            // The agreement names the old key, so it no longer verifies: it goes with that key.
-            t.delete(Kv::Agreement, peer.as_str().as_bytes())?;
-        }
-        Ok(())
-    })
+    b.write(|t| accept_identity_in(t, peer, identity))
+}
+
+fn accept_identity_in(t: &mut dyn Tables, peer: &PeerId, identity: &IdentityKey) -> Result<(), StoreError> {
+    let existing = peer_record(t, peer)?;
+    let changed = existing.as_ref().is_some_and(|record| !record.identity.ct_eq(identity));
+    if let Some(record) = trust::accept(existing, peer, identity) {
+        put_peer(t, &record)?;
+    }
+    if changed {
+        // The agreement names the old key, so it no longer verifies: it goes with that key.
+        t.delete(Kv::Agreement, peer.as_str().as_bytes())?;
+    }
+    Ok(())
 }
 
 pub(crate) fn mark_verified(
