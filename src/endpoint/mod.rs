@@ -25,6 +25,7 @@ mod prekeys;
 mod proposals;
 mod read;
 mod receive;
+mod repair;
 mod retention;
 mod send;
 mod sessions;

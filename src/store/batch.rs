@@ -40,6 +40,7 @@ pub(crate) enum Op {
     /// Saves the signed terms of a colleague relation.
     PutColleague(PeerId, Zeroizing<Vec<u8>>),
     PutPrekeySchedule(Zeroizing<Vec<u8>>),
+    PutRepairRecord(PeerId, Zeroizing<Vec<u8>>),
     /// The user accepted a new identity for the peer (as [`super::Store::accept_identity`]).
     AcceptIdentity(PeerId, IdentityKey),
     /// Records a last-resort handshake; fails if its base key is recorded.
@@ -273,6 +274,12 @@ impl WriteBatch {
     /// [`super::Store::accept_identity`] does, in this batch's transaction.
     pub fn accept_identity(&mut self, peer: &PeerId, identity: &IdentityKey) -> &mut Self {
         self.ops.push(Op::AcceptIdentity(peer.clone(), *identity));
+        self
+    }
+
+    /// Saves the repair record of `peer` (opaque to the store), replacing the old one.
+    pub fn put_repair_record(&mut self, peer: &PeerId, record: &[u8]) -> &mut Self {
+        self.ops.push(Op::PutRepairRecord(peer.clone(), Zeroizing::new(record.to_vec())));
         self
     }
 

@@ -309,6 +309,13 @@ pub trait Store: Send + Sync {
     /// [`StoreError::Corrupt`] naming `colleagues` if the stored record does not authenticate.
     fn colleague(&self, peer: &PeerId) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError>;
 
+    /// The repair record of `peer`, as saved with [`WriteBatch::put_repair_record`] (opaque to
+    /// the store).
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming `repairs` if the stored record does not authenticate.
+    fn repair_record(&self, peer: &PeerId) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError>;
+
     /// The device's last-resort prekey schedule, as saved with
     /// [`WriteBatch::put_prekey_schedule`] (opaque to the store).
     ///

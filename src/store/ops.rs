@@ -37,6 +37,7 @@ pub(crate) enum Kv {
     Colleague,
     PrekeySchedule,
     LastResortHandshake,
+    Repair,
 }
 
 impl Kv {
@@ -58,6 +59,7 @@ impl Kv {
             Self::Colleague => "colleagues",
             Self::PrekeySchedule => "prekey_schedule",
             Self::LastResortHandshake => "last_resort_handshakes",
+            Self::Repair => "repairs",
         }
     }
 
@@ -173,6 +175,7 @@ fn apply_op(t: &mut dyn Tables, op: Op) -> Result<(), StoreError> {
         Op::PutRecordCopy(copy) => t.put_record_copy(&copy),
         Op::PutColleague(peer, terms) => t.put(Kv::Colleague, peer.as_str().as_bytes(), &terms),
         Op::AcceptIdentity(peer, identity) => accept_identity_in(t, &peer, &identity),
+        Op::PutRepairRecord(peer, bytes) => t.put(Kv::Repair, peer.as_str().as_bytes(), &bytes),
         Op::PutPrekeySchedule(bytes) => t.put(Kv::PrekeySchedule, LOCAL, &bytes),
         Op::MarkLastResortHandshake(id, base_key) => {
             let key = base_key.to_bytes();
@@ -420,6 +423,13 @@ pub(crate) fn colleague(b: &impl Backend, peer: &PeerId) -> Result<Option<Zeroiz
     b.read(|t| t.get(Kv::Colleague, peer.as_str().as_bytes()))
 }
 
+pub(crate) fn repair_record(
+    b: &impl Backend,
+    peer: &PeerId,
+) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+    b.read(|t| t.get(Kv::Repair, peer.as_str().as_bytes()))
+}
+
 pub(crate) fn prekey_schedule(b: &impl Backend) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
     b.read(|t| t.get(Kv::PrekeySchedule, LOCAL))
 }
@@ -544,6 +554,12 @@ macro_rules! impl_store {
             }
             fn colleague(&self, peer: &PeerId) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError> {
                 ops::colleague(self, peer)
+            }
+            fn repair_record(
+                &self,
+                peer: &PeerId,
+            ) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError> {
+                ops::repair_record(self, peer)
             }
             fn prekey_schedule(&self) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError> {
                 ops::prekey_schedule(self)
