@@ -3,7 +3,7 @@
 
 use confidant::clock::Clock;
 use confidant::consts::{LAST_RESORT_PREKEY_LIFETIME_MS, RETIRED_PREKEY_GRACE_MS};
-use confidant::session::SessionError;
+use confidant::session::{PrekeyBundle, SessionError};
 use confidant::store::{MemoryStore, PeerId, Store, WriteBatch};
 use confidant::{
     AppointmentKind, Category, Draft, Endpoint, EndpointError, Error, ManualClock, Received, Role,
@@ -156,4 +156,41 @@ fn rotation_replaces_the_pair_on_schedule_and_deletes_it_after_the_grace_period(
     let draft = Draft::new(Category::Appointment(AppointmentKind::Confirm), "still here");
     let sent = lee.send(&pair.client_id, draft).unwrap().envelope.unwrap();
     assert!(matches!(pair.client.receive(&id("dr-lee"), &sent).unwrap().received, Received::Message(_)));
+}
+
+#[test]
+fn a_handshake_mixing_a_last_resort_pair_with_other_prekeys_is_refused_and_uses_nothing() {
+    let pair = client_pair(5);
+    let last_resort = PrekeyBundle::from_bytes(&pair.client.last_resort_bundle().unwrap()).unwrap();
+    let single_bytes = pair.client.prekey_bundle().unwrap();
+    let single = PrekeyBundle::from_bytes(&single_bytes).unwrap();
+    let identity = last_resort.identity_key();
+    // Validly signed prekeys of the client's, combined as no bundle of its combines them.
+    let mixed = [
+        PrekeyBundle::from_parts(identity, last_resort.signed_prekey(), None, single.kem_prekey()),
+        PrekeyBundle::from_parts(identity, single.signed_prekey(), None, last_resort.kem_prekey()),
+        PrekeyBundle::from_parts(
+            identity,
+            last_resort.signed_prekey(),
+            single.one_time_prekey(),
+            last_resort.kem_prekey(),
+        ),
+    ];
+    for (n, bundle) in mixed.iter().enumerate() {
+        let doctor = clinician(50 + u64::try_from(n).unwrap(), "dr-lee");
+        doctor.start_session(&pair.client_id, &bundle.to_bytes()).unwrap();
+        let mut terms = pair.terms(1);
+        terms.clinician = doctor.identity_key();
+        let proposal = doctor.propose_agreement(&pair.client_id, terms).unwrap();
+        let refused = pair.client.receive(&id("dr-lee"), &proposal).unwrap_err();
+        assert_eq!(refused, Error::Endpoint(EndpointError::UnknownPrekey), "combination {n}");
+        assert!(pair.client.store().peer(&id("dr-lee")).unwrap().is_none());
+    }
+    assert!(pair.client.store().last_resort_handshakes().unwrap().is_empty());
+    // Nothing was used up: both bundles still work.
+    let (lee, kim) = (clinician(58, "dr-lee"), clinician(59, "dr-kim"));
+    lee.start_session(&pair.client_id, &single_bytes).unwrap();
+    kim.start_session(&pair.client_id, &last_resort.to_bytes()).unwrap();
+    agree_and_talk(&pair, &lee, &id("dr-lee"), 1);
+    agree_and_talk(&pair, &kim, &id("dr-kim"), 1);
 }
