@@ -61,7 +61,8 @@ use sessions::SessionSet;
 /// Operations on the same peer run one after the other: each operation that loads the
 /// conversation with a peer and saves it again ([`Self::send`], [`Self::receive`],
 /// [`Self::receive_batch`], [`Self::mark_read`], [`Self::propose_agreement`],
-/// [`Self::accept_agreement`], [`Self::start_session`]) holds that peer's lock from the load to
+/// [`Self::accept_agreement`], [`Self::start_session`], [`Self::accept_new_identity`],
+/// [`Self::accept_repair_request`]) holds that peer's lock from the load to
 /// the save, so that two of them never seal with the same message key or save over each other's
 /// state. Operations on different peers run side by side. The lock is held while the operation
 /// calls the store and the clock, so a [`Store`] or [`Clock`] implementation must not call back
