@@ -167,3 +167,32 @@ pub const PLAN_CLINICIAN_LABEL: &[u8] = b"confidant-v1 support plan clinician";
 pub const PLAN_CLIENT_LABEL: &[u8] = b"confidant-v1 support plan client";
 /// Domain-separation label of a signed notice (a plan ended early, or the agreement ended).
 pub const NOTICE_LABEL: &[u8] = b"confidant-v1 notice";
+/// How long a last-resort prekey pair (a signed X25519 prekey and a signed ML-KEM-768 prekey)
+/// stays current: `Endpoint::rotate_prekeys` replaces it once it is this old (7 days).
+pub const LAST_RESORT_PREKEY_LIFETIME_MS: u64 = 7 * 24 * 60 * 60 * 1000;
+/// How long a replaced last-resort prekey pair is still accepted, for handshakes made from the
+/// bundle before it was replaced; its private keys are deleted by the first rotation after that
+/// (30 days after it was replaced).
+pub const RETIRED_PREKEY_GRACE_MS: u64 = 30 * 24 * 60 * 60 * 1000;
+/// Most replaced last-resort prekey pairs kept at once; beyond it the oldest are deleted even
+/// inside their grace period.
+pub const MAX_RETIRED_PREKEYS: usize = 8;
+/// Version byte of the stored last-resort schedule.
+pub const PREKEY_SCHEDULE_VERSION: u8 = 1;
+
+/// Version byte in front of an encoded repair request.
+pub const REPAIR_REQUEST_VERSION: u8 = 1;
+/// Largest encoded repair request: a bundle and a few small fields.
+pub const MAX_REPAIR_REQUEST_LEN: usize = MAX_BUNDLE_LEN + 256;
+/// Domain-separation label a repair request's signature covers, followed by its fields.
+pub const REPAIR_LABEL: &[u8] = b"confidant-v1 repair";
+/// Shortest time between two repairs of the sessions with one peer (10 minutes): a repair
+/// request that arrives sooner is refused, so a relay (or a peer) cannot force endless handshakes.
+pub const MIN_REPAIR_INTERVAL_MS: u64 = 10 * 60 * 1000;
+/// How far ahead of the receiving device's clock a repair request's time may be (one day).
+pub const MAX_REPAIR_CLOCK_SKEW_MS: u64 = 24 * 60 * 60 * 1000;
+/// The resend queue: outbound messages sent to a peer in the last 48 hours (and not expired) are
+/// sent again on the new session after a repair.
+pub const REPAIR_RESEND_WINDOW_MS: u64 = 48 * 60 * 60 * 1000;
+/// Most messages sent again after one repair: the newest ones of the resend queue.
+pub const MAX_RESEND_MESSAGES: usize = 100;

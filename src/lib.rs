@@ -121,7 +121,7 @@ pub use clock::{ManualClock, Timestamp};
 pub use content::{AppointmentKind, Category};
 pub use endpoint::{
     AgreementStatus, Draft, Endpoint, EndpointError, Error, HistoryEntry, Incoming, Outgoing, PlanRequest,
-    Received, ReceivedMessage, Result,
+    PrekeyRotation, Received, ReceivedMessage, Result,
 };
 // What a conversation's history shows beyond its messages.
 pub use endpoint::{HistoryCursor, HistoryItem, HistoryPage, MessageMarks, RecallState};

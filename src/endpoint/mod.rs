@@ -19,6 +19,7 @@ mod error;
 mod export;
 mod generator;
 mod history;
+mod last_resort;
 mod locks;
 mod notices;
 mod open;
@@ -28,6 +29,7 @@ mod proposals;
 mod read;
 mod receive;
 mod record;
+mod repair;
 mod retention;
 mod send;
 mod sequence;
@@ -37,6 +39,7 @@ mod types;
 
 pub use boundaries::{AgreementStatus, PlanRequest};
 pub use error::{Error, Result};
+pub use last_resort::PrekeyRotation;
 pub use types::{
     Draft, EndpointError, HistoryCursor, HistoryEntry, HistoryItem, HistoryPage, Incoming, MessageMarks,
     Outgoing, RecallState, Received, ReceivedMessage,
@@ -68,8 +71,9 @@ use sessions::SessionSet;
 /// conversation with a peer and saves it again ([`Self::send`], [`Self::receive`],
 /// [`Self::receive_batch`], [`Self::mark_read`], [`Self::propose_agreement`],
 /// [`Self::accept_agreement`], [`Self::propose_support_plan`], [`Self::accept_support_plan`],
-/// [`Self::end_support_plan`], [`Self::end_agreement`], [`Self::start_session`]) holds that peer's
-/// lock from the load to
+/// [`Self::end_support_plan`], [`Self::end_agreement`], [`Self::start_session`],
+/// [`Self::accept_new_identity`], [`Self::accept_repair_request`]) holds that peer's lock from the
+/// load to
 /// the save, so that two of them never seal with the same message key or save over each other's
 /// state. Operations on different peers run side by side. The lock is held while the operation
 /// calls the store and the clock, so a [`Store`] or [`Clock`] implementation must not call back
@@ -88,6 +92,8 @@ pub struct Endpoint<S: Store = SqliteStore, C: Clock = SystemClock> {
     verified: Mutex<Option<VerifiedAgreement>>,
     /// One lock per peer, held by every operation from loading the conversation to saving it.
     peers: PeerLocks,
+    /// Held while the last-resort prekey schedule is read and saved again.
+    prekey_schedule_lock: Mutex<()>,
 }
 
 /// The sessions with a peer as loaded, and their version in the store, which the write saving
@@ -167,6 +173,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             local_id,
             verified: Mutex::new(None),
             peers: PeerLocks::default(),
+            prekey_schedule_lock: Mutex::new(()),
         })
     }
 
@@ -200,12 +207,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// [`crate::store::StoreError::UnknownPeer`] if there is no session with `peer` yet.
     pub fn safety_number(&self, peer: &PeerId) -> Result<SafetyNumber> {
         let record = self.store.peer(peer)?.ok_or(crate::store::StoreError::UnknownPeer)?;
-        Ok(SafetyNumber::new(
-            &self.identity.public_key(),
-            self.local_id.as_bytes(),
-            &record.identity,
-            peer.as_str().as_bytes(),
-        ))
+        Ok(self.safety_number_with(peer, &record.identity))
     }
 
     /// Compares `scanned` (the peer's QR code) with the safety number, and records the peer as

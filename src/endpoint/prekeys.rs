@@ -36,7 +36,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     }
 
     /// A random prekey id that no stored prekey uses.
-    fn unused_prekey_id<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> Result<PrekeyId> {
+    pub(super) fn unused_prekey_id<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> Result<PrekeyId> {
         loop {
             let id = PrekeyId(rng.next_u32());
             let taken = self.store.signed_prekey(id)?.is_some()

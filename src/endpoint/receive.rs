@@ -184,10 +184,18 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         let existing = next.sessions.take();
         let (mut sessions, plaintext) = self.decrypt(peer, existing, &mut next.pending, &envelope, batch)?;
         let content = Content::decode(&plaintext)?;
-        if new_handshake {
-            next.sequence.record_first_of_session(content.sequence())?;
+        let numbered = if new_handshake {
+            next.sequence.record_first_of_session(content.sequence())
         } else {
-            next.sequence.record_inbound(content.sequence())?;
+            next.sequence.record_inbound(content.sequence())
+        };
+        if let Err(refused) = numbered {
+            // A message this device already holds, sent again (after a session repair): the
+            // same answer as for any copy of a stored message.
+            if self.store.message(&content.id())?.is_some_and(|m| &m.peer == peer) {
+                return Err(crate::store::StoreError::MessageExists.into());
+            }
+            return Err(refused);
         }
         let now = self.now();
         let preview = notification_preview(
@@ -277,26 +285,12 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             (Envelope::Prekey(first), existing)
                 if existing.as_ref().is_none_or(|sessions| !sessions.has_handshake(&first.base_key())) =>
             {
-                let missing = || EndpointError::UnknownPrekey;
-                pending.check_prekeys(first)?;
-                let signed = self.store.signed_prekey(first.signed_prekey_id())?.ok_or_else(missing)?;
-                let kem = self.store.kem_prekey(first.kem_prekey_id())?.ok_or_else(missing)?;
-                let one_time = match first.one_time_prekey_id() {
-                    Some(id) => Some(self.store.one_time_prekey(id)?.ok_or_else(missing)?),
-                    None => None,
-                };
+                let keys = self.responder_prekeys(first, pending)?;
                 let (session, plaintext) =
-                    Session::respond(&self.identity, first, &signed, one_time.as_ref(), &kem)?;
+                    Session::respond(&self.identity, first, &keys.signed, keys.one_time.as_ref(), &keys.kem)?;
                 pending.admit_identity(&self.store, peer, &first.identity_key())?;
-                pending.take_prekeys(first);
-                // The endpoint's bundles are single use (`prekey_bundle`): all three prekeys go.
-                batch
-                    .put_peer_identity(peer, &first.identity_key())
-                    .remove_signed_prekey(first.signed_prekey_id())
-                    .remove_kem_prekey(first.kem_prekey_id());
-                if let Some(id) = first.one_time_prekey_id() {
-                    batch.consume_one_time_prekey(id);
-                }
+                batch.put_peer_identity(peer, &first.identity_key());
+                keys.record_use(first, pending, batch);
                 let sessions = match existing {
                     Some(mut sessions) => {
                         sessions.add(session);

@@ -102,6 +102,21 @@ impl SessionSet {
         self.previous.truncate(MAX_PREVIOUS_SESSIONS);
     }
 
+    /// Adds a new session that becomes current whatever the current one received (a repair,
+    /// PROTOCOL.md section 12.2); the current one becomes the most recent previous one (rule 5
+    /// otherwise applies).
+    pub(super) fn add_current(&mut self, session: Session) {
+        self.add(session.clone());
+        if self.current.base_key() != session.base_key() {
+            if let Some(index) = self.previous.iter().position(|kept| kept.base_key() == session.base_key()) {
+                if let Some(promoted) = self.previous.remove(index) {
+                    let demoted = std::mem::replace(&mut self.current, promoted);
+                    self.previous.push_front(demoted);
+                }
+            }
+        }
+    }
+
     /// Decrypts `envelope` with a kept session (rule 2) and promotes that session (rule 3).
     ///
     /// Each session tried leaves itself unchanged when it fails ([`Session::decrypt`]), so only

@@ -67,6 +67,15 @@ pub enum EndpointError {
     /// No colleague relation is signed with this peer, or its terms do not verify.
     #[error("no colleague relation with this peer")]
     NoColleague,
+    /// A repair request that does not verify: a bad signature, a bundle that is not the
+    /// requester's, a request for another device, or a time too far ahead. Nothing changed.
+    #[error("invalid repair request")]
+    InvalidRepairRequest,
+    /// The sessions with this peer were repaired less than
+    /// [`crate::consts::MIN_REPAIR_INTERVAL_MS`] ago, or the request is not newer than the last
+    /// one accepted (a replay). Nothing changed.
+    #[error("repair refused: too soon after the last one")]
+    RepairTooSoon,
     /// The client's signed record terms do not permit this kind of consultation (identified or
     /// de-identified), or a received excerpt does not prove that they do.
     #[error("the client's terms do not permit this consultation")]

@@ -74,6 +74,24 @@ impl PrekeyBundle {
         self.identity_key
     }
 
+    /// The signed prekey: its id, public key and signature.
+    #[must_use]
+    pub fn signed_prekey(&self) -> (PrekeyId, DhPublicKey, Signature) {
+        (self.signed_prekey_id, self.signed_prekey, self.signed_prekey_signature)
+    }
+
+    /// The one-time prekey, if the bundle has one.
+    #[must_use]
+    pub fn one_time_prekey(&self) -> Option<(PrekeyId, DhPublicKey)> {
+        self.one_time_prekey
+    }
+
+    /// The post-quantum prekey: its id, encapsulation key and signature.
+    #[must_use]
+    pub fn kem_prekey(&self) -> (PrekeyId, KemEncapsulationKey, Signature) {
+        (self.kem_prekey_id, self.kem_prekey.clone(), self.kem_prekey_signature)
+    }
+
     /// Checks both prekey signatures under the bundle's identity key.
     ///
     /// # Errors

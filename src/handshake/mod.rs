@@ -3,6 +3,8 @@
 
 mod bundle;
 mod pqxdh;
+mod repair;
 
 pub use bundle::PrekeyBundle;
 pub(crate) use pqxdh::{initiate, respond, ResponderKeys};
+pub(crate) use repair::RepairRequest;

@@ -8,7 +8,7 @@ use super::records::RecordCopy;
 use super::types::{MessageId, PeerId, SessionVersion, StoredAgreement, StoredMessage};
 use super::StoreError;
 use crate::clock::Timestamp;
-use crate::keys::{IdentityKey, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
+use crate::keys::{DhPublicKey, IdentityKey, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
 
 /// The kinds of prekeys a device keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +43,13 @@ pub(crate) enum Op {
     PutRecordCopy(RecordCopy),
     /// Saves the signed terms of a colleague relation.
     PutColleague(PeerId, Zeroizing<Vec<u8>>),
+    PutPrekeySchedule(Zeroizing<Vec<u8>>),
+    PutRepairRecord(PeerId, Zeroizing<Vec<u8>>),
+    /// The user accepted a new identity for the peer (as [`super::Store::accept_identity`]).
+    AcceptIdentity(PeerId, IdentityKey),
+    /// Records a last-resort handshake; fails if its base key is recorded.
+    MarkLastResortHandshake(PrekeyId, DhPublicKey),
+    ForgetLastResortHandshake(DhPublicKey),
 }
 
 /// Writes that [`super::Store::apply`] saves in one transaction: all of them, or none.
@@ -297,6 +304,39 @@ impl WriteBatch {
         }
         self.ops.push(Op::PutColleague(peer.clone(), Zeroizing::new(terms.to_vec())));
         Ok(self)
+    }
+
+    /// Trusts `identity` for `peer` after the user accepted it, as
+    /// [`super::Store::accept_identity`] does, in this batch's transaction.
+    pub fn accept_identity(&mut self, peer: &PeerId, identity: &IdentityKey) -> &mut Self {
+        self.ops.push(Op::AcceptIdentity(peer.clone(), *identity));
+        self
+    }
+
+    /// Saves the repair record of `peer` (opaque to the store), replacing the old one.
+    pub fn put_repair_record(&mut self, peer: &PeerId, record: &[u8]) -> &mut Self {
+        self.ops.push(Op::PutRepairRecord(peer.clone(), Zeroizing::new(record.to_vec())));
+        self
+    }
+
+    /// Saves the device's last-resort prekey schedule (opaque to the store), replacing the old one.
+    pub fn put_prekey_schedule(&mut self, schedule: &[u8]) -> &mut Self {
+        self.ops.push(Op::PutPrekeySchedule(Zeroizing::new(schedule.to_vec())));
+        self
+    }
+
+    /// Records that the handshake with initiator base key `base_key` used last-resort signed
+    /// prekey `id`. Applying fails with [`StoreError::UnknownPrekey`] if a handshake with that
+    /// base key is already recorded (a replay).
+    pub fn mark_last_resort_handshake(&mut self, id: PrekeyId, base_key: &DhPublicKey) -> &mut Self {
+        self.ops.push(Op::MarkLastResortHandshake(id, *base_key));
+        self
+    }
+
+    /// Deletes the record of the last-resort handshake with base key `base_key`, if stored.
+    pub fn forget_last_resort_handshake(&mut self, base_key: &DhPublicKey) -> &mut Self {
+        self.ops.push(Op::ForgetLastResortHandshake(*base_key));
+        self
     }
 
     /// Deletes a post-quantum prekey (after rotation), if it is stored.

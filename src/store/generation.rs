@@ -50,7 +50,14 @@ pub(crate) fn advance(t: &mut dyn Tables) -> Result<(), StoreError> {
 /// file cannot be written. In every case nothing was changed.
 pub(crate) fn recover(t: &mut dyn Tables, owner: &Owner) -> Result<u64, StoreError> {
     ops::record_owner(t, owner)?;
-    for kv in [Kv::Session, Kv::SignedPrekey, Kv::OneTimePrekey, Kv::KemPrekey] {
+    for kv in [
+        Kv::Session,
+        Kv::SignedPrekey,
+        Kv::OneTimePrekey,
+        Kv::KemPrekey,
+        Kv::PrekeySchedule,
+        Kv::LastResortHandshake,
+    ] {
         t.clear(kv)?;
     }
     let file = match stored(t) {

@@ -342,4 +342,34 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// [`StoreError::Corrupt`] naming `colleagues` if the stored record does not authenticate.
     fn colleague(&self, peer: &PeerId) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError>;
+
+    /// The repair record of `peer`, as saved with [`WriteBatch::put_repair_record`] (opaque to
+    /// the store).
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming `repairs` if the stored record does not authenticate.
+    fn repair_record(&self, peer: &PeerId) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError>;
+
+    /// The device's last-resort prekey schedule, as saved with
+    /// [`WriteBatch::put_prekey_schedule`] (opaque to the store).
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming `prekey_schedule` if the stored record does not authenticate.
+    fn prekey_schedule(&self) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError>;
+
+    /// The signed prekey whose last-resort handshake with initiator base key `base_key` was
+    /// recorded ([`WriteBatch::mark_last_resort_handshake`]), if any.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming `last_resort_handshakes` if the record does not open.
+    fn last_resort_handshake(
+        &self,
+        base_key: &crate::keys::DhPublicKey,
+    ) -> Result<Option<PrekeyId>, StoreError>;
+
+    /// Every recorded last-resort handshake: the signed prekey it used and its base key.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming `last_resort_handshakes` if a record does not open.
+    fn last_resort_handshakes(&self) -> Result<Vec<(PrekeyId, crate::keys::DhPublicKey)>, StoreError>;
 }

@@ -16,7 +16,9 @@ use super::types::{
 use super::StoreError;
 use crate::clock::Timestamp;
 use crate::error::DecodeError;
-use crate::keys::{IdentityKey, IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
+use crate::keys::{
+    DhPublicKey, IdentityKey, IdentityKeyPair, KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey,
+};
 
 /// The key-value tables of the store. Messages have a table of their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -36,6 +38,9 @@ pub(crate) enum Kv {
     Colleague,
     Boundaries,
     Conversation,
+    PrekeySchedule,
+    LastResortHandshake,
+    Repair,
 }
 
 impl Kv {
@@ -57,6 +62,9 @@ impl Kv {
             Self::Colleague => "colleagues",
             Self::Boundaries => "boundaries",
             Self::Conversation => "conversations",
+            Self::PrekeySchedule => "prekey_schedule",
+            Self::LastResortHandshake => "last_resort_handshakes",
+            Self::Repair => "repairs",
         }
     }
 
@@ -186,6 +194,22 @@ fn apply_op(t: &mut dyn Tables, op: Op) -> Result<(), StoreError> {
         Op::Audit(at, event) => audit::append(t, at, &event),
         Op::PutRecordCopy(copy) => t.put_record_copy(&copy),
         Op::PutColleague(peer, terms) => t.put(Kv::Colleague, peer.as_str().as_bytes(), &terms),
+        Op::AcceptIdentity(peer, identity) => accept_identity_in(t, &peer, &identity),
+        Op::PutRepairRecord(peer, bytes) => t.put(Kv::Repair, peer.as_str().as_bytes(), &bytes),
+        Op::PutPrekeySchedule(bytes) => t.put(Kv::PrekeySchedule, LOCAL, &bytes),
+        Op::MarkLastResortHandshake(id, base_key) => {
+            let key = base_key.to_bytes();
+            if t.get(Kv::LastResortHandshake, &key)?.is_some() {
+                return Err(StoreError::UnknownPrekey);
+            }
+            let mut value = Vec::with_capacity(4 + 32);
+            value.extend_from_slice(&id.0.to_be_bytes());
+            value.extend_from_slice(&key);
+            t.put(Kv::LastResortHandshake, &key, &value)
+        }
+        Op::ForgetLastResortHandshake(base_key) => {
+            t.delete(Kv::LastResortHandshake, &base_key.to_bytes()).map(drop)
+        }
     }
 }
 
@@ -389,18 +413,20 @@ pub(crate) fn accept_identity(
     peer: &PeerId,
     identity: &IdentityKey,
 ) -> Result<(), StoreError> {
-    b.write(|t| {
-        let existing = peer_record(t, peer)?;
-        let changed = existing.as_ref().is_some_and(|record| !record.identity.ct_eq(identity));
-        if let Some(record) = trust::accept(existing, peer, identity) {
-            put_peer(t, &record)?;
-        }
-        if changed {
-            // The agreement names the old key, so it no longer verifies: it goes with that key.
-            t.delete(Kv::Agreement, peer.as_str().as_bytes())?;
-        }
-        Ok(())
-    })
+    b.write(|t| accept_identity_in(t, peer, identity))
+}
+
+fn accept_identity_in(t: &mut dyn Tables, peer: &PeerId, identity: &IdentityKey) -> Result<(), StoreError> {
+    let existing = peer_record(t, peer)?;
+    let changed = existing.as_ref().is_some_and(|record| !record.identity.ct_eq(identity));
+    if let Some(record) = trust::accept(existing, peer, identity) {
+        put_peer(t, &record)?;
+    }
+    if changed {
+        // The agreement names the old key, so it no longer verifies: it goes with that key.
+        t.delete(Kv::Agreement, peer.as_str().as_bytes())?;
+    }
+    Ok(())
 }
 
 pub(crate) fn mark_verified(
@@ -457,6 +483,38 @@ pub(crate) fn record_copies(b: &impl Backend, peer: &PeerId) -> Result<Vec<super
 
 pub(crate) fn colleague(b: &impl Backend, peer: &PeerId) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
     b.read(|t| t.get(Kv::Colleague, peer.as_str().as_bytes()))
+}
+
+pub(crate) fn repair_record(
+    b: &impl Backend,
+    peer: &PeerId,
+) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+    b.read(|t| t.get(Kv::Repair, peer.as_str().as_bytes()))
+}
+
+pub(crate) fn prekey_schedule(b: &impl Backend) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+    b.read(|t| t.get(Kv::PrekeySchedule, LOCAL))
+}
+
+fn decode_last_resort_handshake(bytes: &[u8]) -> Result<(PrekeyId, DhPublicKey), StoreError> {
+    let corrupt = || StoreError::Corrupt { table: Kv::LastResortHandshake.table() };
+    let (id, key) = bytes.split_first_chunk::<4>().ok_or_else(corrupt)?;
+    let key = DhPublicKey::from_slice(key).map_err(|_| corrupt())?;
+    Ok((PrekeyId(u32::from_be_bytes(*id)), key))
+}
+
+pub(crate) fn last_resort_handshake(
+    b: &impl Backend,
+    base_key: &DhPublicKey,
+) -> Result<Option<PrekeyId>, StoreError> {
+    b.read(|t| {
+        let Some(bytes) = t.get(Kv::LastResortHandshake, &base_key.to_bytes())? else { return Ok(None) };
+        decode_last_resort_handshake(&bytes).map(|(id, _)| Some(id))
+    })
+}
+
+pub(crate) fn last_resort_handshakes(b: &impl Backend) -> Result<Vec<(PrekeyId, DhPublicKey)>, StoreError> {
+    b.read(|t| t.all(Kv::LastResortHandshake)?.iter().map(|v| decode_last_resort_handshake(v)).collect())
 }
 
 pub(crate) fn audit_log(b: &impl Backend) -> Result<Vec<audit::AuditEntry>, StoreError> {
@@ -572,6 +630,26 @@ macro_rules! impl_store {
             }
             fn colleague(&self, peer: &PeerId) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError> {
                 ops::colleague(self, peer)
+            }
+            fn repair_record(
+                &self,
+                peer: &PeerId,
+            ) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError> {
+                ops::repair_record(self, peer)
+            }
+            fn prekey_schedule(&self) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError> {
+                ops::prekey_schedule(self)
+            }
+            fn last_resort_handshake(
+                &self,
+                base_key: &$crate::keys::DhPublicKey,
+            ) -> Result<Option<$crate::keys::PrekeyId>, StoreError> {
+                ops::last_resort_handshake(self, base_key)
+            }
+            fn last_resort_handshakes(
+                &self,
+            ) -> Result<Vec<($crate::keys::PrekeyId, $crate::keys::DhPublicKey)>, StoreError> {
+                ops::last_resort_handshakes(self)
             }
         }
     };

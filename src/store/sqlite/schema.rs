@@ -15,6 +15,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (5, include_str!("../migrations/0005_audit.sql")),
     (6, include_str!("../migrations/0006_boundaries.sql")),
     (7, include_str!("../migrations/0007_message_order.sql")),
+    (8, include_str!("../migrations/0008_prekey_lifecycle.sql")),
 ];
 
 /// The first schema version with the `audit` and `audit_head` tables.
