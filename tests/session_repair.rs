@@ -174,3 +174,53 @@ fn repairs_are_rate_limited_and_replays_and_forgeries_are_refused() {
     let err = pair.clinician.accept_repair_request(&pair.client_id, &ahead).unwrap_err();
     assert_eq!(err, Error::Endpoint(EndpointError::InvalidRepairRequest));
 }
+
+#[test]
+fn the_resend_queue_leaves_out_recalled_messages_and_sends_marked_ones_as_first_sent() {
+    let mut pair = pair(805);
+    let identity = pair.client.store().local_identity().unwrap().unwrap();
+    // One message asks for a confirmation and gets it (stored with marks on both devices), one
+    // is recalled, one is plain.
+    let asked =
+        pair.clinician.send(&pair.client_id, confirm("please confirm").request_acknowledgement()).unwrap();
+    let asked_id = asked.message_id.unwrap();
+    pair.deliver_to_client(&asked.envelope.unwrap());
+    let ack = pair.client.acknowledge(&pair.clinician_id, asked_id).unwrap();
+    pair.deliver_to_clinician(&ack);
+    let wrong = pair.clinician.send(&pair.client_id, confirm("sent by mistake")).unwrap();
+    let wrong_id = wrong.message_id.unwrap();
+    pair.deliver_to_client(&wrong.envelope.unwrap());
+    let recall = pair.clinician.recall(&pair.client_id, wrong_id).unwrap();
+    for answer in pair.deliver_to_client(&recall).replies {
+        pair.deliver_to_clinician(&answer);
+    }
+    let plain = pair.clinician.send(&pair.client_id, confirm("plain")).unwrap();
+    let plain_id = plain.message_id.unwrap();
+    pair.deliver_to_client(&plain.envelope.unwrap());
+
+    // The client's device is reinstalled with its identity and asks for a repair.
+    let store = MemoryStore::new();
+    store.set_local_identity(&identity).unwrap();
+    pair.client = client_over(store, 806);
+    let request = pair.client.repair_request(&pair.clinician_id).unwrap();
+    let resent = pair.clinician.accept_repair_request(&pair.client_id, &request).unwrap();
+    // The agreement proposal, the message that asked for a confirmation, and the plain one: not
+    // the recalled one. Each decodes on the new device as the content first sent (not as the
+    // sender's marked record): the messages wait for an agreement, refused with their own ids.
+    let mut proposals = 0;
+    let mut refused = Vec::new();
+    for envelope in &resent {
+        match pair.deliver_to_client(envelope).received {
+            Received::AgreementProposed { .. } => proposals += 1,
+            Received::Refused { id, .. } => refused.push(id),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(proposals, 1);
+    // Sent in the same millisecond, they come in id order.
+    refused.sort();
+    let mut expected = vec![asked_id, plain_id];
+    expected.sort();
+    assert_eq!(refused, expected);
+    assert!(!refused.contains(&wrong_id));
+}
