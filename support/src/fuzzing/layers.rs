@@ -268,7 +268,7 @@ pub(super) fn content_seeds() -> Result<Vec<Vec<u8>>, Violation> {
 }
 
 /// The tables of the store, in the order the first input byte selects them.
-const TABLES: [&str; 9] = [
+const TABLES: [&str; 20] = [
     "identity",
     "signed_prekeys",
     "one_time_prekeys",
@@ -278,6 +278,17 @@ const TABLES: [&str; 9] = [
     "agreements",
     "messages",
     "owner",
+    "auto_replies",
+    "generation",
+    "audit",
+    "audit_head",
+    "record_copies",
+    "colleagues",
+    "boundaries",
+    "conversations",
+    "prekey_schedule",
+    "last_resort_handshakes",
+    "repairs",
 ];
 /// The clear columns every fuzzed record is opened with.
 const ROW: &[u8] = b"fuzzed row";
