@@ -1,0 +1,484 @@
+//! A review of the crate as an attacker would try it (PROTOCOL.md, section 14, "Attacks tried and
+//! their tests"): decoders given lengths and counts far beyond their input, measured with a
+//! counting allocator; the ratchet's limits at their boundaries (the previous receiving chains it
+//! remembers, the skip guard of a first reply); replays across a restart of a store file; a
+//! message from an older chain after a reload; identities that differ from the known peer's;
+//! two initiators racing for one bundle, and prekeys used after deletion; sealed values moved
+//! between rows, tables and peers of the SQLite file.
+#![allow(unsafe_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use confidant::agreement::UnverifiedAgreement;
+use confidant::consts::{CONTENT_BUCKETS, CONTENT_VERSION, MAX_PREVIOUS_RECEIVING_KEYS, MAX_SKIP};
+use confidant::content::Content;
+use confidant::low_level::{x25519, Header, Ratchet};
+use confidant::session::{DecodeError, Envelope, PrekeyBundle, SessionError};
+use confidant_support::rng::seeded;
+
+// ---------------------------------------------------------------------------------------------
+// A counting allocator: while a thread measures, it records the largest single allocation and
+// the total it requested.
+
+struct Counting;
+
+thread_local! {
+    static MEASURING: Cell<bool> = const { Cell::new(false) };
+    static LARGEST: Cell<usize> = const { Cell::new(0) };
+    static TOTAL: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count(size: usize) {
+    // `try_with`: the thread-locals may already be gone while a thread exits.
+    let _ = MEASURING.try_with(|measuring| {
+        if measuring.get() {
+            let _ = LARGEST.try_with(|largest| largest.set(largest.get().max(size)));
+            let _ = TOTAL.try_with(|total| total.set(total.get().saturating_add(size)));
+        }
+    });
+}
+
+// SAFETY: every method hands its arguments to `System`, which upholds the `GlobalAlloc`
+// contract; the counting touches only `const`-initialised thread-locals, which never allocate.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count(layout.size());
+        // SAFETY: as the caller's contract for `alloc`.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count(layout.size());
+        // SAFETY: as the caller's contract for `alloc_zeroed`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count(new_size);
+        // SAFETY: as the caller's contract for `realloc`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as the caller's contract for `dealloc`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// What `f` allocated on this thread: `(its result, largest allocation, total bytes requested)`.
+fn measure<T>(f: impl FnOnce() -> T) -> (T, usize, usize) {
+    LARGEST.with(|c| c.set(0));
+    TOTAL.with(|c| c.set(0));
+    MEASURING.with(|m| m.set(true));
+    let out = f();
+    MEASURING.with(|m| m.set(false));
+    (out, LARGEST.with(Cell::get), TOTAL.with(Cell::get))
+}
+
+/// The allocator sees what it must: without this, every bound below would hold trivially.
+#[test]
+fn the_counting_allocator_counts() {
+    let (buffer, largest, total) = measure(|| vec![7u8; 100_000]);
+    assert_eq!(buffer.len(), 100_000);
+    assert!(largest >= 100_000 && total >= 100_000, "{largest} / {total}");
+    let ((), largest, total) = measure(|| ());
+    assert_eq!((largest, total), (0, 0));
+}
+
+/// A protobuf varint.
+fn varint(mut value: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+    out
+}
+
+/// A length-delimited protobuf field `field` that claims `claimed` bytes and holds `held`.
+fn claim(field: u32, claimed: u64, held: &[u8]) -> Vec<u8> {
+    let mut out = varint(u64::from(field << 3 | 2));
+    out.extend(varint(claimed));
+    out.extend_from_slice(held);
+    out
+}
+
+/// Lengths an attacker would claim: just past the input, past every limit, and the largest
+/// lengths a varint can carry.
+const CLAIMS: [u64; 5] = [40, 70_000, 1 << 31, u32::MAX as u64, u64::MAX >> 1];
+
+/// No decoder allocates more than a few kilobytes for an input of a few dozen bytes, whatever
+/// length it claims.
+const BOUND: usize = 16 * 1024;
+
+#[test]
+fn claimed_lengths_in_envelopes_and_bundles_allocate_nothing_in_proportion() {
+    for claimed in CLAIMS {
+        // An envelope whose ratchet message, and then whose ciphertext, claims `claimed` bytes.
+        let ciphertext = claim(4, claimed, &[0xaa; 20]);
+        let shapes = [claim(1, claimed, &[0x0a; 20]), claim(1, ciphertext.len() as u64, &ciphertext)];
+        for body in shapes {
+            let bytes = [&[1u8][..], &body].concat();
+            let (result, largest, total) = measure(|| Envelope::from_bytes(&bytes));
+            assert!(result.is_err(), "claimed {claimed}");
+            assert!(largest <= BOUND && total <= 4 * BOUND, "claimed {claimed}: {largest} / {total}");
+        }
+        // A bundle whose post-quantum prekey claims `claimed` bytes.
+        let bytes = [&[1u8][..], &claim(7, claimed, &[0x55; 20])].concat();
+        let (result, largest, total) = measure(|| PrekeyBundle::from_bytes(&bytes));
+        assert_eq!(result.err(), Some(DecodeError::Malformed), "claimed {claimed}");
+        assert!(largest <= BOUND && total <= 4 * BOUND, "claimed {claimed}: {largest} / {total}");
+    }
+}
+
+#[test]
+fn claimed_lengths_in_content_and_agreements_allocate_nothing_in_proportion() {
+    for claimed in CLAIMS {
+        // Content: a text claiming `claimed` bytes, padded to the smallest bucket.
+        let mut padded = [&[CONTENT_VERSION][..], &claim(3, claimed, b"hello")].concat();
+        padded.push(0x80);
+        padded.resize(CONTENT_BUCKETS[0], 0);
+        let (result, largest, total) = measure(|| Content::decode(&padded));
+        assert!(result.is_err(), "claimed {claimed}");
+        assert!(largest <= BOUND && total <= 4 * BOUND, "claimed {claimed}: {largest} / {total}");
+
+        // An agreement whose first field claims `claimed` bytes.
+        let bytes = [&[1u8][..], &claim(1, claimed, &[0x33; 20])].concat();
+        let (result, largest, total) = measure(|| UnverifiedAgreement::from_bytes(&bytes));
+        assert!(result.is_err(), "claimed {claimed}");
+        assert!(largest <= BOUND && total <= 4 * BOUND, "claimed {claimed}: {largest} / {total}");
+    }
+}
+
+/// The largest content bucket filled with the smallest repeated items a content can hold (empty
+/// receipt ids): refused for their count, and the memory used stays within a small multiple of
+/// the input, not of any count the input names.
+#[test]
+fn counts_in_content_are_bounded_by_the_input() {
+    let bucket = *CONTENT_BUCKETS.last().unwrap();
+    let mut receipt = Vec::new();
+    while receipt.len() + 8 < bucket - 64 {
+        receipt.extend(claim(1, 0, &[]));
+    }
+    let mut padded = [&[CONTENT_VERSION][..], &claim(10, receipt.len() as u64, &receipt)].concat();
+    padded.push(0x80);
+    padded.resize(bucket, 0);
+    let (result, largest, total) = measure(|| Content::decode(&padded));
+    assert!(result.is_err());
+    assert!(largest <= 24 * bucket, "{largest}");
+    assert!(total <= 64 * bucket, "{total}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ratchet at its limits, through the low-level layer.
+
+const AD: &[u8] = b"attacks review";
+
+/// Alice (initiator) and Bob (responder) over a shared secret, as after a handshake.
+fn ratchets(seed: u8) -> (Ratchet, Ratchet) {
+    let bob_private = [seed.wrapping_add(2); 32];
+    let mut basepoint = [0u8; 32];
+    basepoint[0] = 9;
+    let bob_public = x25519(bob_private, basepoint).unwrap();
+    let shared = [seed; 32];
+    (Ratchet::init_alice(shared, bob_public, AD), Ratchet::init_bob(shared, bob_private, AD))
+}
+
+type Sent = (Header, Vec<u8>);
+
+fn send(from: &mut Ratchet, rng: &mut rand_chacha::ChaCha20Rng, text: &[u8]) -> Sent {
+    from.encrypt(rng, text).unwrap()
+}
+
+fn deliver(to: &mut Ratchet, (header, ciphertext): &Sent) -> Result<Vec<u8>, SessionError> {
+    to.decrypt(header, ciphertext).map(|(plaintext, _)| plaintext.to_vec())
+}
+
+/// The receiver remembers exactly `MAX_PREVIOUS_RECEIVING_KEYS` earlier chains of the sender: a
+/// replay from the oldest one it remembers is a duplicate; from one before it, the message is
+/// not recognised and fails to decrypt. Neither changes the state.
+#[test]
+fn the_receiver_remembers_exactly_the_last_previous_chains() {
+    let mut rng = seeded(61);
+    let (mut alice, mut bob) = ratchets(61);
+    deliver(&mut bob, &send(&mut alice, &mut rng, b"hello")).unwrap();
+    // Bob answers MAX + 2 times, each on a new chain (Alice replies in between).
+    let mut firsts = Vec::new();
+    for round in 0..MAX_PREVIOUS_RECEIVING_KEYS + 2 {
+        let from_bob = send(&mut bob, &mut rng, format!("bob {round}").as_bytes());
+        deliver(&mut alice, &from_bob).unwrap();
+        firsts.push(from_bob);
+        deliver(&mut bob, &send(&mut alice, &mut rng, format!("alice {round}").as_bytes())).unwrap();
+    }
+    // Alice's current chain from Bob is the last one; the MAX before it are remembered.
+    let before = alice.to_bytes();
+    let current = firsts.len() - 1;
+    for (i, sent) in firsts.iter().enumerate() {
+        let err = deliver(&mut alice, sent).unwrap_err();
+        if i + MAX_PREVIOUS_RECEIVING_KEYS >= current {
+            assert_eq!(err, SessionError::Duplicate, "chain {i} is remembered");
+        } else {
+            assert_eq!(err, SessionError::Decrypt, "chain {i} is forgotten");
+        }
+        assert_eq!(alice.to_bytes(), before, "a refused replay changed the state");
+    }
+}
+
+/// Byte offset of `previous_counter` in a serialized state without previous chains or skipped
+/// keys: `previous_counter (4) ‖ previous count (1) ‖ skipped count (4)` end it.
+fn with_previous_counter(state: &Ratchet, pn: u32) -> Ratchet {
+    let mut bytes = state.to_bytes().to_vec();
+    let at = bytes.len() - 9;
+    assert_eq!(&bytes[at..], &[0u8; 9], "no previous chains or skipped keys");
+    bytes[at..at + 4].copy_from_slice(&pn.to_be_bytes());
+    Ratchet::from_bytes(&bytes).unwrap()
+}
+
+/// A first reply whose sender claims a previous chain of `MAX_SKIP` messages is accepted by an
+/// initiator that has no receiving chain yet; one more is refused, and changes nothing.
+#[test]
+fn a_first_reply_may_claim_at_most_max_skip_previous_messages() {
+    for (pn, accepted) in [(MAX_SKIP - 1, true), (MAX_SKIP, true), (MAX_SKIP + 1, false), (u32::MAX, false)] {
+        let mut rng = seeded(62);
+        let (mut alice, mut bob) = ratchets(62);
+        deliver(&mut bob, &send(&mut alice, &mut rng, b"hello")).unwrap();
+        let mut bob = with_previous_counter(&bob, pn);
+        let reply = send(&mut bob, &mut rng, b"first reply");
+        assert_eq!(reply.0.pn, pn);
+        let before = alice.to_bytes();
+        match deliver(&mut alice, &reply) {
+            Ok(plaintext) => assert!(accepted && plaintext == b"first reply", "pn {pn}"),
+            Err(err) => {
+                assert!(!accepted, "pn {pn}: {err:?}");
+                assert_eq!(err, SessionError::TooManySkipped, "pn {pn}");
+                assert_eq!(alice.to_bytes(), before, "pn {pn}: a refused reply changed the state");
+            }
+        }
+    }
+}
+
+/// A serialized state claiming more skipped keys or previous chains than the limits (or than the
+/// input holds) is refused without allocating for the claim.
+#[test]
+fn a_ratchet_state_claiming_huge_counts_is_refused_without_allocating_for_them() {
+    let mut rng = seeded(63);
+    let (mut alice, mut bob) = ratchets(63);
+    deliver(&mut bob, &send(&mut alice, &mut rng, b"hello")).unwrap();
+    let bytes = bob.to_bytes().to_vec();
+    let end = bytes.len();
+    for skipped in [1u32, 2000, 2001, u32::MAX] {
+        let mut forged = bytes.clone();
+        forged[end - 4..].copy_from_slice(&skipped.to_be_bytes());
+        let (result, largest, total) = measure(|| Ratchet::from_bytes(&forged).map(|_| ()));
+        assert!(result.is_err(), "skipped {skipped}");
+        assert!(largest <= BOUND && total <= 4 * BOUND, "skipped {skipped}: {largest} / {total}");
+    }
+    for previous in [1u8, 5, 6, u8::MAX] {
+        let mut forged = bytes.clone();
+        forged[end - 5] = previous;
+        let (result, largest, total) = measure(|| Ratchet::from_bytes(&forged).map(|_| ()));
+        assert!(result.is_err(), "previous {previous}");
+        assert!(largest <= BOUND && total <= 4 * BOUND, "previous {previous}: {largest} / {total}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Through the endpoint, over store files that are closed and opened again.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Barrier};
+
+use confidant::clock::Clock;
+use confidant::content::CategoryKind;
+use confidant::expiry::{ExpiryStart, Lifespan};
+use confidant::keys::IdentityKey;
+use confidant::store::{
+    MemoryStore, MessageId, PeerId, PeerRecord, SqliteStore, Store, StoreError, StoreKeySource, StoredMessage,
+    StoredSession,
+};
+use confidant::{
+    AgreementTerms, AppointmentKind, Availability, Category, Draft, Endpoint, EndpointError, Error,
+    ManualClock, Received, Role, Weekday, Window,
+};
+use confidant_support::pair::{pair_with, send_raw, Pair, HOUR, MONDAY_10AM_NY};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+type Device = Endpoint<SqliteStore, ManualClock>;
+
+fn key() -> StoreKeySource {
+    StoreKeySource::key([9; 32])
+}
+
+fn note(text: &str) -> Draft {
+    Draft::new(Category::Administrative, text)
+}
+
+fn confirm(text: &str) -> Draft {
+    Draft::new(Category::Appointment(AppointmentKind::Confirm), text)
+}
+
+/// Everything a receive could change about a conversation with `peer`.
+type Snapshot = (Option<StoredSession>, Vec<StoredMessage>, Option<PeerRecord>, usize);
+
+fn snapshot<S: Store>(endpoint: &Endpoint<S, ManualClock>, peer: &PeerId) -> Snapshot {
+    let store = endpoint.store();
+    (
+        store.session(peer).unwrap(),
+        store.messages(peer).unwrap(),
+        store.peer(peer).unwrap(),
+        store.one_time_prekey_count().unwrap(),
+    )
+}
+
+/// Asserts that receiving `envelope` from `peer` fails with `expected` and changes nothing.
+fn refused<S: Store>(endpoint: &Endpoint<S, ManualClock>, peer: &PeerId, envelope: &[u8], expected: &Error) {
+    let before = snapshot(endpoint, peer);
+    assert_eq!(&endpoint.receive(peer, envelope).unwrap_err(), expected);
+    assert!(snapshot(endpoint, peer) == before, "a refused envelope changed the store");
+}
+
+fn text(incoming: &confidant::Incoming) -> String {
+    match &incoming.received {
+        Received::Message(message) => message.text.to_string(),
+        other => panic!("expected a message, got {other:?}"),
+    }
+}
+
+/// A clinician and a client, each over its own store file, with an agreement in force; either
+/// can be quit and started again.
+struct Conversation {
+    _dir: tempfile::TempDir,
+    paths: [PathBuf; 2],
+    clinician: Option<Device>,
+    client: Option<Device>,
+    client_id: PeerId,
+    clinician_id: PeerId,
+    /// The clinician's first message (the agreement proposal), which carried the handshake.
+    handshake: Vec<u8>,
+}
+
+impl Conversation {
+    fn new(seed: u64) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = [dir.path().join("clinician.db"), dir.path().join("client.db")];
+        let stores = paths.clone().map(|path| SqliteStore::create(path, &key()).unwrap());
+        let [clinician_store, client_store] = stores;
+        let mut pair = pair_with(seed, clinician_store, client_store, false);
+        let terms = pair.terms(1);
+        let handshake = pair.clinician.propose_agreement(&pair.client_id, terms).unwrap();
+        let Received::AgreementProposed { id, .. } = pair.deliver_to_client(&handshake).received else {
+            panic!("expected a proposal")
+        };
+        let acceptance = pair.client.accept_agreement(&pair.clinician_id, id).unwrap();
+        pair.deliver_to_clinician(&acceptance);
+        let Pair { clinician, client, client_id, clinician_id, .. } = pair;
+        Self {
+            _dir: dir,
+            paths,
+            clinician: Some(clinician),
+            client: Some(client),
+            client_id,
+            clinician_id,
+            handshake,
+        }
+    }
+
+    fn clinician(&self) -> &Device {
+        self.clinician.as_ref().unwrap()
+    }
+
+    fn client(&self) -> &Device {
+        self.client.as_ref().unwrap()
+    }
+
+    /// Both apps quit and start again from their files.
+    fn restart(&mut self) {
+        self.clinician = None;
+        self.client = None;
+        let open = |path: &Path, role, id| {
+            let store = SqliteStore::open(path, &key()).unwrap();
+            Endpoint::new(store, ManualClock::new(MONDAY_10AM_NY), role, id).unwrap()
+        };
+        self.clinician = Some(open(&self.paths[0], Role::Clinician, "dr-lee"));
+        self.client = Some(open(&self.paths[1], Role::Client, "client-42"));
+    }
+
+    fn from_clinician(&self, text: &str) -> Vec<u8> {
+        self.clinician().send(&self.client_id, note(text)).unwrap().envelope.unwrap()
+    }
+
+    fn from_client(&self, text: &str) -> Vec<u8> {
+        self.client().send(&self.clinician_id, confirm(text)).unwrap().envelope.unwrap()
+    }
+
+    fn to_client(&self, envelope: &[u8]) -> String {
+        text(&self.client().receive(&self.clinician_id, envelope).unwrap())
+    }
+
+    fn to_clinician(&self, envelope: &[u8]) -> String {
+        text(&self.clinician().receive(&self.client_id, envelope).unwrap())
+    }
+
+    /// A message each way, each delivered at once.
+    fn talk(&self, round: &str) {
+        assert_eq!(self.to_clinician(&self.from_client(round)), round);
+        assert_eq!(self.to_client(&self.from_clinician(round)), round);
+    }
+}
+
+#[test]
+fn envelopes_delivered_before_a_restart_are_refused_after_it_on_both_devices() {
+    let mut c = Conversation::new(71);
+    let to_client = c.from_clinician("Your appointment is on Thursday.");
+    assert_eq!(c.to_client(&to_client), "Your appointment is on Thursday.");
+    let to_clinician = c.from_client("Thursday works.");
+    assert_eq!(c.to_clinician(&to_clinician), "Thursday works.");
+    c.restart();
+
+    let duplicate = Error::Session(SessionError::Duplicate);
+    refused(c.client(), &c.clinician_id, &to_client, &duplicate);
+    refused(c.clinician(), &c.client_id, &to_clinician, &duplicate);
+    // The first message, which carried the handshake: its prekeys are gone and its session knows it.
+    refused(c.client(), &c.clinician_id, &c.handshake, &duplicate);
+    c.talk("after the replays");
+    c.restart();
+    refused(c.client(), &c.clinician_id, &to_client, &duplicate);
+    refused(c.clinician(), &c.client_id, &to_clinician, &duplicate);
+    c.talk("after a second restart");
+}
+
+#[test]
+fn a_message_from_an_older_chain_arrives_once_after_a_reload_on_both_devices() {
+    let mut c = Conversation::new(72);
+    // Each side sends twice on its current chain; the relay holds back the first of each.
+    let late_to_client = c.from_clinician("late to the client");
+    let on_time_to_client = c.from_clinician("on time to the client");
+    let late_to_clinician = c.from_client("late to the clinician");
+    let on_time_to_clinician = c.from_client("on time to the clinician");
+    c.to_client(&on_time_to_client);
+    c.to_clinician(&on_time_to_clinician);
+    // Both sides move on to new chains, several times.
+    for round in 0..3 {
+        c.talk(&format!("round {round}"));
+    }
+    c.restart();
+
+    assert_eq!(c.to_client(&late_to_client), "late to the client");
+    assert_eq!(c.to_clinician(&late_to_clinician), "late to the clinician");
+    c.restart();
+    let duplicate = Error::Session(SessionError::Duplicate);
+    for envelope in [&late_to_client, &on_time_to_client] {
+        refused(c.client(), &c.clinician_id, envelope, &duplicate);
+    }
+    for envelope in [&late_to_clinician, &on_time_to_clinician] {
+        refused(c.clinician(), &c.client_id, envelope, &duplicate);
+    }
+    c.talk("after the late messages");
+}
