@@ -294,12 +294,11 @@ fn a_ratchet_state_claiming_huge_counts_is_refused_without_allocating_for_them()
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier};
 
-use confidant::clock::Clock;
 use confidant::content::CategoryKind;
 use confidant::expiry::{ExpiryStart, Lifespan};
 use confidant::keys::IdentityKey;
 use confidant::store::{
-    MemoryStore, MessageId, PeerId, PeerRecord, SqliteStore, Store, StoreError, StoreKeySource, StoredMessage,
+    MemoryStore, PeerId, PeerRecord, SqliteStore, Store, StoreError, StoreKeySource, StoredMessage,
     StoredSession,
 };
 use confidant::{
@@ -481,4 +480,193 @@ fn a_message_from_an_older_chain_arrives_once_after_a_reload_on_both_devices() {
         refused(c.clinician(), &c.client_id, envelope, &duplicate);
     }
     c.talk("after the late messages");
+}
+
+/// An endpoint over a memory store, with a deterministic generator.
+fn device(seed: u64, role: Role, id: &str) -> Endpoint<MemoryStore, ManualClock> {
+    let rng = ChaCha20Rng::seed_from_u64(seed);
+    Endpoint::with_generator(rng, MemoryStore::new(), ManualClock::new(MONDAY_10AM_NY), role, id).unwrap()
+}
+
+/// Terms between `clinician` and `client`, as the pair fixture writes them.
+fn terms(clinician: IdentityKey, client: IdentityKey) -> AgreementTerms {
+    let windows = Weekday::ALL[..5].iter().map(|&day| Window::new(day, (9, 0), (17, 0))).collect();
+    let availability = Availability::new("America/New_York", windows).unwrap();
+    let mut terms = AgreementTerms::new(
+        1,
+        clinician,
+        client,
+        availability,
+        "Within a day.".into(),
+        vec!["Call 988".into()],
+    );
+    terms.client_may_send.push(CategoryKind::CheckIn);
+    terms.lifespans.insert(CategoryKind::CheckIn, Lifespan::new(24 * HOUR, ExpiryStart::FromRead).unwrap());
+    terms
+}
+
+/// A first message from a device that claims to be `peer` with another identity key: the
+/// handshake of `impostor` (a session started from `bundle`), carrying any bytes.
+fn impostor_handshake<S: Store>(
+    impostor: &Endpoint<S, ManualClock>,
+    victim: &PeerId,
+    bundle: &[u8],
+) -> Vec<u8> {
+    impostor.start_session(victim, bundle).unwrap();
+    send_raw(impostor, victim, &mut ChaCha20Rng::seed_from_u64(5), &[0x80; 256])
+}
+
+#[test]
+fn a_bundle_or_handshake_with_another_identity_than_the_known_peer_is_refused_on_both_devices() {
+    let c = Conversation::new(73);
+    let changed = Error::Store(StoreError::IdentityChanged);
+
+    // A bundle under the client's name, with another identity key, given to the clinician; and one
+    // under the clinician's name given to the client.
+    let fake_client = device(1, Role::Client, "client-42");
+    let fake_clinician = device(2, Role::Clinician, "dr-lee");
+    for (victim, peer, bundle) in [
+        (c.clinician(), &c.client_id, fake_client.prekey_bundle().unwrap()),
+        (c.client(), &c.clinician_id, fake_clinician.prekey_bundle().unwrap()),
+    ] {
+        let before = snapshot(victim, peer);
+        assert_eq!(victim.start_session(peer, &bundle).unwrap_err(), changed);
+        assert!(snapshot(victim, peer) == before, "a refused bundle changed the store");
+    }
+
+    // A handshake under the client's name, made from a fresh bundle of the clinician's, and one
+    // under the clinician's name made from a fresh bundle of the client's: refused, and the
+    // prekeys they name are kept for the real peer.
+    let to_clinician =
+        impostor_handshake(&fake_client, &c.clinician_id, &c.clinician().prekey_bundle().unwrap());
+    let to_client = impostor_handshake(&fake_clinician, &c.client_id, &c.client().prekey_bundle().unwrap());
+    refused(c.clinician(), &c.client_id, &to_clinician, &changed);
+    refused(c.client(), &c.clinician_id, &to_client, &changed);
+    c.talk("the real peers go on");
+}
+
+/// Removes fields 5 and 6 (the one-time prekey) from a bundle, as an initiator may: the prekey
+/// signatures do not cover them.
+fn without_one_time_prekey(bundle: &[u8]) -> Vec<u8> {
+    let read_varint = |bytes: &[u8], at: &mut usize| {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = bytes[*at];
+            *at += 1;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte < 0x80 {
+                break;
+            }
+        }
+        value
+    };
+    let mut out = vec![bundle[0]];
+    let mut at = 1;
+    while at < bundle.len() {
+        let start = at;
+        let tag = read_varint(bundle, &mut at);
+        match tag & 7 {
+            0 => {
+                read_varint(bundle, &mut at);
+            }
+            2 => at += read_varint(bundle, &mut at) as usize,
+            other => panic!("wire type {other} in a bundle"),
+        }
+        if !matches!(tag >> 3, 5 | 6) {
+            out.extend_from_slice(&bundle[start..at]);
+        }
+    }
+    out
+}
+
+/// Two initiators (different peers to the client) race with handshakes from the same bundle:
+/// one wins, the other is refused with a typed error, on every run, also when the second
+/// initiator leaves out the one-time prekey. A bundle is single use.
+#[test]
+fn two_initiators_racing_for_one_bundle_start_one_session() {
+    for run in 0..12u64 {
+        for strip in [false, true] {
+            // The operating system's generator: an injected one is shared behind a lock, which
+            // would run the two receives one after the other.
+            let client = Endpoint::new(
+                MemoryStore::new(),
+                ManualClock::new(MONDAY_10AM_NY),
+                Role::Client,
+                "client-42",
+            );
+            let client = Arc::new(client.unwrap());
+            let client_id = PeerId::new("client-42").unwrap();
+            let bundle = client.prekey_bundle().unwrap();
+            let lee = device(200 + run, Role::Clinician, "dr-lee");
+            let mallory = device(300 + run, Role::Clinician, "dr-mallory");
+            let mut firsts = Vec::new();
+            for (initiator, bundle) in [
+                (&lee, bundle.clone()),
+                (&mallory, if strip { without_one_time_prekey(&bundle) } else { bundle.clone() }),
+            ] {
+                initiator.start_session(&client_id, &bundle).unwrap();
+                let terms = terms(initiator.identity_key(), client.identity_key());
+                firsts.push(initiator.propose_agreement(&client_id, terms).unwrap());
+            }
+            let barrier = Arc::new(Barrier::new(2));
+            let threads: Vec<_> = ["dr-lee", "dr-mallory"]
+                .into_iter()
+                .zip(firsts)
+                .map(|(from, first)| {
+                    let (client, barrier) = (Arc::clone(&client), Arc::clone(&barrier));
+                    std::thread::spawn(move || {
+                        let from = PeerId::new(from).unwrap();
+                        barrier.wait();
+                        client.receive(&from, &first).map(|incoming| incoming.received)
+                    })
+                })
+                .collect();
+            let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+            let won: Vec<_> = results.iter().filter(|r| r.is_ok()).collect();
+            assert_eq!(won.len(), 1, "run {run}, strip {strip}: {results:?}");
+            assert!(matches!(won[0], Ok(Received::AgreementProposed { .. })));
+            let lost = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+            assert!(
+                matches!(
+                    lost,
+                    Error::Endpoint(EndpointError::UnknownPrekey) | Error::Store(StoreError::UnknownPrekey)
+                ),
+                "run {run}, strip {strip}: {lost:?}"
+            );
+            let sessions = ["dr-lee", "dr-mallory"]
+                .iter()
+                .filter(|p| client.store().session(&PeerId::new(**p).unwrap()).unwrap().is_some())
+                .count();
+            assert_eq!(sessions, 1, "run {run}, strip {strip}");
+        }
+    }
+}
+
+/// A bundle used once is gone after a restart too: a second initiator's handshake from it (with
+/// or without the one-time prekey) is refused and changes nothing.
+#[test]
+fn a_prekey_used_before_a_restart_is_refused_after_it() {
+    let mut c = Conversation::new(74);
+    let bundle = c.client().prekey_bundle().unwrap();
+    let jones = device(4, Role::Clinician, "dr-jones");
+    jones.start_session(&c.client_id, &bundle).unwrap();
+    let proposal =
+        jones.propose_agreement(&c.client_id, terms(jones.identity_key(), c.client().identity_key()));
+    let jones_id = PeerId::new("dr-jones").unwrap();
+    assert!(matches!(
+        c.client().receive(&jones_id, &proposal.unwrap()).unwrap().received,
+        Received::AgreementProposed { .. }
+    ));
+    c.restart();
+    let mallory_id = PeerId::new("dr-mallory").unwrap();
+    for (seed, bundle) in [(5, bundle.clone()), (6, without_one_time_prekey(&bundle))] {
+        let mallory = device(seed, Role::Clinician, "dr-mallory");
+        mallory.start_session(&c.client_id, &bundle).unwrap();
+        let first = mallory
+            .propose_agreement(&c.client_id, terms(mallory.identity_key(), c.client().identity_key()))
+            .unwrap();
+        refused(c.client(), &mallory_id, &first, &Error::Endpoint(EndpointError::UnknownPrekey));
+        assert!(c.client().store().session(&mallory_id).unwrap().is_none());
+    }
+    c.talk("the first session goes on");
 }
