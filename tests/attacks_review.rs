@@ -670,3 +670,38 @@ fn a_prekey_used_before_a_restart_is_refused_after_it() {
     }
     c.talk("the first session goes on");
 }
+
+/// `bytes` followed by an unknown length-delimited field (which decoders skip) that brings it to
+/// exactly `len` bytes.
+fn padded_to(bytes: &[u8], len: usize) -> Vec<u8> {
+    for field_len in (0..len).rev() {
+        let field = claim(15, field_len as u64, &vec![0; field_len]);
+        if bytes.len() + field.len() == len {
+            return [bytes, &field].concat();
+        }
+    }
+    panic!("no padding reaches {len}")
+}
+
+/// The size limits hold at their boundaries: an envelope or bundle of exactly the limit decodes,
+/// one byte more is `TooLarge`.
+#[test]
+fn size_limits_of_envelopes_and_bundles_hold_at_their_boundaries() {
+    use confidant::consts::{MAX_BUNDLE_LEN, MAX_ENVELOPE_LEN};
+    let c = Conversation::new(75);
+    let envelope = c.from_clinician("at the limit");
+    let expected = Envelope::from_bytes(&envelope).unwrap();
+    assert_eq!(Envelope::from_bytes(&padded_to(&envelope, MAX_ENVELOPE_LEN)).unwrap(), expected);
+    let over = padded_to(&envelope, MAX_ENVELOPE_LEN + 1);
+    assert_eq!(Envelope::from_bytes(&over).unwrap_err(), DecodeError::TooLarge);
+    // The receiving device refuses it, and it changes nothing.
+    refused(c.client(), &c.clinician_id, &over, &Error::Decode(DecodeError::TooLarge));
+    assert_eq!(c.to_client(&padded_to(&envelope, MAX_ENVELOPE_LEN)), "at the limit");
+
+    let bundle = c.client().prekey_bundle().unwrap();
+    let expected = PrekeyBundle::from_bytes(&bundle).unwrap().to_bytes();
+    let at_limit = PrekeyBundle::from_bytes(&padded_to(&bundle, MAX_BUNDLE_LEN)).unwrap();
+    assert_eq!(at_limit.to_bytes(), expected);
+    let over = padded_to(&bundle, MAX_BUNDLE_LEN + 1);
+    assert_eq!(PrekeyBundle::from_bytes(&over).unwrap_err(), DecodeError::TooLarge);
+}
