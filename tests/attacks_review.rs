@@ -399,14 +399,19 @@ impl Conversation {
 
     /// Both apps quit and start again from their files.
     fn restart(&mut self) {
-        self.clinician = None;
         self.client = None;
-        let open = |path: &Path, role, id| {
-            let store = SqliteStore::open(path, &key()).unwrap();
-            Endpoint::new(store, ManualClock::new(MONDAY_10AM_NY), role, id).unwrap()
-        };
-        self.clinician = Some(open(&self.paths[0], Role::Clinician, "dr-lee"));
-        self.client = Some(open(&self.paths[1], Role::Client, "client-42"));
+        self.restart_clinician();
+        let store = SqliteStore::open(&self.paths[1], &key()).unwrap();
+        let client = Endpoint::new(store, ManualClock::new(MONDAY_10AM_NY), Role::Client, "client-42");
+        self.client = Some(client.unwrap());
+    }
+
+    /// The clinician's app quits and starts again from its file.
+    fn restart_clinician(&mut self) {
+        self.clinician = None;
+        let store = SqliteStore::open(&self.paths[0], &key()).unwrap();
+        let clinician = Endpoint::new(store, ManualClock::new(MONDAY_10AM_NY), Role::Clinician, "dr-lee");
+        self.clinician = Some(clinician.unwrap());
     }
 
     fn from_clinician(&self, text: &str) -> Vec<u8> {
@@ -704,4 +709,144 @@ fn size_limits_of_envelopes_and_bundles_hold_at_their_boundaries() {
     assert_eq!(at_limit.to_bytes(), expected);
     let over = padded_to(&bundle, MAX_BUNDLE_LEN + 1);
     assert_eq!(PrekeyBundle::from_bytes(&over).unwrap_err(), DecodeError::TooLarge);
+}
+
+/// The `(key, value)` rows of `table` in the file at `path`.
+fn rows(path: &Path, table: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn.prepare(&format!("SELECT key, value FROM {table} ORDER BY key")).unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+}
+
+/// Writes `value` as the value of the row `key` of `table`, as someone with the file could.
+fn put_value(path: &Path, table: &str, key: &[u8], value: &[u8]) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let changed =
+        conn.execute(&format!("UPDATE {table} SET value = ?2 WHERE key = ?1"), (key, value)).unwrap();
+    assert_eq!(changed, 1);
+}
+
+/// The key of the one row of `table` that `after` has and `before` has not.
+fn new_row(before: &[(Vec<u8>, Vec<u8>)], after: &[(Vec<u8>, Vec<u8>)]) -> (Vec<u8>, Vec<u8>) {
+    let mut new = after.iter().filter(|row| before.iter().all(|old| old.0 != row.0)).cloned();
+    let row = new.next().unwrap();
+    assert!(new.next().is_none());
+    row
+}
+
+/// Sealed values moved by someone with write access to the clinician's file, between rows of a
+/// table, between peers and between tables: each is refused with `StoreError::Corrupt` naming
+/// the table whose row was read, no operation panics, and the other conversations go on.
+#[test]
+fn sealed_values_moved_between_rows_tables_and_peers_are_refused() {
+    let mut c = Conversation::new(76);
+    c.talk("one");
+    c.talk("two");
+    let path = c.paths[0].clone();
+    let corrupt = |table| Error::Store(StoreError::Corrupt { table });
+
+    // A second client, with a session and a peer record in the clinician's store; and two
+    // bundles of the clinician's, unused.
+    let sessions_before = rows(&path, "sessions");
+    let peers_before = rows(&path, "peers");
+    let other = device(7, Role::Client, "client-43");
+    let other_id = PeerId::new("client-43").unwrap();
+    c.clinician().start_session(&other_id, &other.prekey_bundle().unwrap()).unwrap();
+    let prekeys_before = rows(&path, "one_time_prekeys");
+    let first_bundle = c.clinician().prekey_bundle().unwrap();
+    let prekeys_between = rows(&path, "one_time_prekeys");
+    c.clinician().prekey_bundle().unwrap();
+    c.clinician = None;
+    let sessions = rows(&path, "sessions");
+    let (other_session_key, other_session) = new_row(&sessions_before, &sessions);
+    let (own_session_key, own_session) = sessions_before[0].clone();
+    let peers = rows(&path, "peers");
+    let (other_peer_key, _) = new_row(&peers_before, &peers);
+    let (own_peer_key, own_peer) = peers_before[0].clone();
+    let (first_prekey_key, first_prekey) = new_row(&prekeys_before, &prekeys_between);
+    let (second_prekey_key, _) = new_row(&prekeys_between, &rows(&path, "one_time_prekeys"));
+    let messages = rows(&path, "messages");
+    assert!(messages.len() >= 4);
+    // Each case starts from these files (both: the client's state must match the clinician's).
+    c.client = None;
+    let pristine = c.paths.clone().map(|file| std::fs::read(file).unwrap());
+    let restore = |c: &mut Conversation| {
+        c.clinician = None;
+        c.client = None;
+        for (file, bytes) in c.paths.iter().zip(&pristine) {
+            std::fs::write(file, bytes).unwrap();
+        }
+        c.restart();
+    };
+
+    // Between peers: client-42's session in client-43's row. Sending to client-43 fails and
+    // writes nothing; client-42's conversation goes on.
+    put_value(&path, "sessions", &other_session_key, &own_session);
+    c.restart();
+    let draft = note("to the other client");
+    assert_eq!(c.clinician().send(&other_id, draft).unwrap_err(), corrupt("sessions"));
+    c.talk("the other conversation goes on");
+    assert!(rows(&path, "sessions")
+        .iter()
+        .any(|row| row == &(other_session_key.clone(), own_session.clone())));
+    restore(&mut c);
+
+    // Between peers, the other way: client-43's session in client-42's row.
+    put_value(&path, "sessions", &own_session_key, &other_session);
+    c.restart_clinician();
+    let before = rows(&path, "sessions");
+    assert_eq!(c.clinician().send(&c.client_id, note("refused")).unwrap_err(), corrupt("sessions"));
+    let envelope = c.from_client("refused as well");
+    refused_with(c.clinician(), &c.client_id, &envelope, &corrupt("sessions"));
+    assert_eq!(rows(&path, "sessions"), before, "a refused operation wrote a session");
+    restore(&mut c);
+
+    // Between tables: client-42's peer record as its session, and its session as its peer
+    // record (the same row key in each table would not even match: lookup keys differ per table).
+    put_value(&path, "sessions", &own_session_key, &own_peer);
+    c.restart_clinician();
+    assert_eq!(c.clinician().send(&c.client_id, note("refused")).unwrap_err(), corrupt("sessions"));
+    restore(&mut c);
+    put_value(&path, "peers", &own_peer_key, &own_session);
+    c.restart_clinician();
+    assert_eq!(c.clinician().store().peer(&c.client_id).unwrap_err(), StoreError::Corrupt { table: "peers" });
+    assert_eq!(c.clinician().safety_number(&c.client_id).unwrap_err(), corrupt("peers"));
+    assert!(c.clinician().store().peer(&other_id).unwrap().is_some(), "the other peer reads");
+    restore(&mut c);
+    put_value(&path, "peers", &other_peer_key, &own_peer);
+    c.restart_clinician();
+    assert_eq!(c.clinician().store().peer(&other_id).unwrap_err(), StoreError::Corrupt { table: "peers" });
+    restore(&mut c);
+
+    // Between rows: one message's value in another message's row (same peer, same columns but
+    // the key), read alone and in the conversation.
+    put_value(&path, "messages", &messages[0].0, &messages[1].1);
+    c.restart_clinician();
+    let corrupt_messages = StoreError::Corrupt { table: "messages" };
+    assert_eq!(c.clinician().store().messages(&c.client_id).unwrap_err(), corrupt_messages);
+    c.talk("new messages still arrive");
+    restore(&mut c);
+
+    // Between rows: the first bundle's one-time prekey replaced by the second's. A handshake
+    // from the first bundle fails with a typed error and consumes nothing.
+    let second_prekey =
+        rows(&path, "one_time_prekeys").into_iter().find(|r| r.0 == second_prekey_key).unwrap().1;
+    put_value(&path, "one_time_prekeys", &first_prekey_key, &second_prekey);
+    c.restart_clinician();
+    let stranger = device(8, Role::Client, "client-44");
+    let stranger_id = PeerId::new("client-44").unwrap();
+    let handshake = impostor_handshake(&stranger, &c.clinician_id, &first_bundle);
+    refused(c.clinician(), &stranger_id, &handshake, &corrupt("one_time_prekeys"));
+    assert_ne!(first_prekey, second_prekey);
+}
+
+/// As [`refused`], for a store whose snapshot itself cannot be read: only the error is checked
+/// here; the caller compares the rows of the file.
+fn refused_with<S: Store>(
+    endpoint: &Endpoint<S, ManualClock>,
+    peer: &PeerId,
+    envelope: &[u8],
+    expected: &Error,
+) {
+    assert_eq!(&endpoint.receive(peer, envelope).unwrap_err(), expected);
 }
