@@ -850,3 +850,16 @@ fn refused_with<S: Store>(
 ) {
     assert_eq!(&endpoint.receive(peer, envelope).unwrap_err(), expected);
 }
+
+/// `Session::has_received` answers for each side: the endpoint relies on it to decide whether a
+/// new session may replace the one that sends (PROTOCOL.md, section 12).
+#[test]
+fn has_received_is_true_only_after_a_message_from_the_peer() {
+    let (mut alice, mut bob, mut rng) = confidant_support::device::established(77);
+    assert!(!alice.has_received(), "the initiator has sent only");
+    assert!(bob.has_received(), "the responder decrypted the first message");
+    let reply = bob.encrypt(&mut rng, b"reply").unwrap();
+    assert!(!alice.has_received(), "sending nothing back changes nothing");
+    alice.decrypt(&reply).unwrap();
+    assert!(alice.has_received());
+}
