@@ -553,6 +553,11 @@ fn a_bundle_or_handshake_with_another_identity_than_the_known_peer_is_refused_on
 /// Removes fields 5 and 6 (the one-time prekey) from a bundle, as an initiator may: the prekey
 /// signatures do not cover them.
 fn without_one_time_prekey(bundle: &[u8]) -> Vec<u8> {
+    without_fields(bundle, &[5, 6])
+}
+
+/// `bundle` without its top-level protobuf fields numbered in `fields`.
+fn without_fields(bundle: &[u8], fields: &[u64]) -> Vec<u8> {
     let read_varint = |bytes: &[u8], at: &mut usize| {
         let mut value = 0u64;
         for shift in (0..64).step_by(7) {
@@ -577,7 +582,7 @@ fn without_one_time_prekey(bundle: &[u8]) -> Vec<u8> {
             2 => at += read_varint(bundle, &mut at) as usize,
             other => panic!("wire type {other} in a bundle"),
         }
-        if !matches!(tag >> 3, 5 | 6) {
+        if !fields.contains(&(tag >> 3)) {
             out.extend_from_slice(&bundle[start..at]);
         }
     }
@@ -862,4 +867,25 @@ fn has_received_is_true_only_after_a_message_from_the_peer() {
     assert!(!alice.has_received(), "sending nothing back changes nothing");
     alice.decrypt(&reply).unwrap();
     assert!(alice.has_received());
+}
+
+/// A bundle without a one-time prekey decodes and starts a session; one that carries a one-time
+/// key without its id (or an id without its key) is refused, on the device that reads it.
+#[test]
+fn a_one_time_prekey_is_in_a_bundle_whole_or_not_at_all() {
+    let client = device(9, Role::Client, "client-42");
+    let clinician = device(10, Role::Clinician, "dr-lee");
+    let client_id = PeerId::new("client-42").unwrap();
+    let bundle = client.prekey_bundle().unwrap();
+    assert_eq!(PrekeyBundle::from_bytes(&bundle).unwrap().to_bytes(), bundle);
+    let stripped = without_one_time_prekey(&bundle);
+    assert!(stripped.len() < bundle.len());
+    assert_eq!(PrekeyBundle::from_bytes(&stripped).unwrap().to_bytes(), stripped);
+    for half in [without_fields(&bundle, &[5]), without_fields(&bundle, &[6])] {
+        let err = PrekeyBundle::from_bytes(&half).unwrap_err();
+        assert!(matches!(err, DecodeError::InvalidField(_)), "{err:?}");
+        assert_eq!(clinician.start_session(&client_id, &half).unwrap_err(), Error::Decode(err));
+        assert!(clinician.store().session(&client_id).unwrap().is_none());
+    }
+    clinician.start_session(&client_id, &without_one_time_prekey(&bundle)).unwrap();
 }
