@@ -889,3 +889,33 @@ fn a_one_time_prekey_is_in_a_bundle_whole_or_not_at_all() {
     }
     clinician.start_session(&client_id, &without_one_time_prekey(&bundle)).unwrap();
 }
+
+/// A ratchet message envelope with `ciphertext`, encoded by hand as a modified sender would.
+fn ratchet_envelope(ciphertext: &[u8]) -> Vec<u8> {
+    let message = [claim(1, 32, &[9; 32]), claim(4, ciphertext.len() as u64, ciphertext)].concat();
+    [&[1u8][..], &claim(1, message.len() as u64, &message)].concat()
+}
+
+/// The ciphertext of a ratchet message is at least a tag and at most the largest plaintext and
+/// a tag: both ends decode (and encode back to the same bytes), one byte beyond either is
+/// refused as an invalid field.
+#[test]
+fn ciphertext_lengths_hold_at_their_boundaries() {
+    use confidant::consts::MAX_PLAINTEXT_LEN;
+    for (len, valid) in
+        [(15, false), (16, true), (MAX_PLAINTEXT_LEN + 16, true), (MAX_PLAINTEXT_LEN + 17, false)]
+    {
+        let bytes = ratchet_envelope(&vec![0x42; len]);
+        match Envelope::from_bytes(&bytes) {
+            Ok(envelope) => {
+                assert!(valid, "length {len} accepted");
+                assert_eq!(envelope.ratchet_message().ciphertext().len(), len);
+                assert_eq!(envelope.to_bytes(), bytes);
+            }
+            Err(err) => {
+                assert!(!valid, "length {len} refused: {err:?}");
+                assert_eq!(err, DecodeError::InvalidField("ciphertext"), "length {len}");
+            }
+        }
+    }
+}
