@@ -414,11 +414,11 @@ impl Conversation {
         self.clinician = Some(clinician.unwrap());
     }
 
-    fn from_clinician(&self, text: &str) -> Vec<u8> {
+    fn sent_by_clinician(&self, text: &str) -> Vec<u8> {
         self.clinician().send(&self.client_id, note(text)).unwrap().envelope.unwrap()
     }
 
-    fn from_client(&self, text: &str) -> Vec<u8> {
+    fn sent_by_client(&self, text: &str) -> Vec<u8> {
         self.client().send(&self.clinician_id, confirm(text)).unwrap().envelope.unwrap()
     }
 
@@ -432,17 +432,17 @@ impl Conversation {
 
     /// A message each way, each delivered at once.
     fn talk(&self, round: &str) {
-        assert_eq!(self.to_clinician(&self.from_client(round)), round);
-        assert_eq!(self.to_client(&self.from_clinician(round)), round);
+        assert_eq!(self.to_clinician(&self.sent_by_client(round)), round);
+        assert_eq!(self.to_client(&self.sent_by_clinician(round)), round);
     }
 }
 
 #[test]
 fn envelopes_delivered_before_a_restart_are_refused_after_it_on_both_devices() {
     let mut c = Conversation::new(71);
-    let to_client = c.from_clinician("Your appointment is on Thursday.");
+    let to_client = c.sent_by_clinician("Your appointment is on Thursday.");
     assert_eq!(c.to_client(&to_client), "Your appointment is on Thursday.");
-    let to_clinician = c.from_client("Thursday works.");
+    let to_clinician = c.sent_by_client("Thursday works.");
     assert_eq!(c.to_clinician(&to_clinician), "Thursday works.");
     c.restart();
 
@@ -462,10 +462,10 @@ fn envelopes_delivered_before_a_restart_are_refused_after_it_on_both_devices() {
 fn a_message_from_an_older_chain_arrives_once_after_a_reload_on_both_devices() {
     let mut c = Conversation::new(72);
     // Each side sends twice on its current chain; the relay holds back the first of each.
-    let late_to_client = c.from_clinician("late to the client");
-    let on_time_to_client = c.from_clinician("on time to the client");
-    let late_to_clinician = c.from_client("late to the clinician");
-    let on_time_to_clinician = c.from_client("on time to the clinician");
+    let late_to_client = c.sent_by_clinician("late to the client");
+    let on_time_to_client = c.sent_by_clinician("on time to the client");
+    let late_to_clinician = c.sent_by_client("late to the clinician");
+    let on_time_to_clinician = c.sent_by_client("on time to the clinician");
     c.to_client(&on_time_to_client);
     c.to_clinician(&on_time_to_clinician);
     // Both sides move on to new chains, several times.
@@ -699,7 +699,7 @@ fn padded_to(bytes: &[u8], len: usize) -> Vec<u8> {
 fn size_limits_of_envelopes_and_bundles_hold_at_their_boundaries() {
     use confidant::consts::{MAX_BUNDLE_LEN, MAX_ENVELOPE_LEN};
     let c = Conversation::new(75);
-    let envelope = c.from_clinician("at the limit");
+    let envelope = c.sent_by_clinician("at the limit");
     let expected = Envelope::from_bytes(&envelope).unwrap();
     assert_eq!(Envelope::from_bytes(&padded_to(&envelope, MAX_ENVELOPE_LEN)).unwrap(), expected);
     let over = padded_to(&envelope, MAX_ENVELOPE_LEN + 1);
@@ -801,7 +801,7 @@ fn sealed_values_moved_between_rows_tables_and_peers_are_refused() {
     c.restart_clinician();
     let before = rows(&path, "sessions");
     assert_eq!(c.clinician().send(&c.client_id, note("refused")).unwrap_err(), corrupt("sessions"));
-    let envelope = c.from_client("refused as well");
+    let envelope = c.sent_by_client("refused as well");
     refused_with(c.clinician(), &c.client_id, &envelope, &corrupt("sessions"));
     assert_eq!(rows(&path, "sessions"), before, "a refused operation wrote a session");
     restore(&mut c);
