@@ -143,7 +143,10 @@ impl ResponderPrekeys {
             return;
         }
         pending.take_prekeys(first);
-        batch.remove_signed_prekey(first.signed_prekey_id()).remove_kem_prekey(first.kem_prekey_id());
+        // A single-use bundle: all three prekeys go. The post-quantum prekey, which every
+        // handshake names, is consumed: of two handshakes from one bundle received at once for two
+        // peers, the second transaction fails, even if it names no one-time prekey.
+        batch.remove_signed_prekey(first.signed_prekey_id()).consume_kem_prekey(first.kem_prekey_id());
         if let Some(id) = first.one_time_prekey_id() {
             batch.consume_one_time_prekey(id);
         }
