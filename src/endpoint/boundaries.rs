@@ -274,16 +274,8 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         version: u32,
         batch: WriteBatch,
     ) -> Result<Vec<u8>> {
-        let sessions = self.sessions(peer)?.ok_or(EndpointError::NoSession)?;
-        let content = Content::new(
-            MessageId::random(rng),
-            category,
-            String::new(),
-            self.now(),
-            Lifespan::DEFAULT,
-            version,
-        )?;
-        self.send_sealed(rng, peer, sessions, &content, true, batch)
+        // Plans and notices travel as agreement messages do: no text, the default lifespan.
+        self.send_agreement_content(rng, peer, category, version, batch)
     }
 
     /// Receives a support-plan message or an end notice from `peer`: verifies it against the
