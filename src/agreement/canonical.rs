@@ -192,3 +192,19 @@ pub(super) fn decode_terms(bytes: &[u8]) -> Result<AgreementTerms, AgreementErro
     }
     Ok(terms)
 }
+
+/// Reads a protobuf message of at most `max` bytes that must be in its canonical encoding (the
+/// bytes a signature covers are the bytes the message encodes to).
+///
+/// # Errors
+/// [`AgreementError::TooLarge`], [`AgreementError::Malformed`] or [`AgreementError::NonCanonical`].
+pub(super) fn decode_canonical<M: Message + Default>(bytes: &[u8], max: usize) -> Result<M, AgreementError> {
+    if bytes.len() > max {
+        return Err(AgreementError::TooLarge);
+    }
+    let message = M::decode(bytes).map_err(|_| AgreementError::Malformed)?;
+    if message.encode_to_vec() != bytes {
+        return Err(AgreementError::NonCanonical);
+    }
+    Ok(message)
+}

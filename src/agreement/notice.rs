@@ -4,7 +4,7 @@
 
 use prost::Message;
 
-use super::canonical::proto;
+use super::canonical::{decode_canonical, proto};
 use super::{AgreementError, Role};
 use crate::clock::Timestamp;
 use crate::consts::{MAX_PLAN_LEN, NOTICE_LABEL};
@@ -158,14 +158,7 @@ impl SignedNotice {
     /// [`AgreementError::NonCanonical`], [`AgreementError::Unsigned`] or
     /// [`AgreementError::InvalidTerms`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, AgreementError> {
-        if bytes.len() > MAX_PLAN_LEN {
-            return Err(AgreementError::TooLarge);
-        }
-        let m = proto::SignedNotice::decode(bytes).map_err(|_| AgreementError::Malformed)?;
-        if m.encode_to_vec() != bytes {
-            return Err(AgreementError::NonCanonical);
-        }
-        Self::from_proto(&m)
+        Self::from_proto(&decode_canonical::<proto::SignedNotice>(bytes, MAX_PLAN_LEN)?)
     }
 }
 

@@ -7,7 +7,7 @@
 
 use prost::Message;
 
-use super::canonical::proto;
+use super::canonical::{decode_canonical, proto};
 use super::notice::{signed_message, SignedNotice};
 use super::{AgreementError, Role};
 use crate::category::CategoryKind;
@@ -269,14 +269,7 @@ impl SignedPlan {
     /// [`AgreementError::TooLarge`], [`AgreementError::Malformed`],
     /// [`AgreementError::NonCanonical`] or [`AgreementError::InvalidTerms`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, AgreementError> {
-        if bytes.len() > MAX_PLAN_LEN {
-            return Err(AgreementError::TooLarge);
-        }
-        let m = proto::SignedSupportPlan::decode(bytes).map_err(|_| AgreementError::Malformed)?;
-        if m.encode_to_vec() != bytes {
-            return Err(AgreementError::NonCanonical);
-        }
-        Self::from_proto(&m)
+        Self::from_proto(&decode_canonical::<proto::SignedSupportPlan>(bytes, MAX_PLAN_LEN)?)
     }
 }
 
@@ -305,13 +298,7 @@ impl PlanMessage {
     /// # Errors
     /// As [`SignedPlan::from_bytes`] and [`SignedNotice::from_bytes`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, AgreementError> {
-        if bytes.len() > MAX_PLAN_LEN {
-            return Err(AgreementError::TooLarge);
-        }
-        let m = proto::PlanMessage::decode(bytes).map_err(|_| AgreementError::Malformed)?;
-        if m.encode_to_vec() != bytes {
-            return Err(AgreementError::NonCanonical);
-        }
+        let m = decode_canonical::<proto::PlanMessage>(bytes, MAX_PLAN_LEN)?;
         match &m.body {
             Some(proto::plan_message::Body::Plan(plan)) => SignedPlan::from_proto(plan).map(Self::Plan),
             Some(proto::plan_message::Body::End(notice)) => SignedNotice::from_proto(notice).map(Self::End),
