@@ -440,14 +440,17 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             let kind = content.category().kind();
             let written = !kind.is_system()
                 && !matches!(kind, CategoryKind::Consultation | CategoryKind::ConsultationNotice);
-            let body = if place < now && written {
-                let stored = content.clone().with_lifespan(lifespan);
-                let marks = super::types::MessageMarks { received_at: Some(now), ..Default::default() };
-                super::record::seal(&stored, &marks)
-            } else if lifespan == content.lifespan() {
+            let padded = if lifespan == content.lifespan() {
                 plaintext
             } else {
                 content.clone().with_lifespan(lifespan).encode_padded()
+            };
+            let body = if place < now && written {
+                // The decrypted bytes behind a header: no second encoding of the content.
+                let marks = super::types::MessageMarks { received_at: Some(now), ..Default::default() };
+                super::record::with_marks(padded, &marks)
+            } else {
+                padded
             };
             batch.put_message(StoredMessage {
                 id: content.id(),

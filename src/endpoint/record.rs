@@ -85,7 +85,12 @@ pub(super) fn open(body: &[u8]) -> Result<(Content, MessageMarks), ContentError>
 
 /// The body storing `content` with `marks`: the padded content alone when nothing is marked.
 pub(super) fn seal(content: &Content, marks: &MessageMarks) -> Zeroizing<Vec<u8>> {
-    let padded = content.encode_padded();
+    with_marks(content.encode_padded(), marks)
+}
+
+/// The body storing the already padded content `padded` with `marks`: `padded` itself when
+/// nothing is marked.
+pub(super) fn with_marks(padded: Zeroizing<Vec<u8>>, marks: &MessageMarks) -> Zeroizing<Vec<u8>> {
     if *marks == MessageMarks::default() {
         return padded;
     }
