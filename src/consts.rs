@@ -196,3 +196,34 @@ pub const MAX_REPAIR_CLOCK_SKEW_MS: u64 = 24 * 60 * 60 * 1000;
 pub const REPAIR_RESEND_WINDOW_MS: u64 = 48 * 60 * 60 * 1000;
 /// Most messages sent again after one repair: the newest ones of the resend queue.
 pub const MAX_RESEND_MESSAGES: usize = 100;
+
+// ---- Devices: a person's signed device list, and linking a new device ----
+
+/// Most devices one person's list may hold, the primary included.
+pub const MAX_DEVICES: usize = 8;
+/// Longest device name, in UTF-8 bytes.
+pub const MAX_DEVICE_NAME_LEN: usize = 64;
+/// Largest encoded signed device list accepted, in bytes (a full list of [`MAX_DEVICES`] devices
+/// with names of [`MAX_DEVICE_NAME_LEN`] bytes takes about 1100).
+pub const MAX_DEVICE_LIST_LEN: usize = 2048;
+/// Version byte that starts every encoded signed device list.
+pub const DEVICE_LIST_FORMAT_VERSION: u8 = 1;
+/// Domain-separation label at the start of a device list's signed bytes.
+pub const DEVICE_LIST_LABEL: &[u8] = b"confidant-v1 device list";
+/// How long a link offer shown on the primary device accepts a request (10 minutes).
+pub const LINK_OFFER_LIFETIME_MS: u64 = 10 * 60 * 1000;
+/// Version byte that starts every link code, link request and link response.
+pub const LINK_FORMAT_VERSION: u8 = 1;
+/// Largest encoded link request or link response accepted, in bytes.
+pub const MAX_LINK_MESSAGE_LEN: usize = MAX_DEVICE_LIST_LEN + 256;
+/// Label hashed before the person key into the person fingerprint of a link code:
+/// `SHA-256(LINK_CODE_LABEL ‖ person key)[0..16]`.
+pub const LINK_CODE_LABEL: &[u8] = b"confidant-v1 link code";
+/// Label at the start of a link request's transcript, which the new device signs and MACs.
+pub const LINK_REQUEST_LABEL: &[u8] = b"confidant-v1 link request transcript";
+/// Label at the start of a link response's transcript, which the primary device MACs.
+pub const LINK_RESPONSE_LABEL: &[u8] = b"confidant-v1 link response transcript";
+/// HKDF `info` of the link request's MAC key.
+pub const LINK_REQUEST_INFO: &[u8] = b"confidant-v1 link request";
+/// HKDF `info` of the link response's MAC key.
+pub const LINK_RESPONSE_INFO: &[u8] = b"confidant-v1 link response";

@@ -89,6 +89,9 @@ mod role;
 pub mod keys;
 mod primitives;
 
+// A person's devices: the device list the person key signs, and linking a new device.
+pub mod devices;
+
 // The protocol: the ratchet, the wire format and the handshake, and the session over them.
 mod handshake;
 mod ratchet;
