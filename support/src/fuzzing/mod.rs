@@ -8,6 +8,7 @@
 //! The sessions the targets attack are built from fixed seeds with [`DeterministicRng`], once per
 //! process, so every run sees the same keys and the corpora stay meaningful.
 
+mod devices;
 mod endpoint;
 mod fixtures;
 mod interaction;
@@ -80,11 +81,15 @@ pub enum Target {
     /// Any mix of genuine envelopes, replays, forgeries and garbage in one `receive_batch`: what
     /// it reports as received is what it stores, and a failed envelope changes nothing.
     EndpointBatch,
+    /// Any bytes as a signed device list, a link code, a link request and a link response: no
+    /// panic, only canonical lists that keep every rule decode, and only the genuine request and
+    /// response of a linking are accepted.
+    DeviceDecode,
 }
 
 impl Target {
     /// Every target.
-    pub const ALL: [Target; 8] = [
+    pub const ALL: [Target; 9] = [
         Target::EnvelopeDecode,
         Target::SessionDecrypt,
         Target::HandshakeRespond,
@@ -93,6 +98,7 @@ impl Target {
         Target::AgreementDecode,
         Target::StoreRecord,
         Target::EndpointBatch,
+        Target::DeviceDecode,
     ];
 
     /// The name of the target, of its `fuzz/fuzz_targets/` file and of its corpus directory.
@@ -107,6 +113,7 @@ impl Target {
             Target::AgreementDecode => "agreement_decode",
             Target::StoreRecord => "store_record",
             Target::EndpointBatch => "endpoint_batch",
+            Target::DeviceDecode => "device_decode",
         }
     }
 
@@ -130,6 +137,7 @@ impl Target {
             Target::AgreementDecode => layers::agreement_decode(data),
             Target::StoreRecord => layers::store_record(data),
             Target::EndpointBatch => endpoint::endpoint_batch(data),
+            Target::DeviceDecode => devices::device_decode(data),
         }
     }
 
@@ -148,6 +156,7 @@ impl Target {
             Target::AgreementDecode => layers::agreement_seeds(),
             Target::StoreRecord => layers::store_record_seeds(),
             Target::EndpointBatch => Ok(endpoint::endpoint_batch_seeds()),
+            Target::DeviceDecode => devices::device_seeds(),
         }
     }
 }
