@@ -2,11 +2,14 @@
 //!
 //! ```text
 //! cargo run --release --example vectors -- generate [--seed N] > FILE
+//! cargo run --release --example vectors -- generate --devices [--seed N] > FILE
 //! cargo run --release --example vectors -- verify FILE
 //! ```
 //!
 //! `generate` writes the vector file for a seed (default 1); the same seed gives the same bytes.
-//! `verify` replays every case of a file (ratchet, x3dh and pqxdh) against the library, prints
+//! With `--devices` it writes the device-list file instead: empty ratchet, x3dh and pqxdh
+//! sections and a `device_lists` section (PROTOCOL.md section 16).
+//! `verify` replays every case of a file (ratchet, x3dh, pqxdh and device_lists) against the library, prints
 //! `PASS name` or `FAIL name: reason` per case and a final `N passed, M failed` line, and exits
 //! with status 0 only if nothing failed.
 
@@ -17,15 +20,20 @@ use confidant_support::vectors as support;
 use std::io::Write;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: vectors generate [--seed N] > FILE\n       vectors verify FILE";
+const USAGE: &str = "usage: vectors generate [--devices] [--seed N] > FILE\n       vectors verify FILE";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
-        ["generate"] => generate(1),
+        ["generate"] => generate(support::generate(1)),
         ["generate", "--seed", seed] => match seed.parse() {
-            Ok(seed) => generate(seed),
+            Ok(seed) => generate(support::generate(seed)),
+            Err(_) => usage(),
+        },
+        ["generate", "--devices"] => generate(support::generate_devices(1)),
+        ["generate", "--devices", "--seed", seed] => match seed.parse() {
+            Ok(seed) => generate(support::generate_devices(seed)),
             Err(_) => usage(),
         },
         ["verify", path] => verify(path),
@@ -38,8 +46,8 @@ fn usage() -> ExitCode {
     ExitCode::from(2)
 }
 
-fn generate(seed: u64) -> ExitCode {
-    match support::generate(seed) {
+fn generate(file: Result<String, String>) -> ExitCode {
+    match file {
         Ok(text) => {
             let mut out = std::io::stdout().lock();
             if out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_err() {

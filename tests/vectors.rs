@@ -5,12 +5,16 @@
 
 use confidant_support::vectors as vectors_support;
 
-use vectors_support::{generate, verify};
+use vectors_support::{generate, generate_devices, verify};
 
 /// The file made by an independent implementation of the profile.
 const INDEPENDENT: &str = "tests/data/confidant-v1-seed1.json";
 /// The file this crate's generator made with seed 2.
 const GENERATED: &str = "tests/data/confidant-v1-seed2-generated.json";
+/// The device-list file this crate's generator made with `--devices` and seed 1.
+const DEVICES: &str = "tests/data/confidant-v1-devices.json";
+/// Cases of the device-list file: 3 valid lists and 8 refusals.
+const DEVICE_CASES: usize = 11;
 
 fn read(path: &str) -> String {
     let full = format!("{}/{path}", env!("CARGO_MANIFEST_DIR"));
@@ -55,4 +59,36 @@ fn a_changed_parameter_rejects_the_file() {
     let report = verify(&text);
     assert!(!report.ok());
     assert_eq!(report.summary(), "0 passed, 1 failed");
+}
+
+#[test]
+fn committed_device_file_verifies_and_is_current() {
+    let committed = read(DEVICES);
+    let report = verify(&committed);
+    assert!(report.ok(), "{DEVICES}: {}\n{:#?}", report.summary(), report.lines);
+    assert_eq!(report.passed, DEVICE_CASES, "{DEVICES}: {}", report.summary());
+    assert!(report.lines.iter().any(|l| l == "PASS unsorted"), "{:#?}", report.lines);
+    let fresh = generate_devices(1).unwrap();
+    assert!(
+        fresh == committed,
+        "generate_devices(1) no longer gives {DEVICES}; regenerate it and review the change"
+    );
+    assert!(generate_devices(5).unwrap() != committed, "the seed does not reach the device cases");
+}
+
+#[test]
+fn a_changed_device_case_fails() {
+    let committed = read(DEVICES);
+    // A refusal read as valid, a valid list read as a refusal, and a changed name.
+    for (from, to) in [
+        ("\"expect\": \"unsorted\"", "\"expect\": \"valid\""),
+        ("\"expect\": \"valid\"", "\"expect\": \"bad_signature\""),
+        ("\"name\": \"laptop\"", "\"name\": \"laptoq\""),
+    ] {
+        assert!(committed.contains(from), "{from}");
+        let report = verify(&committed.replacen(from, to, 1));
+        assert_eq!(report.failed, 1, "{from} -> {to}: {}", report.summary());
+    }
+    let report = verify(&committed.replacen("\"max_devices\": 8", "\"max_devices\": 9", 1));
+    assert!(!report.ok());
 }

@@ -7,6 +7,7 @@
 //! listed keys in order, so the order in which the library draws them is checked too.
 
 mod cases;
+mod devices;
 mod handshake;
 mod handshake_gen;
 mod json;
@@ -261,6 +262,15 @@ pub fn verify(text: &str) -> Report {
     for (name, verdict) in handshake_lines {
         report.add(&name, verdict);
     }
+    if top.has("device_lists") {
+        if let Err(reason) = top.obj("device_parameters").and_then(devices::check_parameters) {
+            report.add("device_parameters", Verdict::Fail(format!("rejected: {reason}")));
+            return report;
+        }
+        for (i, case) in section("device_lists").iter().enumerate() {
+            report.add(&case_name(case, "device_lists", i), devices::verify_case(case).into());
+        }
+    }
     report
 }
 
@@ -286,6 +296,40 @@ pub fn generate(seed: u64) -> Result<String, String> {
         ("pqxdh", J::Arr(pqxdh)),
     ]);
     // A file this tool cannot verify is never written.
+    let report = verify(&text);
+    if !report.ok() {
+        let failures: Vec<&str> =
+            report.lines.iter().filter(|l| l.starts_with("FAIL")).map(String::as_str).collect();
+        return Err(format!("the generated file does not verify: {}", failures.join("; ")));
+    }
+    Ok(text)
+}
+
+/// Generates the device-list vector file for `seed`: the header and parameters of every file,
+/// empty `ratchet`, `x3dh` and `pqxdh` sections, and the `device_lists` section with its
+/// `device_parameters` (PROTOCOL.md section 16). The same seed gives the same bytes.
+///
+/// # Errors
+/// If the library does not behave as a case requires, the reason.
+pub fn generate_devices(seed: u64) -> Result<String, String> {
+    let mut master = ChaCha20Rng::seed_from_u64(seed);
+    let cases = devices::generate(&mut case_rng(&mut master))?;
+    let generator = J::Obj(vec![
+        ("tool", s("confidant examples/vectors.rs")),
+        ("seed", J::Num(seed)),
+        ("sections", J::Arr(vec![s("device_lists")])),
+    ]);
+    let text = json::layout(&[
+        ("profile", s(consts::PROFILE)),
+        ("format_version", J::Num(FORMAT_VERSION)),
+        ("generator", generator),
+        ("parameters", parameters()),
+        ("ratchet", J::Arr(Vec::new())),
+        ("x3dh", J::Arr(Vec::new())),
+        ("pqxdh", J::Arr(Vec::new())),
+        ("device_parameters", devices::parameters()),
+        ("device_lists", J::Arr(cases)),
+    ]);
     let report = verify(&text);
     if !report.ok() {
         let failures: Vec<&str> =
