@@ -70,7 +70,8 @@
 //!
 //! The crate root holds the [`Endpoint`] API and the types its first example needs. The layers
 //! under it are public modules, each with its own types and its own error: [`clock`] and
-//! [`consts`]; [`keys`]; [`session`] (for apps that bring their own storage and rules);
+//! [`consts`]; [`keys`]; [`devices`] (a person's signed device list, linking a new device);
+//! [`session`] (for apps that bring their own storage and rules);
 //! [`expiry`], [`agreement`], [`content`] and [`policy`] (the clinician–client rules); [`store`]
 //! (for other storage back ends). `ARCHITECTURE.md` draws the layers and the data flow.
 #![forbid(unsafe_code)]
