@@ -45,6 +45,8 @@ pub(crate) enum Op {
     PutColleague(PeerId, Zeroizing<Vec<u8>>),
     PutPrekeySchedule(Zeroizing<Vec<u8>>),
     PutRepairRecord(PeerId, Zeroizing<Vec<u8>>),
+    PutDeviceList(PeerId, Zeroizing<Vec<u8>>),
+    PutOwnDevices(Zeroizing<Vec<u8>>),
     /// The user accepted a new identity for the peer (as [`super::Store::accept_identity`]).
     AcceptIdentity(PeerId, IdentityKey),
     /// Records a last-resort handshake; fails if its base key is recorded.
@@ -316,6 +318,19 @@ impl WriteBatch {
     /// Saves the repair record of `peer` (opaque to the store), replacing the old one.
     pub fn put_repair_record(&mut self, peer: &PeerId, record: &[u8]) -> &mut Self {
         self.ops.push(Op::PutRepairRecord(peer.clone(), Zeroizing::new(record.to_vec())));
+        self
+    }
+
+    /// Saves the signed device list of `peer` (opaque to the store), replacing the old one.
+    pub fn put_device_list(&mut self, peer: &PeerId, list: &[u8]) -> &mut Self {
+        self.ops.push(Op::PutDeviceList(peer.clone(), Zeroizing::new(list.to_vec())));
+        self
+    }
+
+    /// Saves the signed device list of this device's own person (opaque to the store),
+    /// replacing the old one.
+    pub fn put_own_devices(&mut self, list: &[u8]) -> &mut Self {
+        self.ops.push(Op::PutOwnDevices(Zeroizing::new(list.to_vec())));
         self
     }
 

@@ -8,7 +8,7 @@
 pub const STORE_FORMAT_VERSION: u32 = 1;
 
 /// Highest schema version (numbered migration) this code knows.
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// Version byte that starts every sealed record.
 pub const RECORD_VERSION: u8 = 1;

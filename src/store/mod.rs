@@ -350,6 +350,20 @@ pub trait Store: Send + Sync {
     /// [`StoreError::Corrupt`] naming `repairs` if the stored record does not authenticate.
     fn repair_record(&self, peer: &PeerId) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError>;
 
+    /// The signed device list of `peer`, as saved with [`WriteBatch::put_device_list`] (opaque
+    /// to the store).
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming `device_lists` if the stored record does not authenticate.
+    fn device_list(&self, peer: &PeerId) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError>;
+
+    /// The signed device list of this device's own person, as saved with
+    /// [`WriteBatch::put_own_devices`] (opaque to the store).
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming `own_devices` if the stored record does not authenticate.
+    fn own_devices(&self) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError>;
+
     /// The device's last-resort prekey schedule, as saved with
     /// [`WriteBatch::put_prekey_schedule`] (opaque to the store).
     ///

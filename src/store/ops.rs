@@ -41,6 +41,8 @@ pub(crate) enum Kv {
     PrekeySchedule,
     LastResortHandshake,
     Repair,
+    DeviceList,
+    OwnDevices,
 }
 
 impl Kv {
@@ -65,6 +67,8 @@ impl Kv {
             Self::PrekeySchedule => "prekey_schedule",
             Self::LastResortHandshake => "last_resort_handshakes",
             Self::Repair => "repairs",
+            Self::DeviceList => "device_lists",
+            Self::OwnDevices => "own_devices",
         }
     }
 
@@ -197,6 +201,8 @@ fn apply_op(t: &mut dyn Tables, op: Op) -> Result<(), StoreError> {
         Op::AcceptIdentity(peer, identity) => accept_identity_in(t, &peer, &identity),
         Op::PutRepairRecord(peer, bytes) => t.put(Kv::Repair, peer.as_str().as_bytes(), &bytes),
         Op::PutPrekeySchedule(bytes) => t.put(Kv::PrekeySchedule, LOCAL, &bytes),
+        Op::PutDeviceList(peer, bytes) => t.put(Kv::DeviceList, peer.as_str().as_bytes(), &bytes),
+        Op::PutOwnDevices(bytes) => t.put(Kv::OwnDevices, LOCAL, &bytes),
         Op::MarkLastResortHandshake(id, base_key) => {
             let key = base_key.to_bytes();
             if t.get(Kv::LastResortHandshake, &key)?.is_some() {
@@ -492,6 +498,14 @@ pub(crate) fn repair_record(
     b.read(|t| t.get(Kv::Repair, peer.as_str().as_bytes()))
 }
 
+pub(crate) fn device_list(b: &impl Backend, peer: &PeerId) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+    b.read(|t| t.get(Kv::DeviceList, peer.as_str().as_bytes()))
+}
+
+pub(crate) fn own_devices(b: &impl Backend) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+    b.read(|t| t.get(Kv::OwnDevices, LOCAL))
+}
+
 pub(crate) fn prekey_schedule(b: &impl Backend) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
     b.read(|t| t.get(Kv::PrekeySchedule, LOCAL))
 }
@@ -639,6 +653,12 @@ macro_rules! impl_store {
             }
             fn prekey_schedule(&self) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError> {
                 ops::prekey_schedule(self)
+            }
+            fn device_list(&self, peer: &PeerId) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError> {
+                ops::device_list(self, peer)
+            }
+            fn own_devices(&self) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError> {
+                ops::own_devices(self)
             }
             fn last_resort_handshake(
                 &self,

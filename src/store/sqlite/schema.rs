@@ -16,6 +16,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (6, include_str!("../migrations/0006_boundaries.sql")),
     (7, include_str!("../migrations/0007_message_order.sql")),
     (8, include_str!("../migrations/0008_prekey_lifecycle.sql")),
+    (9, include_str!("../migrations/0009_devices.sql")),
 ];
 
 /// The first schema version with the `audit` and `audit_head` tables.

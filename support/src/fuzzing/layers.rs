@@ -268,7 +268,7 @@ pub(super) fn content_seeds() -> Result<Vec<Vec<u8>>, Violation> {
 }
 
 /// The tables of the store, in the order the first input byte selects them.
-const TABLES: [&str; 20] = [
+const TABLES: [&str; 22] = [
     "identity",
     "signed_prekeys",
     "one_time_prekeys",
@@ -289,6 +289,8 @@ const TABLES: [&str; 20] = [
     "prekey_schedule",
     "last_resort_handshakes",
     "repairs",
+    "device_lists",
+    "own_devices",
 ];
 /// The clear columns every fuzzed record is opened with.
 const ROW: &[u8] = b"fuzzed row";
