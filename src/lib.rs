@@ -129,6 +129,8 @@ pub use endpoint::{
 };
 // What a conversation's history shows beyond its messages.
 pub use endpoint::{HistoryCursor, HistoryItem, HistoryPage, MessageMarks, RecallState};
+// Several devices per person.
+pub use endpoint::{Delivery, DeviceChange, LinkAccepted};
 pub use policy::Decision;
 
 /// The README's example, compiled and run as a doctest.

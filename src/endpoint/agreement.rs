@@ -42,6 +42,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             return Err(EndpointError::AgreementEnded.into());
         }
         let current = self.agreement(peer)?;
+        self.require_primary()?;
         let proposal = ProposedAgreement::propose(terms, &self.identity, current.as_ref())?;
         // A new proposal supersedes every earlier one, on both devices: its version must be
         // greater than theirs too.
@@ -100,6 +101,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         }
         let unverified = proposal.agreement;
         let current = self.agreement(peer)?;
+        self.require_primary()?;
         let signed =
             unverified.verify_proposal(&clinician, &client)?.accept(&self.identity, current.as_ref())?;
         let mut batch = WriteBatch::new();

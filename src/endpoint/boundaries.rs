@@ -138,6 +138,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                 colleague_consulted: request.colleague_consulted,
             };
             check_plan_fits(&agreement, &plan)?;
+            self.require_primary()?;
             let signed = SignedPlan::propose(plan, &self.identity)?;
             let category = Category::SupportPlan(Box::new(PlanMessage::Plan(signed)));
             self.send_boundary_content(rng, peer, category, agreement.version(), WriteBatch::new())
@@ -175,6 +176,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             if signed.plan().end <= self.now() {
                 return Err(EndpointError::ProposalExpired.into());
             }
+            self.require_primary()?;
             let accepted = signed.clone().accept(&self.identity)?;
             standing.add_plan(accepted.clone());
             let mut batch = WriteBatch::new();
@@ -261,6 +263,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             ended_by: self.role,
             ended_at: now,
         };
+        self.require_primary()?;
         Ok(SignedNotice::sign(notice, &self.identity)?)
     }
 

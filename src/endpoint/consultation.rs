@@ -45,6 +45,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         if self.role != Role::Clinician {
             return Err(EndpointError::WrongRole.into());
         }
+        self.require_primary()?;
         Ok(terms.sign(&self.identity)?.to_bytes().to_vec())
     }
 
@@ -74,6 +75,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         }
         let theirs =
             Signature::from_slice(signature).map_err(|_| crate::agreement::AgreementError::Malformed)?;
+        self.require_primary()?;
         let signed = SignedColleagueTerms::new(*terms, &me, terms.sign(&self.identity)?, theirs)?;
         let mut batch = WriteBatch::new();
         batch.put_colleague(colleague, &signed.to_bytes())?;

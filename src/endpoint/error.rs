@@ -9,6 +9,7 @@ use thiserror::Error as ThisError;
 use super::types::EndpointError;
 use crate::agreement::AgreementError;
 use crate::content::ContentError;
+use crate::devices::DeviceError;
 use crate::error::{DecodeError, HandshakeError};
 use crate::expiry::ExpiryError;
 use crate::records::fhir::ExportError;
@@ -44,6 +45,9 @@ pub enum Error {
     /// The encrypted on-device store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// A device list or a link step was refused.
+    #[error("devices: {0}")]
+    Devices(#[from] DeviceError),
     /// An export could not be written.
     #[error("records: {0}")]
     Records(#[from] ExportError),

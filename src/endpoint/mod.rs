@@ -15,8 +15,10 @@ mod agreement;
 mod audit;
 mod boundaries;
 mod consultation;
+mod devices;
 mod error;
 mod export;
+mod fanout;
 mod generator;
 mod history;
 mod last_resort;
@@ -38,7 +40,9 @@ mod trust;
 mod types;
 
 pub use boundaries::{AgreementStatus, PlanRequest};
+pub use devices::{DeviceChange, LinkAccepted};
 pub use error::{Error, Result};
+pub use fanout::Delivery;
 pub use last_resort::PrekeyRotation;
 pub use types::{
     Draft, EndpointError, HistoryCursor, HistoryEntry, HistoryItem, HistoryPage, Incoming, MessageMarks,
@@ -94,6 +98,18 @@ pub struct Endpoint<S: Store = SqliteStore, C: Clock = SystemClock> {
     peers: PeerLocks,
     /// Held while the last-resort prekey schedule is read and saved again.
     prekey_schedule_lock: Mutex<()>,
+    /// The id of this device's own person (its local id), under whose lock the sessions with
+    /// the person's other devices and the own device list change.
+    own_id: PeerId,
+    /// This person's signed device list as stored ([`devices`]), read when the endpoint opens
+    /// and kept in step with every write of it.
+    own_devices: Mutex<Option<crate::devices::SignedDeviceList>>,
+    /// The link offer shown on this (primary) device, if any.
+    link_offer: Mutex<Option<crate::devices::LinkOffer>>,
+    /// The link code entered on this (new) device, until the link completes.
+    link_code: Mutex<Option<crate::devices::LinkCode>>,
+    /// Envelopes for the other devices of the peers and of this person ([`Self::take_outbox`]).
+    outbox: Mutex<Vec<Delivery>>,
 }
 
 /// The sessions with a peer as loaded, and their version in the store, which the write saving
@@ -164,6 +180,14 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             }
         };
         let (role, local_id) = (owner.role(), owner.local_id().to_owned());
+        let own_id = PeerId::new(local_id.clone())?;
+        let own_devices = match store.own_devices()? {
+            Some(bytes) => Some(
+                crate::devices::SignedDeviceList::from_bytes(&bytes)
+                    .map_err(|_| crate::store::StoreError::Corrupt { table: "own_devices" })?,
+            ),
+            None => None,
+        };
         Ok(Self {
             store,
             clock,
@@ -174,6 +198,11 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             verified: Mutex::new(None),
             peers: PeerLocks::default(),
             prekey_schedule_lock: Mutex::new(()),
+            own_id,
+            own_devices: Mutex::new(own_devices),
+            link_offer: Mutex::new(None),
+            link_code: Mutex::new(None),
+            outbox: Mutex::new(Vec::new()),
         })
     }
 
@@ -284,9 +313,10 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
 
     /// The clinician's and the client's identity keys, given the peer's.
     fn parties(&self, peer_identity: &IdentityKey) -> (IdentityKey, IdentityKey) {
+        let me = self.person_key();
         match self.role {
-            Role::Clinician => (self.identity.public_key(), *peer_identity),
-            Role::Client => (*peer_identity, self.identity.public_key()),
+            Role::Clinician => (me, *peer_identity),
+            Role::Client => (*peer_identity, me),
         }
     }
 
@@ -342,6 +372,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         peer: &PeerId,
         operation: impl FnOnce(&mut dyn CryptoRng) -> Result<T>,
     ) -> Result<T> {
+        if *peer == self.own_id || devices::is_device_session_id(peer) {
+            return Err(crate::store::StoreError::InvalidInput("peer id").into());
+        }
         self.peers.with(peer, || self.generator.run(operation))
     }
 

@@ -2,9 +2,10 @@
 
 use rand_core::CryptoRng;
 
+use super::devices::Route;
 use super::error::Result;
 use super::sessions::SessionSet;
-use super::{Endpoint, Loaded};
+use super::{Endpoint, EndpointError, Loaded};
 use crate::clock::Clock;
 use crate::handshake::PrekeyBundle;
 use crate::keys::{KemPrekey, OneTimePrekey, PrekeyId, SignedPrekey};
@@ -64,16 +65,29 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// signature or key, [`crate::store::StoreError::IdentityChanged`] if `peer` presented another
     /// identity before.
     pub fn start_session(&self, peer: &PeerId, bundle: &[u8]) -> Result<()> {
+        if *peer == self.own_id {
+            return self
+                .peers
+                .with(peer, || self.generator.run(|rng| self.start_session_with(rng, peer, bundle)));
+        }
         self.with_peer(peer, |rng| self.start_session_with(rng, peer, bundle))
     }
 
     fn start_session_with<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
-        peer: &PeerId,
+        person: &PeerId,
         bundle: &[u8],
     ) -> Result<()> {
         let bundle = PrekeyBundle::from_bytes(bundle)?;
+        // A bundle of a linked device (PROTOCOL.md, section 16.6) starts a session kept under
+        // its device session id; any other bundle one kept under the person's id.
+        let id = match self.route(person, &bundle.identity_key()) {
+            Ok(Route::Linked(id)) => id,
+            _ if *person == self.own_id => return Err(EndpointError::UnknownDevice.into()),
+            _ => person.clone(),
+        };
+        let peer = &id;
         let session = Session::initiate(rng, &self.identity, &bundle)?;
         let loaded = self.sessions(peer)?;
         let replaces = loaded.as_ref().map(|loaded| loaded.version);

@@ -15,6 +15,7 @@ use crate::category::CategoryKind;
 use crate::clock::{Clock, Timestamp};
 use crate::content::{Category, Content, Receipt, ReceiptKind};
 use crate::expiry::{Arrival, Lifespan};
+use crate::keys::IdentityKey;
 use crate::policy::{
     auto_reply_text, classify_content_in, counts_against_caps, notification_preview, AutoReplyLimiter,
     Decision, OutOfScopeReason,
@@ -28,6 +29,8 @@ use crate::wire::Envelope;
 /// What one conversation's receive path reads and changes; saved once at the end.
 #[derive(Clone)]
 struct Conversation {
+    /// Where the sending device's sessions and sequence numbers are kept, and who it is.
+    source: Source,
     sessions: Option<SessionSet>,
     /// The version of the stored sessions when they were loaded (`None`: there were none).
     version: Option<SessionVersion>,
@@ -41,6 +44,28 @@ struct Conversation {
     /// Sequence numbers received and notices sent ([`super::sequence`]), and as loaded.
     sequence: SequenceState,
     loaded_sequence: SequenceState,
+}
+
+/// The device an envelope comes from.
+#[derive(Clone)]
+pub(super) struct Source {
+    /// The id its sessions and the sequence numbers of its messages are kept under: the
+    /// person's id for the primary device, a device session id for a linked one.
+    sessions: PeerId,
+    /// For a linked device: its identity key and its person's identity key.
+    linked: Option<(IdentityKey, IdentityKey)>,
+}
+
+impl Source {
+    /// The person's primary device.
+    pub(super) fn primary(peer: &PeerId) -> Self {
+        Self { sessions: peer.clone(), linked: None }
+    }
+
+    /// A linked device of a person, with its sessions under `sessions`.
+    pub(super) fn linked(sessions: PeerId, device: IdentityKey, person: IdentityKey) -> Self {
+        Self { sessions, linked: Some((device, person)) }
+    }
 }
 
 impl<S: Store, C: Clock> Endpoint<S, C> {
@@ -74,16 +99,17 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// [`EndpointError::NotAProposal`] for a withdrawal that names a message other than a
     /// proposal. On any error the session and the store are exactly as they were.
     pub fn receive(&self, peer: &PeerId, envelope: &[u8]) -> Result<Incoming> {
-        self.with_peer(peer, |rng| self.receive_with(rng, peer, envelope))
+        self.with_peer(peer, |rng| self.receive_with(rng, peer, Source::primary(peer), envelope))
     }
 
-    fn receive_with<R: CryptoRng + ?Sized>(
+    pub(super) fn receive_with<R: CryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         peer: &PeerId,
+        source: Source,
         envelope: &[u8],
     ) -> Result<Incoming> {
-        let mut conversation = self.conversation(peer)?;
+        let mut conversation = self.conversation(peer, source)?;
         let mut batch = WriteBatch::new();
         let incoming = self.receive_one(rng, peer, &mut conversation, envelope, &mut batch)?;
         self.save(peer, &conversation, batch)?;
@@ -121,7 +147,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         peer: &PeerId,
         envelopes: &[B],
     ) -> Result<Vec<Result<Incoming>>> {
-        let mut conversation = self.conversation(peer)?;
+        let mut conversation = self.conversation(peer, Source::primary(peer))?;
         let mut batch = WriteBatch::new();
         let results: Vec<Result<Incoming>> = envelopes
             .iter()
@@ -139,10 +165,11 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         Ok(results)
     }
 
-    fn conversation(&self, peer: &PeerId) -> Result<Conversation> {
-        let loaded = self.sessions(peer)?;
-        let sequence = self.sequence_state(peer)?;
+    fn conversation(&self, peer: &PeerId, source: Source) -> Result<Conversation> {
+        let loaded = self.sessions(&source.sessions)?;
+        let sequence = self.sequence_state(&source.sessions)?;
         Ok(Conversation {
+            source,
             version: loaded.as_ref().map(|loaded| loaded.version),
             sessions: loaded.map(|loaded| loaded.sessions),
             agreement: self.agreement(peer)?,
@@ -156,12 +183,13 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
 
     /// Saves the writes of the envelopes that were received, with the session state they left
     /// (also after a message that is not kept: its key is used up).
-    fn save(&self, peer: &PeerId, conversation: &Conversation, mut batch: WriteBatch) -> Result<()> {
+    fn save(&self, _peer: &PeerId, conversation: &Conversation, mut batch: WriteBatch) -> Result<()> {
+        let id = &conversation.source.sessions;
         if let Some(sessions) = &conversation.sessions {
-            batch.put_session(peer, conversation.version, &sessions.to_bytes())?;
+            batch.put_session(id, conversation.version, &sessions.to_bytes())?;
         }
         if conversation.sequence != conversation.loaded_sequence {
-            batch.put_conversation(peer, &conversation.sequence.to_bytes())?;
+            batch.put_conversation(id, &conversation.sequence.to_bytes())?;
         }
         self.store.apply(batch)?;
         Ok(())
@@ -182,7 +210,14 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         let new_handshake = matches!(&envelope, Envelope::Prekey(first)
             if next.sessions.as_ref().is_none_or(|sessions| !sessions.has_handshake(&first.base_key())));
         let existing = next.sessions.take();
-        let (mut sessions, plaintext) = self.decrypt(peer, existing, &mut next.pending, &envelope, batch)?;
+        if let (Envelope::Prekey(first), Some((device, _))) = (&envelope, &next.source.linked) {
+            // A linked device's handshake must come with the key the device list names.
+            if !first.identity_key().ct_eq(device) {
+                return Err(EndpointError::UnknownDevice.into());
+            }
+        }
+        let (mut sessions, plaintext) =
+            self.decrypt_from(&next.source.sessions, existing, &mut next.pending, &envelope, batch)?;
         let content = Content::decode(&plaintext)?;
         let numbered = if new_handshake {
             next.sequence.record_first_of_session(content.sequence())
@@ -273,7 +308,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// Decrypts with a kept session, or completes a new handshake from a prekey message of a
     /// handshake no kept session belongs to; returns the sessions after the message, by the rules
     /// of [`super::sessions`].
-    fn decrypt(
+    pub(super) fn decrypt_from(
         &self,
         peer: &PeerId,
         existing: Option<SessionSet>,
@@ -320,7 +355,11 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         now: Timestamp,
         batch: &mut WriteBatch,
     ) -> Result<Received> {
-        let (clinician, client) = self.parties(&sessions.remote_identity());
+        let remote = match &conversation.source.linked {
+            Some((_, person)) => *person,
+            None => sessions.remote_identity(),
+        };
+        let (clinician, client) = self.parties(&remote);
         match (self.role, agreement.is_countersigned()) {
             (Role::Client, false) => {
                 let proposal = agreement.clone().verify_proposal(&clinician, &client)?;

@@ -83,7 +83,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         let envelope =
             self.seal_outbound(rng, peer, sessions.current_mut(), content, store_copy, &mut batch)?;
         batch.put_session(peer, Some(version), &sessions.to_bytes())?;
-        self.store.apply(batch)?;
+        // The same content to the peer's other devices and to this person's, in the same
+        // transaction ([`Self::take_outbox`]).
+        self.fan_out(rng, peer, content, batch)?;
         Ok(envelope)
     }
 }

@@ -54,11 +54,6 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// after the change).
     #[must_use]
     pub fn safety_number_with(&self, peer: &PeerId, identity: &IdentityKey) -> SafetyNumber {
-        SafetyNumber::new(
-            &self.identity.public_key(),
-            self.local_id.as_bytes(),
-            identity,
-            peer.as_str().as_bytes(),
-        )
+        SafetyNumber::new(&self.person_key(), self.local_id.as_bytes(), identity, peer.as_str().as_bytes())
     }
 }

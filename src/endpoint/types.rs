@@ -76,6 +76,26 @@ pub enum EndpointError {
     /// one accepted (a replay). Nothing changed.
     #[error("repair refused: too soon after the last one")]
     RepairTooSoon,
+    /// The operation needs the person's identity key, which only the primary device holds
+    /// (signing agreements, plans, notices, colleague terms and device lists, linking a
+    /// device). Nothing changed.
+    #[error("only the primary device can do this")]
+    NotPrimary,
+    /// A device that already has conversations or belongs to a person with other devices
+    /// cannot be linked. Nothing changed.
+    #[error("this device cannot be linked")]
+    AlreadyLinked,
+    /// No link offer or request is open on this device. Nothing changed.
+    #[error("no link in progress")]
+    NoLinkOffer,
+    /// The device is not in the person's device list as stored here, or a handshake came with
+    /// another key than the device's. Nothing changed.
+    #[error("unknown device")]
+    UnknownDevice,
+    /// A device list whose version is not newer than the one stored (a replay of an old list).
+    /// Nothing changed.
+    #[error("device list is not newer than the stored one")]
+    StaleDeviceList,
     /// The client's signed record terms do not permit this kind of consultation (identified or
     /// de-identified), or a received excerpt does not prove that they do.
     #[error("the client's terms do not permit this consultation")]
@@ -285,6 +305,14 @@ pub enum Received {
         id: MessageId,
         /// Who ended it.
         by: Role,
+    },
+    /// A copy of a message another device of this person sent to `peer`
+    /// ([`super::Endpoint::receive_from`]): stored as sent in that conversation.
+    Synced {
+        /// The conversation it belongs to.
+        peer: crate::store::PeerId,
+        /// The message id.
+        id: MessageId,
     },
 }
 
