@@ -446,3 +446,44 @@ mod interleavings {
         }
     }
 }
+
+#[test]
+fn a_device_linked_after_the_agreement_gets_it_from_the_primary_and_enforces_it() {
+    // The agreement is signed while the clinician has one device.
+    let Pair { clinician: phone, client, client_id, clinician_id, .. } =
+        pair_with(1610, MemoryStore::new(), MemoryStore::new(), true);
+    let desktop = device(1611, Role::Clinician, "dr-lee");
+    let devices = link(&phone, &desktop, "desktop");
+    client.update_devices(&clinician_id, &devices).unwrap();
+    client.start_session(&clinician_id, &desktop.prekey_bundle().unwrap()).unwrap();
+    phone.start_session(&clinician_id, &desktop.prekey_bundle().unwrap()).unwrap();
+
+    // Before the copy, the desktop has no agreement and refuses the client's message.
+    client.send(&clinician_id, Draft::new(Category::CheckIn, "early")).unwrap();
+    let early = client.take_outbox();
+    assert_eq!(early.len(), 1);
+    let refused = desktop.receive_from(&client_id, &client.identity_key(), &early[0].envelope).unwrap();
+    assert!(matches!(refused.received, Received::Refused { .. }));
+
+    // The linked desktop cannot copy agreements; the primary can.
+    let err = desktop.sync_agreements(&phone.identity_key()).unwrap_err();
+    assert_eq!(err, Error::Endpoint(EndpointError::NotPrimary));
+    assert_eq!(phone.sync_agreements(&desktop.identity_key()).unwrap(), 1);
+    let copies = phone.take_outbox();
+    assert_eq!(copies.len(), 1);
+    let copied = desktop.receive_from(&clinician_id, &phone.identity_key(), &copies[0].envelope).unwrap();
+    assert!(
+        matches!(copied.received, Received::AgreementSynced { ref peer, version: 1 } if *peer == client_id)
+    );
+    assert_eq!(desktop.agreement(&client_id).unwrap().unwrap().version(), 1);
+    assert_eq!(desktop.safety_number(&client_id).unwrap(), phone.safety_number(&client_id).unwrap());
+
+    // A replay of the copy is refused by the session and changes nothing.
+    assert!(desktop.receive_from(&clinician_id, &phone.identity_key(), &copies[0].envelope).is_err());
+
+    // Now the desktop receives the client's messages within the agreement.
+    client.send(&clinician_id, Draft::new(Category::CheckIn, "now")).unwrap();
+    let now = client.take_outbox();
+    let received = desktop.receive_from(&client_id, &client.identity_key(), &now[0].envelope).unwrap();
+    assert!(matches!(received.received, Received::Message(_)));
+}

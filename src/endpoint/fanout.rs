@@ -9,16 +9,19 @@ use super::devices::Route;
 use super::error::Result;
 use super::receive::Source;
 use super::{Endpoint, EndpointError, Incoming, Loaded, Received};
+use crate::agreement::{SignedAgreement, Standing};
 use crate::clock::Clock;
 use crate::codec::Reader;
 use crate::content::Content;
 use crate::error::DecodeError;
 use crate::keys::IdentityKey;
-use crate::store::{Direction, PeerId, Store, StoredMessage, WriteBatch};
+use crate::store::{Direction, PeerId, Store, StoredAgreement, StoredMessage, WriteBatch};
 use crate::wire::Envelope;
 
 /// First byte of a sync copy's plaintext.
 const SYNC_COPY: u8 = 0xD5;
+/// First byte of an agreement copy's plaintext.
+const AGREEMENT_COPY: u8 = 0xD6;
 
 /// An envelope for one device: a linked device of a peer, or another device of this person.
 #[derive(Clone, PartialEq, Eq)]
@@ -133,6 +136,51 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         })
     }
 
+    /// On the primary device: sends `device`, another device of this person with a session,
+    /// a copy of every agreement in force here, with the peer's identity key and where the
+    /// agreement stands (plans, the end, the counts for the caps), so that a newly linked device
+    /// enforces them from its first message instead of waiting for the next agreement. One
+    /// envelope per conversation goes to the outbox ([`Self::take_outbox`]); returns how many.
+    ///
+    /// # Errors
+    /// [`EndpointError::NotPrimary`] on a linked device; [`EndpointError::UnknownDevice`] if
+    /// `device` is not another device of this person; [`EndpointError::NoSession`] without a
+    /// session with it; a store error. Nothing is saved or sent on error.
+    pub fn sync_agreements(&self, device: &IdentityKey) -> Result<usize> {
+        self.require_primary()?;
+        let mut copies = Vec::new();
+        for record in self.store.peers()? {
+            let peer = &record.peer;
+            if super::devices::is_device_session_id(peer) || *peer == self.own_id {
+                continue;
+            }
+            let Some(stored) = self.store.agreement(peer)? else { continue };
+            let standing = self.store.standing(peer)?.unwrap_or_default();
+            copies.push(agreement_copy(peer, &record.identity, &stored.bytes, &standing)?);
+        }
+        self.peers.with(&self.own_id, || {
+            let Route::Linked(id) = self.route(&self.own_id, device)? else {
+                return Err(EndpointError::UnknownDevice.into());
+            };
+            self.generator.run(|rng| {
+                let mut batch = WriteBatch::new();
+                let Some(Loaded { mut sessions, version }) = self.sessions(&id)? else {
+                    return Err(EndpointError::NoSession.into());
+                };
+                let mut deliveries = Vec::with_capacity(copies.len());
+                for copy in &copies {
+                    let envelope = sessions.current_mut().encrypt(rng, copy)?.to_bytes();
+                    deliveries.push(Delivery { to: self.own_id.clone(), device: *device, envelope });
+                }
+                batch.put_session(&id, Some(version), &sessions.to_bytes())?;
+                self.store.apply(batch)?;
+                let count = deliveries.len();
+                self.outbox.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(deliveries);
+                Ok(count)
+            })
+        })
+    }
+
     /// A sync copy from another device of this person.
     fn receive_sync(&self, device: &IdentityKey, bytes: &[u8]) -> Result<Incoming> {
         let Route::Linked(id) = self.route(&self.own_id, device)? else {
@@ -150,6 +198,12 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         let mut batch = WriteBatch::new();
         let existing = loaded.map(|loaded| loaded.sessions);
         let (sessions, plaintext) = self.decrypt_from(&id, existing, &mut pending, &envelope, &mut batch)?;
+        if plaintext.first() == Some(&AGREEMENT_COPY) {
+            let received = self.receive_agreement_copy(&plaintext, &mut batch)?;
+            batch.put_session(&id, version, &sessions.to_bytes())?;
+            self.store.apply(batch)?;
+            return Ok(Incoming { received, replies: Vec::new(), preview: None });
+        }
         let (peer, body) = open_sync_copy(&plaintext)?;
         let content = Content::decode(body)?;
         // The sending device's copy lives as long as the message, counted from sending.
@@ -171,6 +225,87 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             preview: None,
         })
     }
+}
+
+impl<S: Store, C: Clock> Endpoint<S, C> {
+    /// An agreement copy from the primary: checks it under the person keys and saves it, unless
+    /// an agreement of the same or a greater version is already in force here.
+    fn receive_agreement_copy(&self, plaintext: &[u8], batch: &mut WriteBatch) -> Result<Received> {
+        let copy = open_agreement_copy(plaintext)?;
+        if super::devices::is_device_session_id(&copy.peer) || copy.peer == self.own_id {
+            return Err(DecodeError::InvalidField(AGREEMENT_WHAT).into());
+        }
+        if let Some(record) = self.store.peer(&copy.peer)? {
+            if !record.identity.ct_eq(&copy.identity) {
+                return Err(crate::store::StoreError::IdentityChanged.into());
+            }
+        }
+        let (clinician, client) = self.parties(&copy.identity);
+        let agreement = SignedAgreement::from_bytes(copy.agreement, &clinician, &client)?;
+        let standing = Standing::from_bytes(copy.standing)?;
+        let version = agreement.version();
+        if self.store.agreement(&copy.peer)?.is_some_and(|stored| stored.version >= version) {
+            return Ok(Received::AgreementSynced { peer: copy.peer, version });
+        }
+        batch.put_peer_identity(&copy.peer, &copy.identity);
+        batch.put_agreement(&copy.peer, StoredAgreement { version, bytes: agreement.to_bytes().into() })?;
+        Self::put_standing(&copy.peer, &standing, batch);
+        Ok(Received::AgreementSynced { peer: copy.peer, version })
+    }
+}
+
+const AGREEMENT_WHAT: &str = "agreement copy";
+
+/// An agreement copy, as read.
+struct AgreementCopy<'a> {
+    peer: PeerId,
+    identity: IdentityKey,
+    agreement: &'a [u8],
+    standing: &'a [u8],
+}
+
+/// The plaintext of an agreement copy: `0xD6 ‖ u16be length ‖ peer id (UTF-8) ‖ the peer's
+/// identity key (32) ‖ u32be length ‖ the signed agreement's bytes ‖ u32be length ‖ the stored
+/// standing (protobuf, possibly empty)`.
+fn agreement_copy(
+    peer: &PeerId,
+    identity: &IdentityKey,
+    agreement: &[u8],
+    standing: &[u8],
+) -> Result<Zeroizing<Vec<u8>>> {
+    let id = peer.as_str().as_bytes();
+    let too_long = || crate::store::StoreError::InvalidInput("agreement copy");
+    let id_len = u16::try_from(id.len()).map_err(|_| too_long())?;
+    let agreement_len = u32::try_from(agreement.len()).map_err(|_| too_long())?;
+    let standing_len = u32::try_from(standing.len()).map_err(|_| too_long())?;
+    let mut out =
+        Zeroizing::new(Vec::with_capacity(3 + id.len() + 32 + 8 + agreement.len() + standing.len()));
+    out.push(AGREEMENT_COPY);
+    out.extend_from_slice(&id_len.to_be_bytes());
+    out.extend_from_slice(id);
+    out.extend_from_slice(identity.as_bytes());
+    out.extend_from_slice(&agreement_len.to_be_bytes());
+    out.extend_from_slice(agreement);
+    out.extend_from_slice(&standing_len.to_be_bytes());
+    out.extend_from_slice(standing);
+    Ok(out)
+}
+
+fn open_agreement_copy(plaintext: &[u8]) -> Result<AgreementCopy<'_>> {
+    let mut reader = Reader::new(plaintext, AGREEMENT_WHAT);
+    if reader.u8()? != AGREEMENT_COPY {
+        return Err(DecodeError::InvalidField(AGREEMENT_WHAT).into());
+    }
+    let len = usize::from(reader.u16()?);
+    let id = std::str::from_utf8(reader.take(len)?).map_err(|_| DecodeError::InvalidField(AGREEMENT_WHAT))?;
+    let peer = PeerId::new(id).map_err(|_| DecodeError::InvalidField(AGREEMENT_WHAT))?;
+    let identity = IdentityKey::from_bytes(&reader.array::<32>()?)?;
+    let len = usize::try_from(reader.u32()?).map_err(|_| DecodeError::InvalidField(AGREEMENT_WHAT))?;
+    let agreement = reader.take(len)?;
+    let len = usize::try_from(reader.u32()?).map_err(|_| DecodeError::InvalidField(AGREEMENT_WHAT))?;
+    let standing = reader.take(len)?;
+    reader.finish()?;
+    Ok(AgreementCopy { peer, identity, agreement, standing })
 }
 
 /// The plaintext of a sync copy: `0xD5 ‖ u16be length ‖ peer id (UTF-8) ‖ the message's padded

@@ -314,6 +314,15 @@ pub enum Received {
         /// The message id.
         id: MessageId,
     },
+    /// A copy of the agreement in force with `peer`, from the primary device
+    /// ([`super::Endpoint::sync_agreements`]): in force on this device too (unless one of the
+    /// same or a greater version already was).
+    AgreementSynced {
+        /// The conversation it belongs to.
+        peer: crate::store::PeerId,
+        /// The version of the agreement copied.
+        version: u32,
+    },
 }
 
 /// The result of [`super::Endpoint::receive`].
