@@ -6,7 +6,7 @@
 
 use confidant::devices::{DeviceError, DeviceList};
 use confidant::keys::IdentityKeyPair;
-use confidant::store::{Direction, MemoryStore, PeerId};
+use confidant::store::{Direction, MemoryStore, PeerId, Store};
 use confidant::{
     AppointmentKind, Category, Delivery, Draft, Endpoint, EndpointError, Error, Incoming, ManualClock,
     Received, Role,
@@ -486,4 +486,97 @@ fn a_device_linked_after_the_agreement_gets_it_from_the_primary_and_enforces_it(
     let now = client.take_outbox();
     let received = desktop.receive_from(&client_id, &client.identity_key(), &now[0].envelope).unwrap();
     assert!(matches!(received.received, Received::Message(_)));
+}
+
+#[test]
+fn a_linked_device_that_lost_its_session_is_repaired_and_gets_the_resend_queue() {
+    let clinic = Clinic::new(1620);
+    clinic.agree();
+    let first = clinic.client.send(&clinic.clinician_id, Draft::new(Category::CheckIn, "one")).unwrap();
+    drop(first);
+    clinic.flush(&clinic.client);
+
+    // The desktop loses its session with the client's phone.
+    let mut batch = confidant::store::WriteBatch::new();
+    batch.delete_session(&clinic.client_id);
+    clinic.desktop.store().apply(batch).unwrap();
+    clinic.client.send(&clinic.clinician_id, Draft::new(Category::CheckIn, "two")).unwrap();
+    let lost = clinic.client.take_outbox();
+    let err = clinic
+        .desktop
+        .receive_from(&clinic.client_id, &clinic.client.identity_key(), &lost[0].envelope)
+        .unwrap_err();
+    assert!(err.suggests_repair(), "{err:?}");
+
+    // The desktop asks; the client repairs its sessions with the desktop (not with the phone)
+    // and sends its resend queue on the new session.
+    let request = clinic.desktop.repair_request(&clinic.client_id).unwrap();
+    let resent = clinic.client.accept_repair_request(&clinic.clinician_id, &request).unwrap();
+    assert!(!resent.is_empty());
+    let mut texts = Vec::new();
+    for envelope in &resent {
+        // A message the desktop already holds comes again too, and is recognised as such.
+        match clinic.desktop.receive_from(&clinic.client_id, &clinic.client.identity_key(), envelope) {
+            Ok(Incoming { received: Received::Message(m), .. }) => texts.push(m.text.to_string()),
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(err) => assert_eq!(err, Error::Store(confidant::store::StoreError::MessageExists)),
+        }
+    }
+    assert!(texts.contains(&"two".to_owned()), "the lost message came again: {texts:?}");
+
+    // The phone's sessions with the client were not touched: it still receives.
+    let sent = clinic.client.send(&clinic.clinician_id, Draft::new(Category::CheckIn, "three")).unwrap();
+    assert!(matches!(
+        clinic.phone.receive(&clinic.client_id, &sent.envelope.unwrap()).unwrap().received,
+        Received::Message(_)
+    ));
+    let to_desktop = clinic.flush(&clinic.client);
+    assert!(
+        matches!(&to_desktop[..], [(name, Incoming { received: Received::Message(_), .. })] if name == "desktop")
+    );
+
+    // A request naming the desktop is accepted by the desktop only.
+    clinic.advance_all(11 * MINUTE);
+    let for_desktop = clinic
+        .client
+        .repair_request_for_device(&clinic.clinician_id, &clinic.desktop.identity_key())
+        .unwrap();
+    assert_eq!(
+        clinic.phone.accept_repair_request(&clinic.client_id, &for_desktop).unwrap_err(),
+        Error::Endpoint(EndpointError::InvalidRepairRequest)
+    );
+    let resent = clinic.desktop.accept_repair_request(&clinic.client_id, &for_desktop).unwrap();
+    for envelope in &resent {
+        let result =
+            clinic.client.receive_from(&clinic.clinician_id, &clinic.desktop.identity_key(), envelope);
+        assert!(matches!(result, Ok(_) | Err(Error::Store(confidant::store::StoreError::MessageExists))));
+    }
+    let after = clinic.desktop.send(&clinic.client_id, confirm("after the repair")).unwrap();
+    let received = clinic
+        .client
+        .receive_from(&clinic.clinician_id, &clinic.desktop.identity_key(), &after.envelope.unwrap())
+        .unwrap();
+    assert!(matches!(received.received, Received::Message(_)));
+}
+
+#[test]
+fn a_message_missing_from_a_linked_device_shows_as_a_gap_until_it_arrives() {
+    let clinic = Clinic::new(1630);
+    clinic.agree();
+    // The desktop sends two; the client gets the second first.
+    let one = clinic.desktop.send(&clinic.client_id, confirm("one")).unwrap().envelope.unwrap();
+    let two = clinic.desktop.send(&clinic.client_id, confirm("two")).unwrap().envelope.unwrap();
+    let desktop = clinic.desktop.identity_key();
+    clinic.client.receive_from(&clinic.clinician_id, &desktop, &two).unwrap();
+    let gaps = |client: &Device| {
+        client
+            .history_items(&clinic.clinician_id)
+            .unwrap()
+            .into_iter()
+            .filter(|item| matches!(item, confidant::HistoryItem::Gap { .. }))
+            .count()
+    };
+    assert_eq!(gaps(&clinic.client), 1);
+    clinic.client.receive_from(&clinic.clinician_id, &desktop, &one).unwrap();
+    assert_eq!(gaps(&clinic.client), 0);
 }

@@ -333,7 +333,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         let (primary, list) = if *person == self.own_id {
             (None, self.own_list())
         } else {
-            (self.store.peer(person)?.map(|record| record.identity), self.peer_list(person)?)
+            // Most peers have one device and no list: one read, and nothing more.
+            let Some(list) = self.peer_list(person)? else { return Ok(Vec::new()) };
+            (self.store.peer(person)?.map(|record| record.identity), Some(list))
         };
         let Some(list) = list else { return Ok(Vec::new()) };
         let me = self.identity.public_key();
@@ -389,10 +391,20 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     }
 
     /// `peer`'s stored device list.
+    ///
+    /// The list verified last is kept with its bytes, so that every message to or from a
+    /// person with several devices does not verify the same signature again.
     fn peer_list(&self, peer: &PeerId) -> Result<Option<SignedDeviceList>> {
         let Some(bytes) = self.store.device_list(peer)? else { return Ok(None) };
+        let mut last = self.peer_list_cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((cached_peer, cached_bytes, list)) = last.as_ref() {
+            if cached_peer == peer && cached_bytes[..] == bytes[..] {
+                return Ok(Some(list.clone()));
+            }
+        }
         let list = SignedDeviceList::from_bytes(&bytes)
             .map_err(|_| StoreError::Corrupt { table: "device_lists" })?;
+        *last = Some((peer.clone(), bytes, list.clone()));
         Ok(Some(list))
     }
 

@@ -98,10 +98,17 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         }
         keyed.sort_by_key(|(key, _)| *key);
         let mut items: Vec<HistoryItem> = keyed.into_iter().map(|(_, item)| item).collect();
-        let state = self.sequence_state(peer)?;
+        // The peer's primary device numbers its messages, and so does each linked device
+        // (PROTOCOL.md, section 16.9): the gaps of each.
+        let mut states = vec![self.sequence_state(peer)?];
+        for (_, id) in self.linked_devices(peer)? {
+            states.push(self.sequence_state(&id)?);
+        }
         let newest = before.is_none();
-        place(&mut items, state.lost(), newest, |m| HistoryItem::Lost { first: m.first, last: m.last });
-        place(&mut items, state.gaps(), newest, |m| HistoryItem::Gap { first: m.first, last: m.last });
+        for state in states {
+            place(&mut items, state.lost(), newest, |m| HistoryItem::Lost { first: m.first, last: m.last });
+            place(&mut items, state.gaps(), newest, |m| HistoryItem::Gap { first: m.first, last: m.last });
+        }
         Ok(HistoryPage { items, before: page.next.map(HistoryCursor) })
     }
 

@@ -110,7 +110,12 @@ pub struct Endpoint<S: Store = SqliteStore, C: Clock = SystemClock> {
     link_code: Mutex<Option<crate::devices::LinkCode>>,
     /// Envelopes for the other devices of the peers and of this person ([`Self::take_outbox`]).
     outbox: Mutex<Vec<Delivery>>,
+    /// The peer's device list verified last, with its stored bytes.
+    peer_list_cache: Mutex<Option<PeerListCache>>,
 }
+
+/// A peer, its device list's stored bytes, and the list they verified to.
+type PeerListCache = (PeerId, zeroize::Zeroizing<Vec<u8>>, crate::devices::SignedDeviceList);
 
 /// The sessions with a peer as loaded, and their version in the store, which the write saving
 /// their successor names.
@@ -203,6 +208,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             link_offer: Mutex::new(None),
             link_code: Mutex::new(None),
             outbox: Mutex::new(Vec::new()),
+            peer_list_cache: Mutex::new(None),
         })
     }
 

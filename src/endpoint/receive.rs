@@ -377,6 +377,10 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             (Role::Clinician, true) => {
                 let signed = agreement.clone().verify_signed(&clinician, &client)?;
                 if let Some(current) = &conversation.agreement {
+                    // The acceptance in force, sent again (a repair's resend queue): already held.
+                    if current.to_bytes() == signed.to_bytes() {
+                        return Err(crate::store::StoreError::MessageExists.into());
+                    }
                     signed.check_replaces(current)?;
                 }
                 self.check_accepted_proposal(peer, &signed, now)?;

@@ -14,6 +14,7 @@
 
 use rand_core::CryptoRng;
 
+use super::devices::Route;
 use super::error::{Error, Result};
 use super::sessions::SessionSet;
 use super::{Endpoint, EndpointError};
@@ -22,6 +23,7 @@ use crate::consts::{
     MAX_REPAIR_CLOCK_SKEW_MS, MAX_RESEND_MESSAGES, MIN_REPAIR_INTERVAL_MS, REPAIR_RESEND_WINDOW_MS,
 };
 use crate::handshake::{PrekeyBundle, RepairRequest};
+use crate::keys::IdentityKey;
 use crate::session::{Session, SessionError};
 use crate::store::{Direction, PeerId, Store, StoreError, StoredMessage, WriteBatch};
 
@@ -84,8 +86,26 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// # Errors
     /// A store error; [`EndpointError::Randomness`].
     pub fn repair_request(&self, peer: &PeerId) -> Result<Vec<u8>> {
-        let bundle = PrekeyBundle::from_bytes(&self.last_resort_bundle()?)?;
         let recipient = self.store.peer(peer)?.map(|record| record.identity);
+        self.repair_request_to(recipient)
+    }
+
+    /// [`Self::repair_request`] for the sessions with `device`, a linked device of `peer`
+    /// (PROTOCOL.md, section 16.9): the request names that device, which alone accepts it
+    /// ([`Self::accept_repair_request`] there repairs its sessions with this device).
+    ///
+    /// # Errors
+    /// [`EndpointError::UnknownDevice`] if `device` is not in `peer`'s device list as stored
+    /// here; otherwise as [`Self::repair_request`].
+    pub fn repair_request_for_device(&self, peer: &PeerId, device: &IdentityKey) -> Result<Vec<u8>> {
+        match self.route(peer, device)? {
+            Route::Linked(_) => self.repair_request_to(Some(*device)),
+            Route::Primary => self.repair_request(peer),
+        }
+    }
+
+    fn repair_request_to(&self, recipient: Option<IdentityKey>) -> Result<Vec<u8>> {
+        let bundle = PrekeyBundle::from_bytes(&self.last_resort_bundle()?)?;
         Ok(RepairRequest::sign(&self.identity, recipient, self.now().as_millis(), bundle).to_bytes())
     }
 
@@ -123,9 +143,15 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             return Err(invalid());
         }
         let trusted = self.store.peer(peer)?.ok_or(StoreError::UnknownPeer)?;
-        if !trusted.identity.ct_eq(&request.identity_key) {
-            return Err(StoreError::IdentityChanged.into());
-        }
+        // A request from a linked device of the peer repairs the sessions with that device
+        // (PROTOCOL.md, section 16.9); any other key than the peer's devices' is refused.
+        let id = match self.route(peer, &request.identity_key) {
+            Ok(Route::Linked(id)) => id,
+            _ if !trusted.identity.ct_eq(&request.identity_key) => {
+                return Err(StoreError::IdentityChanged.into());
+            }
+            _ => peer.clone(),
+        };
         let own = self.identity.public_key();
         let now = self.now();
         if request.recipient_key.is_some_and(|key| !key.ct_eq(&own))
@@ -133,7 +159,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         {
             return Err(invalid());
         }
-        if let Some(last) = self.repair_record(peer)? {
+        if let Some(last) = self.repair_record(&id)? {
             if request.at <= last.requested_at || now < last.repaired_at.plus_millis(MIN_REPAIR_INTERVAL_MS) {
                 return Err(EndpointError::RepairTooSoon.into());
             }
@@ -150,7 +176,7 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             }
             envelopes.push(session.encrypt(rng, &content.encode_padded())?.to_bytes());
         }
-        let stored = self.store.session(peer)?;
+        let stored = self.store.session(&id)?;
         let sessions = match &stored {
             Some(stored) => {
                 let mut sessions = SessionSet::from_bytes(&stored.state)?;
@@ -161,8 +187,8 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         };
         let record = RepairRecord { requested_at: request.at, repaired_at: now };
         let mut batch = WriteBatch::new();
-        batch.put_session(peer, stored.map(|stored| stored.version), &sessions.to_bytes())?;
-        batch.put_repair_record(peer, &record.to_bytes());
+        batch.put_session(&id, stored.map(|stored| stored.version), &sessions.to_bytes())?;
+        batch.put_repair_record(&id, &record.to_bytes());
         self.store.apply(batch)?;
         Ok(envelopes)
     }
