@@ -580,3 +580,19 @@ fn a_message_missing_from_a_linked_device_shows_as_a_gap_until_it_arrives() {
     clinic.client.receive_from(&clinic.clinician_id, &desktop, &one).unwrap();
     assert_eq!(gaps(&clinic.client), 0);
 }
+
+#[test]
+fn after_a_new_identity_is_accepted_the_old_device_list_names_no_device() {
+    let clinic = Clinic::new(1640);
+    clinic.agree();
+    let reinstalled = device(1641, Role::Clinician, "dr-lee");
+    clinic.client.accept_new_identity(&clinic.clinician_id, &reinstalled.identity_key()).unwrap();
+    assert_eq!(clinic.client.devices(&clinic.clinician_id).unwrap(), vec![reinstalled.identity_key()]);
+    let err =
+        clinic.client.receive_from(&clinic.clinician_id, &clinic.desktop.identity_key(), b"x").unwrap_err();
+    assert_eq!(err, Error::Endpoint(EndpointError::UnknownDevice));
+    // The new person's first list is accepted whatever its version.
+    let list = reinstalled.own_devices().unwrap();
+    let change = clinic.client.update_devices(&clinic.clinician_id, &list).unwrap();
+    assert_eq!(change.version, 1);
+}

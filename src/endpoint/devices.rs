@@ -394,8 +394,23 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ///
     /// The list verified last is kept with its bytes, so that every message to or from a
     /// person with several devices does not verify the same signature again.
+    ///
+    /// A list signed by another key than the identity trusted for `peer` now (the user accepted
+    /// a new identity since, [`Self::accept_new_identity`]) names no device any more: the peer's
+    /// new list must be fetched.
     fn peer_list(&self, peer: &PeerId) -> Result<Option<SignedDeviceList>> {
         let Some(bytes) = self.store.device_list(peer)? else { return Ok(None) };
+        let Some(trusted) = self.store.peer(peer)? else { return Ok(None) };
+        let list = self.verified_peer_list(peer, bytes)?;
+        Ok(list.filter(|list| list.list().person().ct_eq(&trusted.identity)))
+    }
+
+    /// The stored list's bytes, verified (or as verified last time).
+    fn verified_peer_list(
+        &self,
+        peer: &PeerId,
+        bytes: Zeroizing<Vec<u8>>,
+    ) -> Result<Option<SignedDeviceList>> {
         let mut last = self.peer_list_cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some((cached_peer, cached_bytes, list)) = last.as_ref() {
             if cached_peer == peer && cached_bytes[..] == bytes[..] {
