@@ -596,3 +596,31 @@ fn after_a_new_identity_is_accepted_the_old_device_list_names_no_device() {
     let change = clinic.client.update_devices(&clinic.clinician_id, &list).unwrap();
     assert_eq!(change.version, 1);
 }
+
+#[test]
+fn a_batch_from_a_linked_device_is_received_in_one_transaction_and_a_bad_envelope_fails_alone() {
+    let clinic = Clinic::new(1650);
+    clinic.agree();
+    let mut envelopes = Vec::new();
+    for text in ["a", "b", "c"] {
+        envelopes.push(clinic.desktop.send(&clinic.client_id, confirm(text)).unwrap().envelope.unwrap());
+    }
+    let mut tampered = envelopes[1].clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 0x40;
+    let batch = vec![envelopes[0].clone(), tampered, envelopes[1].clone(), envelopes[2].clone()];
+    let results = clinic
+        .client
+        .receive_batch_from(&clinic.clinician_id, &clinic.desktop.identity_key(), &batch)
+        .unwrap();
+    assert!(results[0].is_ok() && results[1].is_err() && results[2].is_ok() && results[3].is_ok());
+    let texts: Vec<String> =
+        texts(&clinic.client, &clinic.clinician_id).into_iter().map(|(_, t)| t).collect();
+    for text in ["a", "b", "c"] {
+        assert_eq!(texts.iter().filter(|t| *t == text).count(), 1, "{texts:?}");
+    }
+    let unknown = device(1651, Role::Clinician, "dr-lee");
+    let err =
+        clinic.client.receive_batch_from(&clinic.clinician_id, &unknown.identity_key(), &batch).unwrap_err();
+    assert_eq!(err, Error::Endpoint(EndpointError::UnknownDevice));
+}

@@ -127,12 +127,9 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             return self.peers.with(&self.own_id, || self.receive_sync(device, envelope));
         }
         // The route is read under the peer's lock, so a list update cannot come in between.
-        self.with_peer(from, |rng| match self.route(from, device)? {
-            Route::Primary => self.receive_with(rng, from, Source::primary(from), envelope),
-            Route::Linked(id) => {
-                let person = self.store.peer(from)?.ok_or(EndpointError::UnknownDevice)?.identity;
-                self.receive_with(rng, from, Source::linked(id, *device, person), envelope)
-            }
+        self.with_peer(from, |rng| {
+            let source = self.source(from, device)?;
+            self.receive_with(rng, from, source, envelope)
         })
     }
 
@@ -178,6 +175,36 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                 self.outbox.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(deliveries);
                 Ok(count)
             })
+        })
+    }
+
+    /// [`Self::receive_batch`] for envelopes from `device` of the peer `from` (its primary or a
+    /// linked device, as [`Self::receive_from`] routes them), saved in one transaction.
+    ///
+    /// # Errors
+    /// [`EndpointError::UnknownDevice`] as for [`Self::receive_from`] (then nothing was
+    /// received); otherwise as [`Self::receive_batch`]. A sync copy from this person's own
+    /// devices goes through [`Self::receive_from`] one by one.
+    pub fn receive_batch_from<B: AsRef<[u8]>>(
+        &self,
+        from: &PeerId,
+        device: &IdentityKey,
+        envelopes: &[B],
+    ) -> Result<Vec<Result<Incoming>>> {
+        self.with_peer(from, |rng| {
+            let source = self.source(from, device)?;
+            self.receive_batch_with(rng, from, source, envelopes)
+        })
+    }
+
+    /// Where the sessions with `device` of the peer `from` are, and who it is.
+    fn source(&self, from: &PeerId, device: &IdentityKey) -> Result<Source> {
+        Ok(match self.route(from, device)? {
+            Route::Primary => Source::primary(from),
+            Route::Linked(id) => {
+                let person = self.store.peer(from)?.ok_or(EndpointError::UnknownDevice)?.identity;
+                Source::linked(id, *device, person)
+            }
         })
     }
 

@@ -138,16 +138,17 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         peer: &PeerId,
         envelopes: &[B],
     ) -> Result<Vec<Result<Incoming>>> {
-        self.with_peer(peer, |rng| self.receive_batch_with(rng, peer, envelopes))
+        self.with_peer(peer, |rng| self.receive_batch_with(rng, peer, Source::primary(peer), envelopes))
     }
 
-    fn receive_batch_with<R: CryptoRng + ?Sized, B: AsRef<[u8]>>(
+    pub(super) fn receive_batch_with<R: CryptoRng + ?Sized, B: AsRef<[u8]>>(
         &self,
         rng: &mut R,
         peer: &PeerId,
+        source: Source,
         envelopes: &[B],
     ) -> Result<Vec<Result<Incoming>>> {
-        let mut conversation = self.conversation(peer, Source::primary(peer))?;
+        let mut conversation = self.conversation(peer, source)?;
         let mut batch = WriteBatch::new();
         let results: Vec<Result<Incoming>> = envelopes
             .iter()
