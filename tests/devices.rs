@@ -171,6 +171,17 @@ fn three_devices_each_message_reaches_every_other_device_once_and_histories_agre
     assert_eq!(others[0].0, "desktop");
     assert!(matches!(others[0].1.received, Received::Message(_)));
 
+    // The safety numbers bind the person keys: the same on both clinician devices, and the
+    // client's is the one with the phone's key, whatever devices the clinician added.
+    assert_eq!(
+        clinic.desktop.safety_number(&clinic.client_id).unwrap(),
+        clinic.phone.safety_number(&clinic.client_id).unwrap()
+    );
+    assert_eq!(
+        clinic.client.safety_number(&clinic.clinician_id).unwrap(),
+        clinic.client.safety_number_with(&clinic.clinician_id, &clinic.phone.identity_key())
+    );
+
     // Every device shows the same conversation.
     let phone = texts(&clinic.phone, &clinic.client_id);
     let desktop = texts(&clinic.desktop, &clinic.client_id);

@@ -147,6 +147,10 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// [`crate::consts::MAX_DEVICE_NAME_LEN`] bytes). The code is kept in memory for
     /// [`Self::complete_link`].
     ///
+    /// Create the new device's endpoint with the primary's role and local id: the link binds
+    /// the device to the person key, not to an id, and the person's devices address each other
+    /// by that local id ([`Delivery::to`](super::Delivery::to)).
+    ///
     /// # Errors
     /// [`DeviceError::BadLinkCode`] for a code that does not parse; [`EndpointError::AlreadyLinked`]
     /// if this device already belongs to a person with other devices or has conversations.

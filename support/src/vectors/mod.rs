@@ -3,7 +3,7 @@
 //!
 //! Both directions drive the library's own code paths (`confidant::low_level` and the public key
 //! types): the generator records what the library does, the verifier replays a file against it.
-//! Ratchet keys reach the library through [`KeyStream`], a deterministic RNG that yields the
+//! Ratchet keys reach the library through `KeyStream`, a deterministic RNG that yields the
 //! listed keys in order, so the order in which the library draws them is checked too.
 
 mod cases;
