@@ -4,7 +4,8 @@
 //! hours, a crisis draft answered with resources and the clinician's own statement, messages
 //! expiring, a confirmation asked for and given, a correction, a recall and messages arriving out
 //! of order, a one-week support plan with a crisis message and coping guidance inside it, the plan
-//! lapsing, the daily limit, and the end of the relationship.
+//! lapsing, the daily limit, and the end of the relationship; for a while the clinician also
+//! works from a linked desktop.
 //! Everything the relay carries is printed as it sees it: opaque, padded bytes.
 //!
 //! Run with `cargo run --example clinic`.
@@ -84,6 +85,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     exchange(&clinician, &client, &sam, &dr_lee, remind)?;
     let confirm = Draft::new(Category::Appointment(AppointmentKind::Confirm), "Confirmed, see you Thursday.");
     exchange(&client, &clinician, &dr_lee, &sam, confirm)?;
+
+    section("Monday 10:30: the clinician's desktop joins, then leaves again");
+    set_time(&devices, Timestamp(MONDAY_10AM_NY.0 + HOUR / 2));
+    let desktop = open("desktop.db", Role::Clinician, "dr-lee")?;
+    desktop.clock().set(clinician.clock().now());
+    second_device(&clinician, &desktop, &client, &sam, &dr_lee)?;
 
     section("The client asks for something the agreement does not cover");
     let off_topic = Draft::new(Category::CheckIn, "Can we talk about what happened at work today?");
@@ -344,6 +351,108 @@ fn misreading(
 }
 
 /// The history entry of message `id` on `device`, if it is there.
+/// The clinician links a desktop to the phone in person, the client takes the new device list,
+/// a message from the desktop reaches the client and a copy reaches the phone, the client's
+/// reply reaches both, and the desktop is removed again.
+fn second_device(
+    phone: &Device,
+    desktop: &Device,
+    client: &Device,
+    sam: &PeerId,
+    dr_lee: &PeerId,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let code = phone.offer_link()?;
+    say("phone", &format!("shows a link code ({} characters, as a QR code) to the desktop", code.len()));
+    let request = desktop.request_link(&code, "consulting room desktop")?;
+    relay("desktop -> phone", &request);
+    let accepted = phone.accept_link(&request)?;
+    relay("phone -> desktop", &accepted.response);
+    desktop.complete_link(&accepted.response)?;
+    say(
+        "desktop",
+        &format!(
+            "linked; it speaks for the phone's person key: {}",
+            desktop.person_key() == phone.identity_key()
+        ),
+    );
+    let change = client.update_devices(dr_lee, &accepted.devices)?;
+    say(
+        "client",
+        &format!(
+            "takes dr-lee's device list, signed by the key it verified: version {}, {} new device",
+            change.version,
+            change.added.len()
+        ),
+    );
+    client.start_session(dr_lee, &desktop.prekey_bundle()?)?;
+    desktop.start_session(sam, &client.prekey_bundle()?)?;
+    desktop.start_session(dr_lee, &phone.prekey_bundle()?)?;
+    phone.start_session(dr_lee, &desktop.prekey_bundle()?)?;
+    phone.sync_agreements(&desktop.identity_key())?;
+    for copy in phone.take_outbox() {
+        if let Received::AgreementSynced { version, .. } =
+            desktop.receive_from(dr_lee, &phone.identity_key(), &copy.envelope)?.received
+        {
+            say(
+                "desktop",
+                &format!("holds agreement version {version} with the client, checked under both person keys"),
+            );
+        }
+    }
+    let same = desktop.safety_number(sam)? == phone.safety_number(sam)?;
+    say("desktop", &format!("safety number with the client is the phone's: {same}"));
+
+    let directions = Draft::new(
+        Category::Appointment(AppointmentKind::Directions),
+        "Room 204 is on the second floor, left of the lift.",
+    );
+    say("desktop", &format!("writes: \"{}\"", directions.text()));
+    let sent = desktop.send(sam, directions)?;
+    let envelope = sent.envelope.ok_or("not sent")?;
+    relay("desktop -> client", &envelope);
+    if let Received::Message(message) =
+        client.receive_from(dr_lee, &desktop.identity_key(), &envelope)?.received
+    {
+        say("client", &format!("reads: \"{}\"", &message.text[..]));
+    }
+    for copy in desktop.take_outbox() {
+        relay("desktop -> phone (copy)", &copy.envelope);
+        if let Received::Synced { .. } =
+            phone.receive_from(dr_lee, &desktop.identity_key(), &copy.envelope)?.received
+        {
+            say("phone", "shows the desktop's message in the conversation too");
+        }
+    }
+    let thanks = Draft::new(Category::Appointment(AppointmentKind::Confirm), "Thanks, found it.");
+    let sent = client.send(dr_lee, thanks)?;
+    phone.receive(sam, &sent.envelope.ok_or("not sent")?)?;
+    for copy in client.take_outbox() {
+        relay("client -> desktop", &copy.envelope);
+        desktop.receive_from(sam, &client.identity_key(), &copy.envelope)?;
+    }
+    let lines = |device: &Device| -> Result<usize, confidant::Error> { Ok(device.history(sam)?.len()) };
+    say(
+        "clinician",
+        &format!(
+            "the phone shows {} messages with the client, the desktop the {} since it joined (no past message is copied)",
+            lines(phone)?,
+            lines(desktop)?
+        ),
+    );
+
+    let list = phone.remove_device(&desktop.identity_key())?;
+    let change = client.update_devices(dr_lee, &list)?;
+    say(
+        "client",
+        &format!(
+            "takes the new list (version {}): {} device removed, nothing more goes to it",
+            change.version,
+            change.removed.len()
+        ),
+    );
+    Ok(())
+}
+
 fn entry(
     device: &Device,
     peer: &PeerId,
