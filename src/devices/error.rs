@@ -56,9 +56,6 @@ pub enum DeviceError {
     /// device that asked to be linked.
     #[error("device is not in the list")]
     NotAMember,
-    /// A message names a device that is not in its sender's current device list.
-    #[error("unknown device")]
-    UnknownDevice,
     /// The link offer is older than [`crate::consts::LINK_OFFER_LIFETIME_MS`].
     #[error("link offer has expired")]
     LinkExpired,

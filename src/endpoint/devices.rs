@@ -172,7 +172,8 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// [`EndpointError::NotPrimary`] on a linked device; [`EndpointError::NoLinkOffer`] without an
     /// offer; [`DeviceError`] for a request that does not verify (a relay cannot make one: it
     /// needs the code's secret), an expired or used offer, or a full list; a store error. Nothing
-    /// is saved on error.
+    /// is saved on error; a request that verified has used the offer up even so (show a new
+    /// code).
     pub fn accept_link(&self, request: &[u8]) -> Result<LinkAccepted> {
         self.require_primary()?;
         let own = self.own_devices()?;
@@ -181,7 +182,11 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             let offer = guard.as_mut().ok_or(EndpointError::NoLinkOffer)?;
             let now = self.now();
             let linked = offer.accept(request, now)?;
-            let current = SignedDeviceList::from_bytes(&own)?;
+            // The list as it is now, under the lock (another call may have changed it since).
+            let current = match self.own_list() {
+                Some(list) => list,
+                None => SignedDeviceList::from_bytes(&own)?,
+            };
             let device = Device { key: linked.key, name: linked.name.clone(), added_at: now };
             let signed = current.list().with_device(device, now)?.sign(&self.identity)?;
             let response = offer.respond(&signed)?;
@@ -223,12 +228,16 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ///
     /// # Errors
     /// [`EndpointError::NotPrimary`] on a linked device; [`DeviceError::NotAMember`] for a device
-    /// not in the list, [`DeviceError::PrimaryMissing`] for the primary itself; a store error.
+    /// not in the list, [`DeviceError::CannotRemovePrimary`] for the primary itself; a store error.
     pub fn remove_device(&self, device: &IdentityKey) -> Result<Vec<u8>> {
         self.require_primary()?;
         let own = self.own_devices()?;
         self.peers.with(&self.own_id, || {
-            let current = SignedDeviceList::from_bytes(&own)?;
+            // The list as it is now, under the lock (another call may have changed it since).
+            let current = match self.own_list() {
+                Some(list) => list,
+                None => SignedDeviceList::from_bytes(&own)?,
+            };
             let signed = current.list().without_device(device, self.now())?.sign(&self.identity)?;
             let bytes = signed.to_bytes();
             let mut batch = WriteBatch::new();
