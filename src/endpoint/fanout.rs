@@ -74,15 +74,15 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
                 deliveries.push(Delivery { to: peer.clone(), device, envelope });
             }
         }
-        let own = self.linked_devices(&self.own_id)?;
-        if own.is_empty() {
+        if self.linked_devices(&self.own_id)?.is_empty() {
             self.store.apply(batch)?;
         } else {
             // The sessions with this person's devices are shared by every conversation: their
-            // lock is held, after the peer's, until they are saved.
+            // lock is held, after the peer's, until they are saved, and the list is read again
+            // under it.
             self.peers.with(&self.own_id, || {
                 let copy = sync_copy(peer, &body)?;
-                for (device, id) in own {
+                for (device, id) in self.linked_devices(&self.own_id)? {
                     if let Some(envelope) = self.seal_for(rng, &id, &copy, &mut batch)? {
                         deliveries.push(Delivery { to: self.own_id.clone(), device, envelope });
                     }
