@@ -635,3 +635,57 @@ fn a_batch_from_a_linked_device_is_received_in_one_transaction_and_a_bad_envelop
         clinic.client.receive_batch_from(&clinic.clinician_id, &unknown.identity_key(), &batch).unwrap_err();
     assert_eq!(err, Error::Endpoint(EndpointError::UnknownDevice));
 }
+
+/// Two threads send to two clients at once from a clinician's phone with a linked desktop: the
+/// sync copies to the desktop share one session, which its lock keeps consistent, so every copy
+/// arrives and decrypts.
+#[test]
+fn sends_to_two_peers_at_once_share_the_sync_session_without_conflict() {
+    let clock = || ManualClock::new(MONDAY_10AM_NY);
+    let phone = Endpoint::new(MemoryStore::new(), clock(), Role::Clinician, "dr-lee").unwrap();
+    let desktop = Endpoint::new(MemoryStore::new(), clock(), Role::Clinician, "dr-lee").unwrap();
+    link(&phone, &desktop, "desktop");
+    let clinician_id = PeerId::new("dr-lee").unwrap();
+    phone.start_session(&clinician_id, &desktop.prekey_bundle().unwrap()).unwrap();
+    let scratch: Pair<MemoryStore> = pair_with(1, MemoryStore::new(), MemoryStore::new(), false);
+    let mut clients = Vec::new();
+    for name in ["client-a", "client-b"] {
+        let client = Endpoint::new(MemoryStore::new(), clock(), Role::Client, name).unwrap();
+        let id = PeerId::new(name).unwrap();
+        phone.start_session(&id, &client.prekey_bundle().unwrap()).unwrap();
+        let mut terms = scratch.terms(1);
+        terms.clinician = phone.identity_key();
+        terms.client = client.identity_key();
+        let proposal = phone.propose_agreement(&id, terms).unwrap();
+        let Received::AgreementProposed { id: proposal_id, .. } =
+            client.receive(&clinician_id, &proposal).unwrap().received
+        else {
+            panic!("expected a proposal")
+        };
+        let acceptance = client.accept_agreement(&clinician_id, proposal_id).unwrap();
+        phone.receive(&id, &acceptance).unwrap();
+        clients.push((id, client));
+    }
+    let mut copies: Vec<Delivery> = phone.take_outbox();
+    std::thread::scope(|scope| {
+        for (id, _) in &clients {
+            let phone = &phone;
+            scope.spawn(move || {
+                for n in 0..20 {
+                    phone.send(id, confirm(&format!("{} {n}", id.as_str()))).unwrap();
+                }
+            });
+        }
+    });
+    copies.extend(phone.take_outbox());
+    assert_eq!(copies.len(), 2 + 40, "two proposals and forty messages, each copied once");
+    for copy in &copies {
+        let incoming = desktop.receive_from(&clinician_id, &phone.identity_key(), &copy.envelope).unwrap();
+        assert!(matches!(incoming.received, Received::Synced { .. }));
+    }
+    for (id, _) in &clients {
+        let sent =
+            desktop.history(id).unwrap().into_iter().filter(|e| e.direction == Direction::Outbound).count();
+        assert_eq!(sent, 21, "the proposal and twenty messages to {}", id.as_str());
+    }
+}
