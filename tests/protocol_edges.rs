@@ -31,7 +31,7 @@ fn a_mismatch_of_any_one_prekey_is_refused_as_such() {
         Session::respond(&bob.identity, &first, &bob.signed, Some(&one_time), &other_kem),
     ];
     for (n, case) in cases.into_iter().enumerate() {
-        assert_eq!(case.err(), Some(mismatch.clone()), "case {n}");
+        assert_eq!(case.err(), Some(mismatch), "case {n}");
     }
     assert!(Session::respond(&bob.identity, &first, &bob.signed, Some(&one_time), &bob.kem).is_ok());
 }
