@@ -138,4 +138,12 @@ mod tests {
         assert_eq!(&mk.decrypt(&ct, b"aad").unwrap()[..], b"hello");
         assert_eq!(mk.decrypt(&ct, b"aae"), Err(RatchetError::Decrypt));
     }
+
+    #[test]
+    fn each_key_debugs_as_its_name_alone() {
+        let secret = || Secret32([0x5a; 32]);
+        assert_eq!(format!("{:?}", RootKey(secret())), "RootKey(..)");
+        assert_eq!(format!("{:?}", ChainKey(secret())), "ChainKey(..)");
+        assert_eq!(format!("{:?}", MessageKey(secret())), "MessageKey(..)");
+    }
 }
