@@ -79,3 +79,42 @@ fn a_ratchet_debug_names_its_keys_and_shows_none() {
         assert!(debug.contains(name), "{name} missing from {debug}");
     }
 }
+
+/// A stored state with a sending chain but no ratchet key of its own, or a receiving chain but
+/// no remote ratchet key, is refused: each inconsistency alone.
+#[test]
+fn a_state_with_a_chain_but_not_its_ratchet_key_is_refused() {
+    use confidant::low_level::Ratchet;
+    let mut rng = rng(4406);
+    let bob_pair = confidant::keys::DhKeyPair::generate(&mut rng);
+    let mut alice = Ratchet::init_alice([6; 32], bob_pair.public_key().to_bytes(), b"ad");
+    alice.encrypt(&mut rng, b"one").unwrap();
+    let bytes = alice.to_bytes().to_vec();
+    // u32 length and "ad", the root key, then the flags: local 1, remote 2, sending 4, receiving 8.
+    let flags_at = 4 + 2 + 32;
+    assert_eq!(bytes[flags_at], 1 | 2 | 4, "a sender's state: own key, remote key, sending chain");
+    assert!(Ratchet::from_bytes(&bytes).is_ok());
+
+    // Without its own key (flag and 32 bytes removed), the sending chain has no key pair.
+    let mut no_local = bytes.clone();
+    no_local[flags_at] &= !1;
+    no_local.drain(flags_at + 1..flags_at + 33);
+    assert_eq!(
+        Ratchet::from_bytes(&no_local).unwrap_err(),
+        confidant::session::DecodeError::InvalidField("session chains")
+    );
+
+    // A receiving chain without the remote key it belongs to: Bob after receiving, remote removed.
+    let mut bob = Ratchet::init_bob([6; 32], bob_pair.private_bytes().as_slice().try_into().unwrap(), b"ad");
+    let (header, ciphertext) = alice.encrypt(&mut rng, b"two").unwrap();
+    bob.decrypt(&header, &ciphertext).unwrap();
+    let bytes = bob.to_bytes().to_vec();
+    assert_eq!(bytes[flags_at], 1 | 2 | 8, "a receiver's state: own key, remote key, receiving chain");
+    let mut no_remote = bytes.clone();
+    no_remote[flags_at] &= !2;
+    no_remote.drain(flags_at + 33..flags_at + 65);
+    assert_eq!(
+        Ratchet::from_bytes(&no_remote).unwrap_err(),
+        confidant::session::DecodeError::InvalidField("session chains")
+    );
+}
