@@ -689,3 +689,39 @@ fn sends_to_two_peers_at_once_share_the_sync_session_without_conflict() {
         assert_eq!(sent, 21, "the proposal and twenty messages to {}", id.as_str());
     }
 }
+
+/// A repair of the client's sessions with the phone resends the phone's own messages only: the
+/// desktop's message, whose copy the phone holds, carries the desktop's numbering and stays the
+/// desktop's to deliver, so the client refuses nothing and the phone's next message is received.
+#[test]
+fn a_repair_resends_only_what_the_repairing_device_sent_itself() {
+    let clinic = Clinic::new(1660);
+    clinic.agree();
+    let one = clinic.phone.send(&clinic.client_id, confirm("one")).unwrap();
+    clinic.client.receive(&clinic.clinician_id, &one.envelope.unwrap()).unwrap();
+    clinic.flush(&clinic.phone);
+    // The desktop's message: its copy reaches the phone, its envelope to the client is lost.
+    let two = clinic.desktop.send(&clinic.client_id, confirm("two")).unwrap();
+    drop(two.envelope);
+    clinic.flush(&clinic.desktop);
+    assert!(clinic.phone.history(&clinic.client_id).unwrap().iter().any(|e| &e.text[..] == "two"));
+
+    // The client loses its sessions with the phone and asks the phone for a repair.
+    let mut batch = confidant::store::WriteBatch::new();
+    batch.delete_session(&clinic.clinician_id);
+    clinic.client.store().apply(batch).unwrap();
+    let request = clinic.client.repair_request(&clinic.clinician_id).unwrap();
+    let resent = clinic.phone.accept_repair_request(&clinic.client_id, &request).unwrap();
+    let mut texts = Vec::new();
+    for envelope in &resent {
+        match clinic.client.receive(&clinic.clinician_id, envelope) {
+            Ok(Incoming { received: Received::Message(m), .. }) => texts.push(m.text.to_string()),
+            Ok(_) => {}
+            Err(err) => assert_eq!(err, Error::Store(confidant::store::StoreError::MessageExists)),
+        }
+    }
+    assert!(!texts.contains(&"two".to_owned()), "the desktop's message is not the phone's to resend");
+    let three = clinic.phone.send(&clinic.client_id, confirm("three")).unwrap();
+    let received = clinic.client.receive(&clinic.clinician_id, &three.envelope.unwrap()).unwrap();
+    assert!(matches!(received.received, Received::Message(_)), "the phone's numbering is intact");
+}

@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 use super::devices::Route;
 use super::error::Result;
 use super::receive::Source;
-use super::{Endpoint, EndpointError, Incoming, Loaded, Received};
+use super::{Endpoint, EndpointError, Incoming, Loaded, MessageMarks, Received};
 use crate::agreement::{SignedAgreement, Standing};
 use crate::clock::Clock;
 use crate::codec::Reader;
@@ -242,7 +242,12 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
             at: content.sent_at(),
             expires_at: Some(expires_at),
             read_at: None,
-            body: Zeroizing::new(body.to_vec()),
+            // Marked with its arrival, which tells it from the messages this device sent: a
+            // repair's resend queue leaves it to the device that sent it.
+            body: super::record::with_marks(
+                Zeroizing::new(body.to_vec()),
+                &MessageMarks { received_at: Some(self.now()), ..MessageMarks::default() },
+            ),
         })?;
         batch.put_session(&id, version, &sessions.to_bytes())?;
         self.store.apply(batch)?;

@@ -169,9 +169,10 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         for message in self.resend_queue(peer, now)? {
             // A stored copy may carry this device's marks (acknowledged, corrected, ...): the
             // peer gets the padded content alone, as it was first sent; a recalled message is
-            // not sent again.
+            // not sent again, and neither is the copy of a message another device of this person
+            // sent (marked with its arrival here): it carries that device's sequence number.
             let (content, marks) = super::record::open(&message.body)?;
-            if marks.recall.is_some() {
+            if marks.recall.is_some() || marks.received_at.is_some() {
                 continue;
             }
             envelopes.push(session.encrypt(rng, &content.encode_padded())?.to_bytes());

@@ -378,7 +378,9 @@ pub struct MessageMarks {
     /// It was recalled, and what came of it.
     pub recall: Option<RecallState>,
     /// On the recipient's device: when it arrived, if that was later than its place in the
-    /// conversation (the sender's time of sending); `None` when it arrived at that time.
+    /// conversation (the sender's time of sending); `None` when it arrived at that time. On a
+    /// device of the sender's person other than the one that sent it: when its sync copy
+    /// arrived ([`super::Received::Synced`]).
     pub received_at: Option<Timestamp>,
 }
 
