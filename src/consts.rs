@@ -46,6 +46,9 @@ pub const SESSION_FORMAT_VERSION: u8 = 1;
 /// previous ones kept (PROTOCOL.md, section 12). A peer with a single session is stored as that
 /// session's record ([`SESSION_FORMAT_VERSION`]).
 pub const SESSION_SET_VERSION: u8 = 2;
+/// Version byte of a stored session set whose current session came from a session repair and
+/// stays current (PROTOCOL.md, section 12, rule 6); otherwise as [`SESSION_SET_VERSION`].
+pub const SESSION_SET_PINNED_VERSION: u8 = 3;
 /// Most previous sessions kept with one peer besides the current one, so that messages still in
 /// flight on them decrypt. Fewer are kept if the record would exceed [`MAX_SESSION_LEN`].
 pub const MAX_PREVIOUS_SESSIONS: usize = 4;

@@ -224,3 +224,33 @@ fn the_resend_queue_leaves_out_recalled_messages_and_sends_marked_ones_as_first_
     assert_eq!(refused, expected);
     assert!(!refused.contains(&wrong_id));
 }
+
+/// A message the requester sent on the old session before it lost it, read by the repairing
+/// device after the repair, decrypts there but does not make the old session current again:
+/// the repairing device goes on sending on the new session, which the requester has.
+#[test]
+fn an_old_message_read_after_a_repair_does_not_bring_the_old_session_back() {
+    let mut pair = pair(805);
+    // The client's message on the session, delayed in transit.
+    let late =
+        pair.client.send(&pair.clinician_id, confirm("sent before the loss")).unwrap().envelope.unwrap();
+    // The client loses its session and asks for a repair, which the clinician grants.
+    let mut batch = WriteBatch::new();
+    batch.delete_session(&pair.clinician_id);
+    pair.client.store().apply(batch).unwrap();
+    let request = pair.client.repair_request(&pair.clinician_id).unwrap();
+    let resent = pair.clinician.accept_repair_request(&pair.client_id, &request).unwrap();
+    for envelope in &resent {
+        match pair.client.receive(&pair.clinician_id, envelope) {
+            Ok(_) | Err(Error::Store(StoreError::MessageExists)) => {}
+            Err(other) => panic!("resent message refused: {other:?}"),
+        }
+    }
+    // The delayed message arrives now, on the old session: the clinician still reads it.
+    let received = pair.deliver_to_clinician(&late).received;
+    assert!(matches!(received, Received::Message(m) if &m.text[..] == "sent before the loss"));
+    // The clinician's next message is on the new session, which the client has.
+    let next = pair.clinician.send(&pair.client_id, confirm("after the repair")).unwrap().envelope.unwrap();
+    let received = pair.client.receive(&pair.clinician_id, &next).unwrap().received;
+    assert!(matches!(received, Received::Message(m) if &m.text[..] == "after the repair"));
+}

@@ -21,19 +21,27 @@
 //! 5. A new session drops the kept sessions with another peer identity (the store trusts only one
 //!    identity per peer); at most [`MAX_PREVIOUS_SESSIONS`] previous sessions are kept, and fewer
 //!    if the record would exceed [`MAX_SESSION_LEN`]: the least recently current are dropped first.
+//! 6. A session started by a repair (PROTOCOL.md section 12.2) becomes current whatever the
+//!    current one received, and stays current: until another session is added, a previous
+//!    session that decrypts a message in flight does not become current again (the peer that
+//!    asked for the repair no longer has it).
 //!
 //! The stored form: a set without previous sessions is stored as its session's own record
 //! (PROTOCOL.md, section 8, version 1), exactly as before sets existed; a set with previous
 //! sessions as a session set record: `u8 version` ([`SESSION_SET_VERSION`]) `‖ u8 count of
 //! previous sessions (1 to` [`MAX_PREVIOUS_SESSIONS`]`)`, then `u32be length ‖ session record`
-//! for the current session and for each previous one, most recently current first.
+//! for the current session and for each previous one, most recently current first. A set pinned by
+//! a repair (rule 6) is stored the same way with [`SESSION_SET_PINNED_VERSION`] as its version.
 
 use std::collections::VecDeque;
 
 use zeroize::Zeroizing;
 
 use crate::codec::{Reader, Writer};
-use crate::consts::{MAX_PREVIOUS_SESSIONS, MAX_SESSION_LEN, SESSION_FORMAT_VERSION, SESSION_SET_VERSION};
+use crate::consts::{
+    MAX_PREVIOUS_SESSIONS, MAX_SESSION_LEN, SESSION_FORMAT_VERSION, SESSION_SET_PINNED_VERSION,
+    SESSION_SET_VERSION,
+};
 use crate::error::DecodeError;
 use crate::keys::{DhPublicKey, IdentityKey};
 use crate::session::{Session, SessionError};
@@ -52,12 +60,15 @@ pub(super) struct SessionSet {
     current: Session,
     /// Most recently current first; at most [`MAX_PREVIOUS_SESSIONS`].
     previous: VecDeque<Session>,
+    /// The current session came from a repair (rule 6): previous sessions still decrypt but do
+    /// not become current again, until a new session is added.
+    pinned: bool,
 }
 
 impl SessionSet {
     /// A set of one session.
     pub(super) fn new(session: Session) -> Self {
-        Self { current: session, previous: VecDeque::new() }
+        Self { current: session, previous: VecDeque::new(), pinned: false }
     }
 
     /// The session that sends.
@@ -88,6 +99,7 @@ impl SessionSet {
 
     /// Adds a new session by rules 4 and 5 (module documentation).
     pub(super) fn add(&mut self, session: Session) {
+        self.pinned = false;
         let identity = session.remote_identity();
         let keep = |kept: &Session| kept.remote_identity().ct_eq(&identity);
         self.previous.retain(keep);
@@ -115,6 +127,7 @@ impl SessionSet {
                 }
             }
         }
+        self.pinned = true;
     }
 
     /// Decrypts `envelope` with a kept session (rule 2) and promotes that session (rule 3).
@@ -150,7 +163,8 @@ impl SessionSet {
         Err(if duplicate { SessionError::Duplicate } else { current_error })
     }
 
-    /// Decrypts with previous session `index` and, if that succeeds, makes it current.
+    /// Decrypts with previous session `index` and, if that succeeds, makes it current (unless
+    /// the set is pinned by a repair, rule 6).
     fn decrypt_previous(
         &mut self,
         index: usize,
@@ -158,6 +172,9 @@ impl SessionSet {
     ) -> Result<Zeroizing<Vec<u8>>, SessionError> {
         let session = self.previous.get_mut(index).ok_or(SessionError::NotReady)?;
         let plaintext = session.decrypt(envelope)?;
+        if self.pinned {
+            return Ok(plaintext);
+        }
         if let Some(promoted) = self.previous.remove(index) {
             let demoted = std::mem::replace(&mut self.current, promoted);
             self.previous.push_front(demoted);
@@ -187,8 +204,9 @@ impl SessionSet {
         if previous.is_empty() {
             return current;
         }
+        let version = if self.pinned { SESSION_SET_PINNED_VERSION } else { SESSION_SET_VERSION };
         Writer::encode(|w| {
-            w.u8(SESSION_SET_VERSION);
+            w.u8(version);
             // At most `MAX_PREVIOUS_SESSIONS`, far below 256.
             w.u8(u8::try_from(previous.len()).unwrap_or(u8::MAX));
             w.var_bytes(&current);
@@ -208,7 +226,9 @@ impl SessionSet {
         if bytes.first() == Some(&SESSION_FORMAT_VERSION) {
             return Ok(Self::new(Session::from_bytes(bytes)?));
         }
-        let body = crate::wire::check_version(bytes, SESSION_SET_VERSION, MAX_SESSION_LEN)?;
+        let pinned = bytes.first() == Some(&SESSION_SET_PINNED_VERSION);
+        let version = if pinned { SESSION_SET_PINNED_VERSION } else { SESSION_SET_VERSION };
+        let body = crate::wire::check_version(bytes, version, MAX_SESSION_LEN)?;
         let mut r = Reader::new(body, WHAT);
         let count = usize::from(r.u8()?);
         // A set without previous sessions is stored as a session record; a count of 0 here is
@@ -226,7 +246,7 @@ impl SessionSet {
             previous.push_back(session);
         }
         r.finish()?;
-        Ok(Self { current, previous })
+        Ok(Self { current, previous, pinned })
     }
 }
 
@@ -347,12 +367,37 @@ mod tests {
         let set = SessionSet {
             current: at_bob.clone(),
             previous: std::iter::repeat_n(at_bob, MAX_PREVIOUS_SESSIONS).collect(),
+            pinned: false,
         };
         let stored = set.to_bytes();
         assert!(stored.len() <= MAX_SESSION_LEN);
         let fit = (MAX_SESSION_LEN - SET_OVERHEAD) / (LENGTH_OVERHEAD + big);
         assert!(fit < 1 + MAX_PREVIOUS_SESSIONS, "the test needs sessions that do not all fit");
         assert_eq!(SessionSet::from_bytes(&stored).unwrap().len(), fit);
+    }
+
+    #[test]
+    fn a_repaired_session_stays_current_and_the_pin_is_stored() {
+        let mut rng = StdRng::seed_from_u64(6);
+        let (alice, bob) = (IdentityKeyPair::generate(&mut rng), IdentityKeyPair::generate(&mut rng));
+        // Bob's session with Alice, on which Alice's message is still in flight.
+        let (mut old_at_alice, to_bob, keys) = initiate(&mut rng, &alice, &bob, 1);
+        let mut set = SessionSet::new(respond(&bob, &to_bob, &keys));
+        let late = old_at_alice.encrypt(&mut rng, b"late").unwrap();
+        // Bob repairs: a session from Alice's new bundle becomes current, pinned.
+        let (repaired, _, _) = initiate(&mut rng, &bob, &alice, 2);
+        set.add_current(repaired.clone());
+        assert_eq!(set.current().base_key(), repaired.base_key());
+        let stored = set.to_bytes();
+        assert_eq!(stored[0], SESSION_SET_PINNED_VERSION);
+        let mut set = SessionSet::from_bytes(&stored).unwrap();
+        // The late message decrypts on the old session, which stays behind the repaired one.
+        assert_eq!(&set.decrypt(&late).unwrap()[..], b"late");
+        assert_eq!(set.current().base_key(), repaired.base_key());
+        // A new session lifts the pin: the rules are the usual ones again.
+        let (newer, _, _) = initiate(&mut rng, &bob, &alice, 3);
+        set.add(newer);
+        assert_eq!(set.to_bytes()[0], SESSION_SET_VERSION);
     }
 
     #[test]
@@ -378,7 +423,7 @@ mod tests {
         let read = |bytes: &[u8]| SessionSet::from_bytes(bytes).map(|set| set.len());
         assert_eq!(read(&good), Ok(2));
         assert_eq!(read(&[]), Err(SessionError::Decode(DecodeError::Empty)));
-        assert_eq!(read(&[3, 0]), Err(SessionError::Decode(DecodeError::UnsupportedVersion(3))));
+        assert_eq!(read(&[4, 0]), Err(SessionError::Decode(DecodeError::UnsupportedVersion(4))));
         let mut zero = good.to_vec();
         zero[1] = 0;
         assert_eq!(read(&zero), invalid);
