@@ -235,4 +235,24 @@ mod tests {
         assert!(skipped.get(&a, 0).is_some());
         assert_eq!(skipped.len(), MAX_STORED_SKIPPED_KEYS);
     }
+
+    #[test]
+    fn a_key_stored_again_is_not_evicted_by_its_stale_order_entry() {
+        let mut skipped = SkippedKeys::default();
+        let (a, b) = (DhPublicKey([1; 32]), DhPublicKey([2; 32]));
+        let key = |byte: u8| MessageKey(Secret32([byte; 32]));
+        let bound = MAX_STORED_SKIPPED_KEYS as u32;
+        skipped.extend(a, &[(0, key(1))]);
+        let others: Vec<_> = (1..bound).map(|n| (n, key(2))).collect();
+        skipped.extend(b, &others);
+        // Stored again: the newest now, its first order entry stale (and not compacted away).
+        skipped.extend(a, &[(0, key(3))]);
+        assert_eq!(skipped.len(), MAX_STORED_SKIPPED_KEYS);
+        // One more: the oldest live key goes, not the key stored again.
+        skipped.extend(b, &[(bound, key(4))]);
+        assert_eq!(skipped.len(), MAX_STORED_SKIPPED_KEYS);
+        assert_eq!(skipped.get(&a, 0).map(|k| k.0 .0[0]), Some(3));
+        assert!(skipped.get(&b, 1).is_none());
+        assert!(skipped.get(&b, 2).is_some());
+    }
 }
