@@ -21,7 +21,7 @@ use crate::types::{
 /// Time is the system clock and randomness the operating system's: an app never passes either.
 #[derive(uniffi::Object)]
 pub struct Endpoint {
-    inner: confidant::Endpoint,
+    pub(crate) inner: confidant::Endpoint,
 }
 
 #[uniffi::export]
@@ -180,13 +180,7 @@ impl Endpoint {
         envelopes: Vec<Vec<u8>>,
     ) -> Result<Vec<BatchItem>, ConfidantError> {
         let results = self.inner.receive_batch(&peer_id(peer)?, &envelopes)?;
-        Ok(results
-            .into_iter()
-            .map(|result| match result.map_err(ConfidantError::from).and_then(Incoming::try_from) {
-                Ok(incoming) => BatchItem::Received { incoming },
-                Err(error) => BatchItem::Failed { error },
-            })
-            .collect())
+        Ok(results.into_iter().map(BatchItem::from_result).collect())
     }
 
     /// Records that the user read message `message_id` from `peer`. Returns a read-receipt

@@ -113,6 +113,23 @@ pub enum ConfidantError {
         /// The library's description of the failure.
         reason: String,
     },
+    /// A device list or a step of linking a device was refused: a list that does not verify, is
+    /// signed by another person or is not newer than the stored one; a link code, request or
+    /// answer that does not verify; an offer expired or used; no link in progress; a device that
+    /// cannot be linked. `reason` says which. Nothing changed.
+    #[error("device refused: {reason}")]
+    DeviceRefused {
+        /// The library's description of the failure.
+        reason: String,
+    },
+    /// Only the person's primary device can do this (sign an agreement, a plan, a device list;
+    /// link a device).
+    #[error("only the primary device can do this")]
+    NotPrimary,
+    /// The envelope comes from a device the person's device list, as stored here, does not name:
+    /// fetch the person's newer list first.
+    #[error("unknown device")]
+    UnknownDevice,
     /// The operating system's random generator failed; nothing was sent or saved, and the call
     /// can be tried again.
     #[error("the operating system's random generator failed")]
@@ -145,6 +162,7 @@ impl From<confidant::Error> for ConfidantError {
             E::Expiry(error) => Self::AgreementRefused { reason: error.to_string() },
             E::Endpoint(error) => error.into(),
             E::Store(error) => error.into(),
+            E::Devices(error) => Self::DeviceRefused { reason: error.to_string() },
             error => Self::Internal { reason: error.to_string() },
         }
     }
@@ -186,6 +204,11 @@ impl From<EndpointError> for ConfidantError {
             E::UnexpectedAgreement => Self::AgreementRefused { reason: error.to_string() },
             E::InvalidReference => Self::InvalidInput { reason: error.to_string() },
             E::BadSequence => Self::Malformed { reason: error.to_string() },
+            E::NotPrimary => Self::NotPrimary,
+            E::UnknownDevice => Self::UnknownDevice,
+            E::AlreadyLinked | E::NoLinkOffer | E::StaleDeviceList => {
+                Self::DeviceRefused { reason: error.to_string() }
+            }
             error => Self::Internal { reason: error.to_string() },
         }
     }

@@ -12,6 +12,9 @@
 //!   key from the platform keystore), then `identity_key`, `prekey_bundle`, `start_session`,
 //!   `propose_agreement`, `accept_agreement`, `send`, `receive`, `receive_batch`, `mark_read`,
 //!   `history`, `safety_number`, `verify_peer`, `purge_expired`;
+//! * several devices per person: `offer_link`, `request_link`, `accept_link`, `complete_link`,
+//!   `own_devices`, `update_devices`, `update_own_devices`, `remove_device`, `devices`,
+//!   `take_outbox`, `receive_from`, `receive_batch_from`, `sync_agreements`;
 //! * `usual_terms(…)`, which builds the usual agreement terms;
 //! * every failure is one exception, a subclass of `ConfidantError` ([`ConfidantError`]); a
 //!   message the agreement does not allow is a [`Decision`] returned by `send`, not an error.
@@ -26,11 +29,13 @@
 //! Unsafe code: the exported `extern "C"` functions UniFFI generates are the only unsafe code;
 //! this crate writes none.
 
+mod devices;
 mod endpoint;
 mod error;
 mod terms;
 mod types;
 
+pub use devices::{Delivery, DeviceChange, LinkAccepted};
 pub use endpoint::Endpoint;
 pub use error::ConfidantError;
 pub use terms::{usual_terms, AgreementTerms, CategoryLifespan, Closure, CrisisSupport, Weekday, Window};

@@ -462,6 +462,22 @@ pub enum Received {
         /// The ids of the messages it acknowledges.
         message_ids: Vec<Vec<u8>>,
     },
+    /// A copy of a message another device of this person sent to `peer`: stored as sent in that
+    /// conversation.
+    Synced {
+        /// The conversation it belongs to.
+        peer: String,
+        /// The message id.
+        id: Vec<u8>,
+    },
+    /// A copy of the agreement in force with `peer`, from this person's primary device: in
+    /// force here too.
+    AgreementSynced {
+        /// The conversation it belongs to.
+        peer: String,
+        /// The version of the agreement copied.
+        version: u32,
+    },
 }
 
 impl TryFrom<confidant::Received> for Received {
@@ -499,6 +515,10 @@ impl TryFrom<confidant::Received> for Received {
                     reason,
                     message_ids: receipt.message_ids.into_iter().map(id_bytes).collect(),
                 }
+            }
+            R::Synced { peer, id } => Self::Synced { peer: peer.as_str().to_owned(), id: id_bytes(id) },
+            R::AgreementSynced { peer, version } => {
+                Self::AgreementSynced { peer: peer.as_str().to_owned(), version }
             }
             received => return Err(ConfidantError::Internal { reason: format!("{received:?}") }),
         })
@@ -544,6 +564,16 @@ pub enum BatchItem {
         /// Why: the error `receive` would have thrown.
         error: ConfidantError,
     },
+}
+
+impl BatchItem {
+    /// The item for one envelope's result.
+    pub(crate) fn from_result(result: confidant::Result<confidant::Incoming>) -> Self {
+        match result.map_err(ConfidantError::from).and_then(Incoming::try_from) {
+            Ok(incoming) => Self::Received { incoming },
+            Err(error) => Self::Failed { error },
+        }
+    }
 }
 
 /// Sent or received.

@@ -128,18 +128,33 @@ fn arbitrary_input_at_every_entry_point_is_a_typed_error_and_changes_nothing() {
             typed(client.accept_agreement(peer.clone(), short.clone()));
             typed(client.mark_read("dr-lee".into(), short.clone()));
             typed(client.verify_peer("dr-lee".into(), short.clone()));
-            typed(client.verify_peer(peer.clone(), envelope));
+            typed(client.verify_peer(peer.clone(), envelope.clone()));
             typed(client.safety_number(peer.clone()));
             typed(client.history(peer.clone()));
             let reply = Draft {
                 category: Category::AppointmentConfirm,
                 text: peer.clone(),
-                reply_to: Some(short),
+                reply_to: Some(short.clone()),
                 request_acknowledgement: false,
                 corrects: None,
             };
             typed(client.send("dr-lee".into(), reply));
-            typed(client.send(peer, draft("to whoever")));
+            typed(client.send(peer.clone(), draft("to whoever")));
+            // Several devices: keys, lists, link steps and envelopes from any device.
+            let key = envelope.get(..32).map(<[u8]>::to_vec).unwrap_or_default();
+            typed(clinician.receive_from("sam".into(), key.clone(), envelope.clone()));
+            typed(clinician.receive_from(peer.clone(), short.clone(), envelope.clone()));
+            typed(clinician.receive_batch_from("sam".into(), key.clone(), vec![envelope.clone()]));
+            typed(clinician.update_devices("sam".into(), envelope.clone()));
+            typed(clinician.update_devices(peer.clone(), short.clone()));
+            typed(client.update_own_devices(envelope.clone()));
+            typed(clinician.remove_device(short.clone()));
+            typed(clinician.remove_device(key.clone()));
+            typed(clinician.accept_link(envelope.clone()));
+            typed(client.complete_link(envelope.clone()));
+            typed(client.request_link(peer.clone(), peer.clone()));
+            typed(clinician.sync_agreements(key));
+            typed(clinician.devices(peer));
             Ok(())
         })
         .unwrap();
