@@ -255,4 +255,26 @@ mod tests {
         assert!(skipped.get(&b, 1).is_none());
         assert!(skipped.get(&b, 2).is_some());
     }
+
+    #[test]
+    fn stale_order_entries_are_dropped_exactly_when_they_pass_the_bound() {
+        let mut skipped = SkippedKeys::default();
+        let a = DhPublicKey([1; 32]);
+        let key = || MessageKey(Secret32([9; 32]));
+        let live: Vec<_> = (0..10).map(|n| (n, key())).collect();
+        skipped.extend(a, &live);
+        // Each round stores a key and removes it: one more stale order entry.
+        let round = |skipped: &mut SkippedKeys, n: u32| {
+            skipped.extend(a, &[(n, key())]);
+            skipped.remove(&a, n);
+        };
+        for n in 100..174 {
+            round(&mut skipped, n);
+        }
+        // 10 live and 74 stale entries: exactly 2 × 10 + 64, not yet more than the bound.
+        assert_eq!(skipped.order.len(), 2 * 10 + 64);
+        round(&mut skipped, 174);
+        assert_eq!(skipped.order.len(), 10, "past the bound, only the live entries stay");
+        assert_eq!(skipped.len(), 10);
+    }
 }
