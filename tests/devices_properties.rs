@@ -16,6 +16,9 @@ use rand_chacha::ChaCha20Rng;
 
 type Device = Endpoint<MemoryStore, ManualClock>;
 
+/// A message's id and its envelopes, each with the index of the device it is for.
+type Sent = (confidant::store::MessageId, Vec<(usize, Vec<u8>)>);
+
 const PHONE: usize = 0;
 const DESKTOP: usize = 1;
 const CLIENT: usize = 2;
@@ -96,11 +99,7 @@ impl Clinic {
     }
 
     /// Sends a message from `d`; returns its id and the envelopes, each with the device it is for.
-    fn send(
-        &self,
-        d: usize,
-        text: &str,
-    ) -> Result<(confidant::store::MessageId, Vec<(usize, Vec<u8>)>), Error> {
+    fn send(&self, d: usize, text: &str) -> Result<Sent, Error> {
         let draft = if d == CLIENT {
             Draft::new(Category::CheckIn, text)
         } else {
