@@ -11,7 +11,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
 fi
 cargo fuzz build -s none
-for target in envelope_decode session_decrypt handshake_respond interaction content_decode agreement_decode store_record endpoint_batch device_decode; do
+for target in envelope_decode session_decrypt handshake_respond interaction content_decode agreement_decode store_record endpoint_batch device_decode clinic; do
     scratch="fuzz/target/smoke-corpus/$target"
     log="fuzz/target/smoke-$target.log"
     mkdir -p "$scratch"

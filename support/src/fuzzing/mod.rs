@@ -8,6 +8,9 @@
 //! The sessions the targets attack are built from fixed seeds with [`DeterministicRng`], once per
 //! process, so every run sees the same keys and the corpora stay meaningful.
 
+mod clinic;
+mod clinic_seeds;
+mod clinic_setup;
 mod devices;
 mod endpoint;
 mod fixtures;
@@ -85,11 +88,16 @@ pub enum Target {
     /// panic, only canonical lists that keep every rule decode, and only the genuine request and
     /// response of a linking are accepted.
     DeviceDecode,
+    /// A clinician's phone and linked desktop and a client's phone with an agreement in force,
+    /// driven event by event (send, deliver in any order, drop, replay, tamper, lose a session
+    /// and repair it, remove the desktop): every genuine envelope is received or fails changing
+    /// nothing, and at the end every device holds each message meant for it exactly once.
+    Clinic,
 }
 
 impl Target {
     /// Every target.
-    pub const ALL: [Target; 9] = [
+    pub const ALL: [Target; 10] = [
         Target::EnvelopeDecode,
         Target::SessionDecrypt,
         Target::HandshakeRespond,
@@ -99,6 +107,7 @@ impl Target {
         Target::StoreRecord,
         Target::EndpointBatch,
         Target::DeviceDecode,
+        Target::Clinic,
     ];
 
     /// The name of the target, of its `fuzz/fuzz_targets/` file and of its corpus directory.
@@ -114,6 +123,7 @@ impl Target {
             Target::StoreRecord => "store_record",
             Target::EndpointBatch => "endpoint_batch",
             Target::DeviceDecode => "device_decode",
+            Target::Clinic => "clinic",
         }
     }
 
@@ -138,6 +148,7 @@ impl Target {
             Target::StoreRecord => layers::store_record(data),
             Target::EndpointBatch => endpoint::endpoint_batch(data),
             Target::DeviceDecode => devices::device_decode(data),
+            Target::Clinic => clinic::run(data),
         }
     }
 
@@ -157,6 +168,7 @@ impl Target {
             Target::StoreRecord => layers::store_record_seeds(),
             Target::EndpointBatch => Ok(endpoint::endpoint_batch_seeds()),
             Target::DeviceDecode => devices::device_seeds(),
+            Target::Clinic => Ok(clinic_seeds::seeds()),
         }
     }
 }
