@@ -254,3 +254,28 @@ fn an_old_message_read_after_a_repair_does_not_bring_the_old_session_back() {
     let received = pair.client.receive(&pair.clinician_id, &next).unwrap().received;
     assert!(matches!(received, Received::Message(m) if &m.text[..] == "after the repair"));
 }
+
+/// A repair whose resend queue holds only messages the requester already has: every resent
+/// envelope is `MessageExists`, and the requester keeps the new session all the same, so it
+/// can answer at once instead of asking for another repair.
+#[test]
+fn a_repair_of_only_held_messages_still_gives_the_requester_a_session() {
+    let mut pair = pair(806);
+    let sent = pair.clinician.send(&pair.client_id, confirm("held")).unwrap().envelope.unwrap();
+    pair.deliver_to_client(&sent);
+    // The client loses its session (the messages stay) and asks for a repair.
+    let mut batch = WriteBatch::new();
+    batch.delete_session(&pair.clinician_id);
+    pair.client.store().apply(batch).unwrap();
+    let request = pair.client.repair_request(&pair.clinician_id).unwrap();
+    let resent = pair.clinician.accept_repair_request(&pair.client_id, &request).unwrap();
+    assert!(!resent.is_empty());
+    for envelope in &resent {
+        let err = pair.client.receive(&pair.clinician_id, envelope).unwrap_err();
+        assert_eq!(err, Error::Store(StoreError::MessageExists), "everything resent is held already");
+    }
+    // The client answers on the repaired session, and the clinician reads it.
+    let reply = pair.client.send(&pair.clinician_id, confirm("answer")).unwrap().envelope.unwrap();
+    let received = pair.deliver_to_clinician(&reply).received;
+    assert!(matches!(received, Received::Message(m) if &m.text[..] == "answer"));
+}

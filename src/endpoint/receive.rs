@@ -97,7 +97,11 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// [`EndpointError::UnexpectedAgreement`] for an acceptance of a proposal that is not open
     /// there (see [`Self::accept_agreement`]); on the client's device,
     /// [`EndpointError::NotAProposal`] for a withdrawal that names a message other than a
-    /// proposal. On any error the session and the store are exactly as they were.
+    /// proposal. On any error the session and the store are exactly as they were, with one
+    /// exception: [`crate::store::StoreError::MessageExists`] for the first message of a new
+    /// handshake (a repair resending a message this device holds, PROTOCOL.md section 12.2)
+    /// keeps the new session, so that this device can answer on it; the message is not stored
+    /// again.
     pub fn receive(&self, peer: &PeerId, envelope: &[u8]) -> Result<Incoming> {
         self.with_peer(peer, |rng| self.receive_with(rng, peer, Source::primary(peer), envelope))
     }
@@ -111,9 +115,53 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ) -> Result<Incoming> {
         let mut conversation = self.conversation(peer, source)?;
         let mut batch = WriteBatch::new();
-        let incoming = self.receive_one(rng, peer, &mut conversation, envelope, &mut batch)?;
+        let incoming = match self.receive_one(rng, peer, &mut conversation, envelope, &mut batch) {
+            Ok(incoming) => incoming,
+            Err(error) => {
+                let mut writes = WriteBatch::new();
+                if self.keep_handshake_of_held(&error, &mut conversation, envelope, &mut writes)? {
+                    self.save(peer, &conversation, writes)?;
+                }
+                return Err(error);
+            }
+        };
         self.save(peer, &conversation, batch)?;
         Ok(incoming)
+    }
+
+    /// After `error`: if it is [`crate::store::StoreError::MessageExists`] for the first message
+    /// of a new handshake (a repair's resend of a message this device holds, PROTOCOL.md 12.2),
+    /// completes the handshake into `conversation` and `writes` and returns `true`. The message is
+    /// not stored again (the error stands), but the new session is kept, so that this device can
+    /// answer on it even when every resent message was held already.
+    fn keep_handshake_of_held(
+        &self,
+        error: &super::Error,
+        conversation: &mut Conversation,
+        bytes: &[u8],
+        writes: &mut WriteBatch,
+    ) -> Result<bool> {
+        if *error != super::Error::Store(crate::store::StoreError::MessageExists) {
+            return Ok(false);
+        }
+        let envelope = Envelope::from_bytes(bytes)?;
+        let Envelope::Prekey(first) = &envelope else { return Ok(false) };
+        if conversation.sessions.as_ref().is_some_and(|sessions| sessions.has_handshake(&first.base_key())) {
+            return Ok(false);
+        }
+        if conversation.source.linked.as_ref().is_some_and(|(device, _)| !first.identity_key().ct_eq(device))
+        {
+            return Ok(false);
+        }
+        let mut next = conversation.clone();
+        let existing = next.sessions.take();
+        let mut staged = WriteBatch::new();
+        let (sessions, _) =
+            self.decrypt_from(&next.source.sessions, existing, &mut next.pending, &envelope, &mut staged)?;
+        next.sessions = Some(sessions);
+        *conversation = next;
+        writes.append(staged);
+        Ok(true)
     }
 
     /// Receives a queue of envelopes from `peer` and saves all of them in one transaction.
@@ -150,17 +198,30 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     ) -> Result<Vec<Result<Incoming>>> {
         let mut conversation = self.conversation(peer, source)?;
         let mut batch = WriteBatch::new();
-        let results: Vec<Result<Incoming>> = envelopes
-            .iter()
-            .map(|envelope| {
-                let mut writes = WriteBatch::new();
-                let incoming =
-                    self.receive_one(rng, peer, &mut conversation, envelope.as_ref(), &mut writes)?;
-                batch.append(writes);
-                Ok(incoming)
-            })
-            .collect();
-        if results.iter().any(Result::is_ok) {
+        let mut kept_handshake = false;
+        let mut results = Vec::with_capacity(envelopes.len());
+        for envelope in envelopes {
+            let mut writes = WriteBatch::new();
+            match self.receive_one(rng, peer, &mut conversation, envelope.as_ref(), &mut writes) {
+                Ok(incoming) => {
+                    batch.append(writes);
+                    results.push(Ok(incoming));
+                }
+                Err(error) => {
+                    // A held message that starts a new handshake keeps its session (as in
+                    // `receive`); a handshake that cannot be completed changes nothing.
+                    let mut staged = WriteBatch::new();
+                    if let Ok(true) =
+                        self.keep_handshake_of_held(&error, &mut conversation, envelope.as_ref(), &mut staged)
+                    {
+                        batch.append(staged);
+                        kept_handshake = true;
+                    }
+                    results.push(Err(error));
+                }
+            }
+        }
+        if kept_handshake || results.iter().any(Result::is_ok) {
             self.save(peer, &conversation, batch)?;
         }
         Ok(results)
