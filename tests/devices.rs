@@ -725,3 +725,19 @@ fn a_repair_resends_only_what_the_repairing_device_sent_itself() {
     let received = clinic.client.receive(&clinic.clinician_id, &three.envelope.unwrap()).unwrap();
     assert!(matches!(received.received, Received::Message(_)), "the phone's numbering is intact");
 }
+
+/// A primary that already linked a device cannot itself be linked to another person's device
+/// set: that would orphan its own linked device.
+#[test]
+fn a_primary_with_linked_devices_cannot_be_linked_elsewhere() {
+    let phone = device(1670, Role::Clinician, "dr-lee");
+    let desktop = device(1671, Role::Clinician, "dr-lee");
+    link(&phone, &desktop, "desktop");
+    let other = device(1672, Role::Clinician, "dr-lee");
+    let code = other.offer_link().unwrap();
+    assert_eq!(
+        phone.request_link(&code, "phone").unwrap_err(),
+        Error::Endpoint(EndpointError::AlreadyLinked)
+    );
+    assert!(phone.is_primary());
+}

@@ -155,7 +155,8 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
     /// [`DeviceError::BadLinkCode`] for a code that does not parse; [`EndpointError::AlreadyLinked`]
     /// if this device already belongs to a person with other devices or has conversations.
     pub fn request_link(&self, code: &str, name: &str) -> Result<Vec<u8>> {
-        if !self.is_primary() || self.has_conversations()? {
+        let has_devices = self.own_list().is_some_and(|list| list.list().devices().len() > 1);
+        if !self.is_primary() || has_devices || self.has_conversations()? {
             return Err(EndpointError::AlreadyLinked.into());
         }
         let code = LinkCode::parse(code)?;
