@@ -216,6 +216,7 @@ impl Endpoint {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use confidant::content::MessageId;
     use confidant::devices::DeviceError;
