@@ -47,6 +47,8 @@ expect "$out/swift/Confidant.swift" "open class Endpoint: EndpointProtocol"
 expect "$out/swift/Confidant.swift" "^enum ConfidantError: Swift.Error"
 expect "$out/swift/Confidant.swift" 'public static func `open`(path: String, passphrase: String'
 expect "$out/swift/confidantFFI.h" "uniffi_confidant_ffi_fn_method_endpoint_send"
+expect "$out/kotlin/confidant/confidant.kt" 'fun `takeOutbox`(): List<Delivery>'
+expect "$out/swift/confidantFFI.h" "uniffi_confidant_ffi_fn_method_endpoint_receive_from"
 expect "$out/swift/confidantFFI.modulemap" "module ConfidantFFI"
 
 if [[ $status -ne 0 ]]; then

@@ -3,6 +3,7 @@
 //! the other devices, and receiving from any device of a person.
 
 use confidant::keys::IdentityKey;
+use zeroize::Zeroize;
 
 use crate::endpoint::Endpoint;
 use crate::error::ConfidantError;
@@ -79,7 +80,8 @@ impl Endpoint {
     }
 
     /// On the primary device: the link code to show to a new device (as a QR code or text). It is
-    /// a secret for ten minutes: show it only on screen (the bindings cannot zeroize a string).
+    /// a secret for ten minutes, used once: show it only on screen and drop it. It crosses as a
+    /// plain string, which no binding language can zeroize (the library's own copy is zeroized).
     ///
     /// # Errors
     /// [`ConfidantError::NotPrimary`] on a linked device.
@@ -88,13 +90,15 @@ impl Endpoint {
     }
 
     /// On the new device (opened with the primary's role and local id): the link request for the
-    /// code the primary shows.
+    /// code the primary shows. This copy of the code is zeroized after use; the caller's cannot be.
     ///
     /// # Errors
     /// [`ConfidantError::DeviceRefused`] for a code that does not parse or a device that already
     /// has conversations.
-    pub fn request_link(&self, code: String, name: String) -> Result<Vec<u8>, ConfidantError> {
-        Ok(self.inner.request_link(&code, &name)?)
+    pub fn request_link(&self, mut code: String, name: String) -> Result<Vec<u8>, ConfidantError> {
+        let request = self.inner.request_link(&code, &name);
+        code.zeroize();
+        Ok(request?)
     }
 
     /// On the primary device: checks a link request and adds the device to the person's list.
@@ -208,5 +212,60 @@ impl Endpoint {
     pub fn sync_agreements(&self, device: Vec<u8>) -> Result<u32, ConfidantError> {
         let count = self.inner.sync_agreements(&device_key(&device)?)?;
         Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use confidant::content::MessageId;
+    use confidant::devices::DeviceError;
+    use confidant::store::PeerId;
+    use confidant::EndpointError;
+
+    use super::*;
+    use crate::types::Received;
+
+    #[test]
+    fn each_device_error_lands_on_its_case() {
+        let refused =
+            |reason: &dyn std::fmt::Display| ConfidantError::DeviceRefused { reason: reason.to_string() };
+        let cases: [(confidant::Error, ConfidantError); 6] = [
+            (EndpointError::NotPrimary.into(), ConfidantError::NotPrimary),
+            (EndpointError::UnknownDevice.into(), ConfidantError::UnknownDevice),
+            (EndpointError::AlreadyLinked.into(), refused(&EndpointError::AlreadyLinked)),
+            (EndpointError::NoLinkOffer.into(), refused(&EndpointError::NoLinkOffer)),
+            (EndpointError::StaleDeviceList.into(), refused(&EndpointError::StaleDeviceList)),
+            (DeviceError::BadSignature.into(), refused(&DeviceError::BadSignature)),
+        ];
+        for (error, expected) in cases {
+            assert_eq!(ConfidantError::from(error), expected);
+        }
+    }
+
+    #[test]
+    fn the_sync_copies_convert_with_their_conversation() {
+        let peer = PeerId::new("sam").unwrap();
+        let synced = confidant::Received::Synced { peer: peer.clone(), id: MessageId([7; 16]) };
+        assert_eq!(
+            Received::try_from(synced).unwrap(),
+            Received::Synced { peer: "sam".to_owned(), id: vec![7; 16] }
+        );
+        let agreement = confidant::Received::AgreementSynced { peer, version: 3 };
+        assert_eq!(
+            Received::try_from(agreement).unwrap(),
+            Received::AgreementSynced { peer: "sam".to_owned(), version: 3 }
+        );
+    }
+
+    #[test]
+    fn a_device_key_is_exactly_32_bytes() {
+        for length in [0, 31, 33] {
+            assert!(matches!(device_key(&vec![1; length]), Err(ConfidantError::InvalidInput { .. })));
+        }
+        // The Ed25519 base point, a valid public key.
+        let mut base = [0x66; 32];
+        base[0] = 0x58;
+        assert_eq!(device_key(&base).unwrap().to_bytes(), base);
     }
 }

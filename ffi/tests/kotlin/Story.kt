@@ -1,6 +1,7 @@
 // The story through the generated Kotlin bindings on the JVM (JNA loads the library):
 // two endpoints, a session, the agreement, a message sent and received, a refusal, a replay and
-// garbage refused with typed exceptions, and both stores reopened. `ffi/check-kotlin.sh` runs it.
+// garbage refused with typed exceptions, both stores reopened, and a second device linked.
+// `ffi/check-kotlin.sh` runs it.
 
 import confidant.*
 import java.nio.file.Files
@@ -61,6 +62,27 @@ fun main() {
     check("history survives", drLee.history("sam").any { it.text == "See you Thursday" })
     val again = sam.send("dr-lee", Draft(Category.APPOINTMENT_CONFIRM, "Still on"))
     check("sessions survive", (drLee.receive("sam", again.envelope!!).received as Received.Message).message.text == "Still on")
+
+    // A desktop for Dr. Lee, linked in person; Sam takes the new list, and the desktop gets the
+    // agreement from the phone and Sam's message from the outbox.
+    val desktop = Endpoint.open(dir.resolve("desktop.db").toString(), "desktop pass", Role.CLINICIAN, "dr-lee")
+    val linked = drLee.acceptLink(desktop.requestLink(drLee.offerLink(), "desktop"))
+    desktop.completeLink(linked.response)
+    check("desktop linked", !desktop.isPrimary() && desktop.personKey().contentEquals(drLee.identityKey()))
+    throws<ConfidantException.NotPrimary>("offer on a linked device") { desktop.offerLink() }
+    val change = sam.updateDevices("dr-lee", linked.devices)
+    check("desktop added", change.added.size == 1 && change.added[0].contentEquals(desktop.identityKey()))
+    throws<ConfidantException.DeviceRefused>("replayed list") { sam.updateDevices("dr-lee", linked.devices) }
+    sam.startSession("dr-lee", desktop.prekeyBundle())
+    drLee.startSession("dr-lee", desktop.prekeyBundle())
+    check("one agreement copied", drLee.syncAgreements(desktop.identityKey()) == 1u)
+    val copy = drLee.takeOutbox().single()
+    check("agreement synced", desktop.receiveFrom("dr-lee", drLee.identityKey(), copy.envelope).received is Received.AgreementSynced)
+    sam.send("dr-lee", Draft(Category.APPOINTMENT_CONFIRM, "To both"))
+    val forDesktop = sam.takeOutbox().single()
+    check("outbox names the desktop", forDesktop.device.contentEquals(desktop.identityKey()))
+    val onDesktop = desktop.receiveFrom("sam", sam.identityKey(), forDesktop.envelope).received
+    check("desktop reads it", (onDesktop as? Received.Message)?.message?.text == "To both")
 
     println("$passed passed, $failed failed")
     if (failed != 0) kotlin.system.exitProcess(1)
