@@ -12,6 +12,11 @@
 //!   key from the platform keystore), then `identity_key`, `prekey_bundle`, `start_session`,
 //!   `propose_agreement`, `accept_agreement`, `send`, `receive`, `receive_batch`, `mark_read`,
 //!   `history`, `safety_number`, `verify_peer`, `purge_expired`;
+//! * prekeys and repair: `last_resort_bundle`, `rotate_prekeys`, and, when a receive fails with
+//!   an error whose `suggests_repair()` is true, `repair_request` on one side and
+//!   `accept_repair_request` on the other;
+//! * a peer's new identity: `bundle_identity_key` or `envelope_identity_key` for the key offered,
+//!   `safety_number_with` to show, `accept_new_identity` once the user agrees;
 //! * `usual_terms(…)`, which builds the usual agreement terms;
 //! * every failure is one exception, a subclass of `ConfidantError` ([`ConfidantError`]); a
 //!   message the agreement does not allow is a [`Decision`] returned by `send`, not an error.
@@ -31,12 +36,12 @@ mod error;
 mod terms;
 mod types;
 
-pub use endpoint::Endpoint;
+pub use endpoint::{bundle_identity_key, envelope_identity_key, Endpoint};
 pub use error::ConfidantError;
 pub use terms::{usual_terms, AgreementTerms, CategoryLifespan, Closure, CrisisSupport, Weekday, Window};
 pub use types::{
     BatchItem, Category, Decision, Direction, Draft, HistoryEntry, HistoryItem, HistoryPage, Incoming,
-    OutOfScopeReason, Outgoing, ReceiptKind, Received, ReceivedMessage, Role, SafetyNumber,
+    OutOfScopeReason, Outgoing, PrekeyRotation, ReceiptKind, Received, ReceivedMessage, Role, SafetyNumber,
 };
 
 uniffi::setup_scaffolding!("confidant");
