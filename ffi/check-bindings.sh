@@ -43,9 +43,14 @@ expect() { # file that must exist and hold a line matching the pattern
 expect "$out/kotlin/confidant/confidant.kt" "class Endpoint"
 expect "$out/kotlin/confidant/confidant.kt" "sealed class ConfidantException"
 expect "$out/kotlin/confidant/confidant.kt" 'fun `open`('
+expect "$out/kotlin/confidant/confidant.kt" 'fun `acceptRepairRequest`('
+expect "$out/kotlin/confidant/confidant.kt" 'fun `suggestsRepair`('
+expect "$out/kotlin/confidant/confidant.kt" 'fun `bundleIdentityKey`('
 expect "$out/swift/Confidant.swift" "open class Endpoint: EndpointProtocol"
 expect "$out/swift/Confidant.swift" "^enum ConfidantError: Swift.Error"
 expect "$out/swift/Confidant.swift" 'public static func `open`(path: String, passphrase: String'
+expect "$out/swift/Confidant.swift" 'func rotatePrekeys()'
+expect "$out/swift/Confidant.swift" 'func suggestsRepair() -> Bool'
 expect "$out/swift/confidantFFI.h" "uniffi_confidant_ffi_fn_method_endpoint_send"
 expect "$out/kotlin/confidant/confidant.kt" 'fun `takeOutbox`(): List<Delivery>'
 expect "$out/swift/confidantFFI.h" "uniffi_confidant_ffi_fn_method_endpoint_receive_from"

@@ -5,7 +5,9 @@
 #      pytest and fhir.resources (the FHIR R4 models that check exported records) with pip;
 #   2. builds the `confidant` Python package from ffi/ and installs it there (the same build as
 #      `pip install ./ffi`: the Rust library in release, and the module UniFFI generates);
-#   3. runs the pytest suites of ffi/tests (no test collected counts as a failure);
+#   3. runs the pytest suites of ffi/tests (no test collected counts as a failure), and the
+#      throughput script ffi/benches/throughput.py on a few messages, so that it keeps working
+#      (its times mean nothing there; BENCHMARKS.md has the measurement);
 #   4. runs the crate's Rust tests (`cargo test -p confidant-ffi`: arbitrary input at every entry
 #      point, one endpoint shared between threads);
 #   5. checks the Kotlin and Swift generation (ffi/check-bindings.sh);
@@ -41,6 +43,9 @@ if [[ $status -eq 5 ]]; then
 elif [[ $status -ne 0 ]]; then
     exit "$status"
 fi
+
+echo "== throughput script, a few messages"
+"$venv/bin/python" ffi/benches/throughput.py --smoke
 
 echo "== cargo test -p confidant-ffi"
 cargo test --quiet -p confidant-ffi

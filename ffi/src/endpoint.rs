@@ -9,7 +9,8 @@ use zeroize::Zeroize;
 use crate::error::ConfidantError;
 use crate::terms::AgreementTerms;
 use crate::types::{
-    message_id, peer_id, BatchItem, Draft, HistoryEntry, HistoryPage, Incoming, Outgoing, Role, SafetyNumber,
+    message_id, peer_id, BatchItem, Draft, HistoryEntry, HistoryPage, Incoming, Outgoing, PrekeyRotation,
+    Role, SafetyNumber,
 };
 
 /// One device's end of its conversations, over its encrypted store file.
@@ -258,6 +259,103 @@ impl Endpoint {
         Ok(self.inner.verify_peer(&peer_id(peer)?, &scanned)?)
     }
 
+    /// The safety number this device would have with `peer` if `peer`'s identity key were
+    /// `identity_key` (32 bytes): for a changed key, the number to show the user before
+    /// [`Self::accept_new_identity`]. The offered key comes from the refused bundle or envelope
+    /// ([`crate::bundle_identity_key`], [`crate::envelope_identity_key`]).
+    ///
+    /// # Errors
+    /// [`ConfidantError::InvalidInput`] for a peer id or key that is not valid.
+    pub fn safety_number_with(
+        &self,
+        peer: String,
+        identity_key: Vec<u8>,
+    ) -> Result<SafetyNumber, ConfidantError> {
+        let key = crate::types::identity_key(&identity_key)?;
+        Ok(self.inner.safety_number_with(&peer_id(peer)?, &key).into())
+    }
+
+    /// Trusts `identity_key` (32 bytes) as `peer`'s identity key from now on, after the user
+    /// agreed to the change, and returns the safety number with the new key, to compare again.
+    /// Until then a bundle or handshake with another key than the trusted one fails with
+    /// [`ConfidantError::IdentityChanged`].
+    ///
+    /// In one step: the new key replaces the old one, unverified; the agreement in force is
+    /// retired (it names the old key); the sessions with the old key are deleted. Messages with
+    /// `peer` then wait for a new session and a new agreement. Accepting the key already trusted
+    /// changes nothing.
+    ///
+    /// # Errors
+    /// [`ConfidantError::UnknownPeer`] if no identity is known for `peer` yet;
+    /// [`ConfidantError::InvalidInput`] for a peer id or key that is not valid;
+    /// [`ConfidantError::Store`]. Nothing changed on error.
+    pub fn accept_new_identity(
+        &self,
+        peer: String,
+        identity_key: Vec<u8>,
+    ) -> Result<SafetyNumber, ConfidantError> {
+        let key = crate::types::identity_key(&identity_key)?;
+        Ok(self.inner.accept_new_identity(&peer_id(peer)?, &key)?.into())
+    }
+
+    /// This device's current last-resort bundle: unlike [`Self::prekey_bundle`], any number of
+    /// peers may start sessions from it, until [`Self::rotate_prekeys`] replaces it (and for a
+    /// grace period after). Publish it for when the single-use bundles ran out or were handed
+    /// out twice; a session from it is less protected against replay than one from a
+    /// single-use bundle. Made on first use.
+    ///
+    /// # Errors
+    /// [`ConfidantError::Store`]; [`ConfidantError::Randomness`].
+    pub fn last_resort_bundle(&self) -> Result<Vec<u8>, ConfidantError> {
+        Ok(self.inner.last_resort_bundle()?)
+    }
+
+    /// Rotates the last-resort prekeys: call it regularly (for example daily, and at start-up).
+    /// When the current pair is old enough, or there is none, a new one is made; a replaced pair
+    /// is still accepted for a grace period, after which a rotation deletes its private keys.
+    /// Publish [`PrekeyRotation::bundle`] in place of the previous last-resort bundle.
+    ///
+    /// # Errors
+    /// [`ConfidantError::Store`] (then nothing changed); [`ConfidantError::Randomness`].
+    pub fn rotate_prekeys(&self) -> Result<PrekeyRotation, ConfidantError> {
+        Ok(self.inner.rotate_prekeys()?.into())
+    }
+
+    /// A repair request to send to `peer`, through the transport as its own kind of message,
+    /// after [`Self::receive`] from `peer` failed with an error whose
+    /// [`ConfidantError::suggests_repair`] is true. The peer passes it to
+    /// [`Self::accept_repair_request`], which starts a new session and sends its recent
+    /// messages again. Signed by this device's identity key; it carries this device's
+    /// last-resort bundle.
+    ///
+    /// # Errors
+    /// [`ConfidantError::InvalidInput`] for a peer id that is not valid;
+    /// [`ConfidantError::Store`]; [`ConfidantError::Randomness`].
+    pub fn repair_request(&self, peer: String) -> Result<Vec<u8>, ConfidantError> {
+        Ok(self.inner.repair_request(&peer_id(peer)?)?)
+    }
+
+    /// Accepts `peer`'s repair request: checks it, starts a new session from the bundle it
+    /// carries, and returns the messages this device sent to `peer` recently (those not expired,
+    /// within the resend window) encrypted again on the new session, oldest first: hand them to
+    /// the transport in that order. The peer stores each once; a copy it already has fails on
+    /// its side with [`ConfidantError::Duplicate`].
+    ///
+    /// # Errors
+    /// [`ConfidantError::Malformed`] for bytes that are not a repair request;
+    /// [`ConfidantError::InvalidRepairRequest`]; [`ConfidantError::RepairTooSoon`];
+    /// [`ConfidantError::UnknownPeer`] if no identity is known for `peer`;
+    /// [`ConfidantError::IdentityChanged`] if it is signed by another key than the trusted one;
+    /// [`ConfidantError::HandshakeFailed`] for a bundle that cannot be used. Nothing changed on
+    /// error.
+    pub fn accept_repair_request(
+        &self,
+        peer: String,
+        request: Vec<u8>,
+    ) -> Result<Vec<Vec<u8>>, ConfidantError> {
+        Ok(self.inner.accept_repair_request(&peer_id(peer)?, &request)?)
+    }
+
     /// Deletes every message whose time has come, leaving no copy in the file. Returns how many.
     ///
     /// # Errors
@@ -308,6 +406,35 @@ impl Endpoint {
     /// [`ConfidantError::Store`] if an entry was removed, reordered or altered.
     pub fn audit_log_len(&self) -> Result<u64, ConfidantError> {
         Ok(u64::try_from(self.inner.audit_log()?.len()).unwrap_or(u64::MAX))
+    }
+}
+
+/// The identity key (32 bytes) of the device that published `bundle`, a prekey bundle or a
+/// last-resort bundle: after [`Endpoint::start_session`] failed with
+/// [`ConfidantError::IdentityChanged`], the key to show with [`Endpoint::safety_number_with`] and
+/// to pass to [`Endpoint::accept_new_identity`] if the user agrees.
+///
+/// # Errors
+/// [`ConfidantError::Malformed`] for bytes that are not a bundle.
+#[uniffi::export]
+pub fn bundle_identity_key(bundle: Vec<u8>) -> Result<Vec<u8>, ConfidantError> {
+    let bundle = confidant::session::PrekeyBundle::from_bytes(&bundle).map_err(confidant::Error::from)?;
+    Ok(bundle.identity_key().to_bytes().to_vec())
+}
+
+/// The identity key (32 bytes) of the sender of `envelope` if it starts a session (a handshake);
+/// `None` for an envelope on an existing session. After [`Endpoint::receive`] failed with
+/// [`ConfidantError::IdentityChanged`], the key to show with [`Endpoint::safety_number_with`] and
+/// to pass to [`Endpoint::accept_new_identity`] if the user agrees.
+///
+/// # Errors
+/// [`ConfidantError::Malformed`] for bytes that are not an envelope.
+#[uniffi::export]
+pub fn envelope_identity_key(envelope: Vec<u8>) -> Result<Option<Vec<u8>>, ConfidantError> {
+    use confidant::session::Envelope as E;
+    match E::from_bytes(&envelope).map_err(confidant::Error::from)? {
+        E::Prekey(handshake) => Ok(Some(handshake.identity_key().to_bytes().to_vec())),
+        E::Message(_) => Ok(None),
     }
 }
 

@@ -130,6 +130,15 @@ pub enum ConfidantError {
     /// fetch the person's newer list first.
     #[error("unknown device")]
     UnknownDevice,
+    /// A repair request that does not verify: a bad signature, a bundle that is not the
+    /// requester's, a request meant for another device, or a time too far ahead. Nothing
+    /// changed.
+    #[error("invalid repair request")]
+    InvalidRepairRequest,
+    /// A repair request came too soon after the last repair with this peer, or is not newer than
+    /// the last one accepted (a replay). Nothing changed; a later request can succeed.
+    #[error("repair refused: too soon after the last one")]
+    RepairTooSoon,
     /// The operating system's random generator failed; nothing was sent or saved, and the call
     /// can be tried again.
     #[error("the operating system's random generator failed")]
@@ -141,6 +150,26 @@ pub enum ConfidantError {
         /// What was not known.
         reason: String,
     },
+}
+
+#[uniffi::export]
+impl ConfidantError {
+    /// Whether this error, thrown by [`crate::Endpoint::receive`] (or an item of
+    /// [`crate::Endpoint::receive_batch`]), means that this device has no session the message
+    /// belongs to ([`Self::NoSession`], [`Self::UnknownPrekey`]) or the message does not decrypt
+    /// on the sessions it has ([`Self::DecryptionFailed`], for example after the store was
+    /// restored from an older copy): then send the peer a
+    /// [`crate::Endpoint::repair_request`]. A forged envelope gives the same errors; the peer's
+    /// rate limit on repairs bounds what a relay can cause this way. For errors of other calls
+    /// the answer means nothing. (It is `confidant::Error::suggests_repair`, except that a prekey
+    /// used up by another receive at the same moment, which the library reports as a store
+    /// error, is [`Self::UnknownPrekey`] here too and suggests a repair as well.)
+    ///
+    /// In Python `error.suggests_repair()`, in Kotlin `error.suggestsRepair()`, in Swift
+    /// `error.suggestsRepair()`.
+    pub fn suggests_repair(&self) -> bool {
+        matches!(self, Self::NoSession | Self::UnknownPrekey | Self::DecryptionFailed)
+    }
 }
 
 impl ConfidantError {
@@ -209,6 +238,8 @@ impl From<EndpointError> for ConfidantError {
             E::AlreadyLinked | E::NoLinkOffer | E::StaleDeviceList => {
                 Self::DeviceRefused { reason: error.to_string() }
             }
+            E::InvalidRepairRequest => Self::InvalidRepairRequest,
+            E::RepairTooSoon => Self::RepairTooSoon,
             error => Self::Internal { reason: error.to_string() },
         }
     }
@@ -252,5 +283,39 @@ mod tests {
         for (error, expected) in cases {
             assert_eq!(ConfidantError::from(error), expected);
         }
+    }
+
+    #[test]
+    fn an_error_suggests_a_repair_when_the_library_s_does() {
+        // (One case differs on purpose: the store's `UnknownPrekey`, a prekey used up by another
+        // receive between the check and the commit, is `UnknownPrekey` here too, and suggests a
+        // repair as the endpoint's does.)
+        use confidant::session::HandshakeError;
+        let errors: [confidant::Error; 12] = [
+            EndpointError::NoSession.into(),
+            EndpointError::UnknownPrekey.into(),
+            SessionError::Decrypt.into(),
+            SessionError::Duplicate.into(),
+            SessionError::Decode(DecodeError::Malformed).into(),
+            HandshakeError::SelfSession.into(),
+            EndpointError::NoAgreement.into(),
+            EndpointError::InvalidRepairRequest.into(),
+            EndpointError::RepairTooSoon.into(),
+            EndpointError::BadSequence.into(),
+            StoreError::IdentityChanged.into(),
+            StoreError::MessageExists.into(),
+        ];
+        for error in errors {
+            let expected = error.suggests_repair();
+            assert_eq!(ConfidantError::from(error.clone()).suggests_repair(), expected, "{error:?}");
+        }
+        assert_eq!(
+            ConfidantError::from(confidant::Error::from(EndpointError::InvalidRepairRequest)),
+            ConfidantError::InvalidRepairRequest
+        );
+        assert_eq!(
+            ConfidantError::from(confidant::Error::from(EndpointError::RepairTooSoon)),
+            ConfidantError::RepairTooSoon
+        );
     }
 }

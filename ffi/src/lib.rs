@@ -15,6 +15,11 @@
 //! * several devices per person: `offer_link`, `request_link`, `accept_link`, `complete_link`,
 //!   `own_devices`, `update_devices`, `update_own_devices`, `remove_device`, `devices`,
 //!   `take_outbox`, `receive_from`, `receive_batch_from`, `sync_agreements`;
+//! * prekeys and repair: `last_resort_bundle`, `rotate_prekeys`, and, when a receive fails with
+//!   an error whose `suggests_repair()` is true, `repair_request` on one side and
+//!   `accept_repair_request` on the other;
+//! * a peer's new identity: `bundle_identity_key` or `envelope_identity_key` for the key offered,
+//!   `safety_number_with` to show, `accept_new_identity` once the user agrees;
 //! * `usual_terms(…)`, which builds the usual agreement terms;
 //! * every failure is one exception, a subclass of `ConfidantError` ([`ConfidantError`]); a
 //!   message the agreement does not allow is a [`Decision`] returned by `send`, not an error.
@@ -36,12 +41,12 @@ mod terms;
 mod types;
 
 pub use devices::{Delivery, DeviceChange, LinkAccepted};
-pub use endpoint::Endpoint;
+pub use endpoint::{bundle_identity_key, envelope_identity_key, Endpoint};
 pub use error::ConfidantError;
 pub use terms::{usual_terms, AgreementTerms, CategoryLifespan, Closure, CrisisSupport, Weekday, Window};
 pub use types::{
     BatchItem, Category, Decision, Direction, Draft, HistoryEntry, HistoryItem, HistoryPage, Incoming,
-    OutOfScopeReason, Outgoing, ReceiptKind, Received, ReceivedMessage, Role, SafetyNumber,
+    OutOfScopeReason, Outgoing, PrekeyRotation, ReceiptKind, Received, ReceivedMessage, Role, SafetyNumber,
 };
 
 uniffi::setup_scaffolding!("confidant");

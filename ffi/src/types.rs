@@ -755,6 +755,35 @@ impl From<confidant::keys::SafetyNumber> for SafetyNumber {
     }
 }
 
+/// What [`crate::Endpoint::rotate_prekeys`] did, and the last-resort bundle to publish.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PrekeyRotation {
+    /// The current last-resort bundle (new if `rotated`): publish it in place of the old one.
+    pub bundle: Vec<u8>,
+    /// Whether a new last-resort pair was made.
+    pub rotated: bool,
+    /// How many replaced pairs past their grace period had their private keys deleted.
+    pub deleted: u64,
+}
+
+impl From<confidant::PrekeyRotation> for PrekeyRotation {
+    fn from(rotation: confidant::PrekeyRotation) -> Self {
+        Self {
+            bundle: rotation.bundle,
+            rotated: rotation.rotated,
+            deleted: u64::try_from(rotation.deleted).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+/// An identity key from its 32 bytes.
+pub(crate) fn identity_key(bytes: &[u8]) -> Result<confidant::keys::IdentityKey, ConfidantError> {
+    let bytes =
+        <[u8; 32]>::try_from(bytes).map_err(|_| ConfidantError::invalid("identity key: not 32 bytes"))?;
+    confidant::keys::IdentityKey::from_bytes(&bytes)
+        .map_err(|_| ConfidantError::invalid("identity key: not a public key"))
+}
+
 /// A message id's bytes.
 pub(crate) fn id_bytes(id: MessageId) -> Vec<u8> {
     id.0.to_vec()

@@ -99,15 +99,26 @@ fn arbitrary_input_at_every_entry_point_is_a_typed_error_and_changes_nothing() {
     let Pair { _dir, clinician, client } = pair();
     let genuine = client.send("dr-lee".into(), draft("genuine")).unwrap().envelope.unwrap();
     let bundle = client.prekey_bundle().unwrap();
+    let request = client.repair_request("dr-lee".into()).unwrap();
     let strategy = (
         envelope_like(genuine.clone()),
         envelope_like(bundle),
         proptest::collection::vec(any::<u8>(), 0..40),
         "\\PC{0,300}",
+        envelope_like(request),
     );
     let mut runner = proptest::test_runner::TestRunner::default();
     runner
-        .run(&strategy, |(envelope, bundle, short, peer)| {
+        .run(&strategy, |(envelope, bundle, short, peer, request)| {
+            typed(clinician.accept_repair_request("sam".into(), request.clone()));
+            typed(clinician.accept_repair_request(peer.clone(), request));
+            typed(confidant_ffi::bundle_identity_key(bundle.clone()));
+            typed(confidant_ffi::envelope_identity_key(envelope.clone()));
+            typed(client.safety_number_with(peer.clone(), short.clone()));
+            if peer != "sam" {
+                typed(clinician.accept_new_identity(peer.clone(), short.clone()));
+            }
+            typed(client.repair_request(peer.clone()));
             typed(clinician.receive("sam".into(), envelope.clone()));
             typed(clinician.receive(peer.clone(), envelope.clone()));
             match clinician

@@ -1,7 +1,7 @@
 // The story through the generated Kotlin bindings on the JVM (JNA loads the library):
 // two endpoints, a session, the agreement, a message sent and received, a refusal, a replay and
-// garbage refused with typed exceptions, both stores reopened, and a second device linked.
-// `ffi/check-kotlin.sh` runs it.
+// garbage refused with typed exceptions, prekey rotation and a session repair, both stores
+// reopened, and a second device linked. `ffi/check-kotlin.sh` runs it.
 
 import confidant.*
 import java.nio.file.Files
@@ -51,6 +51,47 @@ fun main() {
     throws<ConfidantException.Duplicate>("replay") { drLee.receive("sam", envelope) }
     throws<ConfidantException.Malformed>("garbage") { drLee.receive("sam", byteArrayOf(1, 2, 3)) }
     throws<ConfidantException>("empty peer") { drLee.history("") }
+
+    // Prekeys, repair and identity keys: a receive that fails for want of a session suggests a
+    // repair, and the peer sends its messages again on a new session.
+    val rotation = sam.rotatePrekeys()
+    check("rotation makes the last-resort bundle", rotation.rotated && rotation.bundle.contentEquals(sam.lastResortBundle()))
+    check("bundle identity key", bundleIdentityKey(rotation.bundle).contentEquals(sam.identityKey()))
+    check("safety number with the trusted key",
+        drLee.safetyNumberWith("sam", sam.identityKey()).digits == drLee.safetyNumber("sam").digits)
+    val fresh = sam.send("dr-lee", Draft(Category.APPOINTMENT_CONFIRM, "Running late")).envelope!!
+    val tampered = fresh.copyOf()
+    tampered[tampered.size - 1] = (tampered[tampered.size - 1].toInt() xor 1).toByte()
+    try {
+        drLee.receive("sam", tampered)
+        check("tampered envelope refused", false)
+    } catch (e: ConfidantException.DecryptionFailed) {
+        check("a failed decryption suggests a repair", e.suggestsRepair())
+    }
+    check("the genuine one arrives", (drLee.receive("sam", fresh).received as Received.Message).message.text == "Running late")
+    try {
+        drLee.receive("sam", envelope)
+        check("replay refused", false)
+    } catch (e: ConfidantException) {
+        check("a replay does not suggest a repair", !e.suggestsRepair())
+    }
+    val resent = sam.acceptRepairRequest("dr-lee", drLee.repairRequest("sam"))
+    check("repair resends the client's messages", resent.isNotEmpty())
+    // Each copy is one the clinician holds: the messages are duplicates, the agreement's
+    // acceptance is refused as an agreement already in force.
+    val refusals = resent.map { copy ->
+        try {
+            drLee.receive("sam", copy)
+            null
+        } catch (e: ConfidantException) {
+            e
+        }
+    }
+    check("every resent copy is refused", refusals.all { it is ConfidantException.Duplicate || it is ConfidantException.AgreementRefused })
+    check("the two message copies are duplicates", refusals.count { it is ConfidantException.Duplicate } == 2)
+    throws<ConfidantException.RepairTooSoon>("second repair") {
+        sam.acceptRepairRequest("dr-lee", drLee.repairRequest("sam"))
+    }
 
     drLee.close()
     sam.close()
