@@ -167,10 +167,6 @@ def test_a_device_restored_from_an_older_copy_repairs_its_session_and_loses_no_m
     assert inbound_texts(client, "dr-lee") == ["one", "three", "five", "six", "seven"]
 
 
-@pytest.mark.xfail(strict=True, raises=C.ConfidantError.Malformed,
-                   reason="the restored copy numbers its next messages again from its older count, and the "
-                          "peer refuses the numbers it already received (BadSequence): the count restarts "
-                          "only on a session the restored device starts, not on one a repair starts")
 def test_a_device_restored_from_an_older_copy_is_heard_again_after_the_repair(tmp_path):
     clinician, client, _ = restored_and_repaired(str(tmp_path))
     deliver(client, "dr-lee", clinician, "sam", CONFIRM, "got them")

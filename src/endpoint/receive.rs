@@ -272,6 +272,10 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         let new_handshake = matches!(&envelope, Envelope::Prekey(first)
             if next.sessions.as_ref().is_none_or(|sessions| !sessions.has_handshake(&first.base_key())));
         let existing = next.sessions.take();
+        // Sessions that had received before this message: if it is the first on its session
+        // (one this device started, as a repair does), the sender's count may have restarted,
+        // as on a new handshake.
+        let received_before = existing.as_ref().map_or(0, SessionSet::received_count);
         if let (Envelope::Prekey(first), Some((device, _))) = (&envelope, &next.source.linked) {
             // A linked device's handshake must come with the key the device list names.
             if !first.identity_key().ct_eq(device) {
@@ -281,7 +285,8 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         let (mut sessions, plaintext) =
             self.decrypt_from(&next.source.sessions, existing, &mut next.pending, &envelope, batch)?;
         let content = Content::decode(&plaintext)?;
-        let numbered = if new_handshake {
+        let first_on_session = sessions.received_count() > received_before;
+        let numbered = if new_handshake || first_on_session {
             next.sequence.record_first_of_session(content.sequence())
         } else {
             next.sequence.record_inbound(content.sequence())

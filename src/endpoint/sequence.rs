@@ -93,9 +93,10 @@ impl SequenceState {
         Ok(())
     }
 
-    /// Records the first message of a new session the peer started (a new handshake): if its
-    /// number is not above the numbers already accounted for, the peer's count went back (its
-    /// store was restored from an older copy, and its sessions started afresh), and the count
+    /// Records the first message of a new session (a new handshake of the peer's, or the first
+    /// message received on a session this device started, as a repair does): if its number is
+    /// not above the numbers already accounted for, the peer's count went back (its store was
+    /// restored from an older copy), and the count
     /// restarts below that number; otherwise as [`Self::record_inbound`].
     ///
     /// # Errors

@@ -93,6 +93,11 @@ impl SessionSet {
         self.sessions().any(|session| session.base_key() == *base_key)
     }
 
+    /// How many kept sessions have received a message from the peer.
+    pub(super) fn received_count(&self) -> usize {
+        self.sessions().filter(|session| session.has_received()).count()
+    }
+
     fn sessions(&self) -> impl Iterator<Item = &Session> {
         std::iter::once(&self.current).chain(self.previous.iter())
     }
