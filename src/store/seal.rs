@@ -190,4 +190,16 @@ mod tests {
         let other = RecordKeys::derive(&StoreKey(Secret32([6; 32])));
         assert_ne!(k.lookup("peers", b"alice"), other.lookup("peers", b"alice"));
     }
+
+    #[test]
+    fn an_empty_value_opens_and_a_record_of_another_version_does_not() {
+        let keys = keys();
+        let empty = keys.seal("t", &[b"row"], b"").unwrap();
+        assert_eq!(empty.len(), SEAL_OVERHEAD);
+        assert_eq!(&keys.open("t", &[b"row"], &empty).unwrap()[..], b"");
+        let mut other = keys.seal("t", &[b"row"], b"value").unwrap();
+        other[0] ^= 0x80;
+        assert_eq!(keys.open("t", &[b"row"], &other).unwrap_err(), StoreError::Corrupt { table: "t" });
+    }
 }
+
