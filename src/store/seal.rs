@@ -202,4 +202,3 @@ mod tests {
         assert_eq!(keys.open("t", &[b"row"], &other).unwrap_err(), StoreError::Corrupt { table: "t" });
     }
 }
-
