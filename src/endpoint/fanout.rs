@@ -67,14 +67,21 @@ impl<S: Store, C: Clock> Endpoint<S, C> {
         content: &Content,
         mut batch: WriteBatch,
     ) -> Result<()> {
+        let peer_devices = self.linked_devices(peer)?;
+        let own_devices = !self.linked_devices(&self.own_id)?.is_empty();
+        if peer_devices.is_empty() && !own_devices {
+            // One device each side: the send path as it was, with no second encoding.
+            self.store.apply(batch)?;
+            return Ok(());
+        }
         let body = content.encode_padded();
         let mut deliveries = Vec::new();
-        for (device, id) in self.linked_devices(peer)? {
+        for (device, id) in peer_devices {
             if let Some(envelope) = self.seal_for(rng, &id, &body, &mut batch)? {
                 deliveries.push(Delivery { to: peer.clone(), device, envelope });
             }
         }
-        if self.linked_devices(&self.own_id)?.is_empty() {
+        if !own_devices {
             self.store.apply(batch)?;
         } else {
             // The sessions with this person's devices are shared by every conversation: their
